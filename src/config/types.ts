@@ -1,0 +1,190 @@
+/**
+ * The normalized bootstrap model: what `parseBootstrap` produces from an Envoy v3 static bootstrap
+ * (YAML or JSON) and what main posts to workers as an immutable snapshot. Every field is plain data
+ * (structured-cloneable: no functions, no RegExp, no Map), so a snapshot can cross `postMessage`.
+ *
+ * Durations are milliseconds; `0` means "disabled" where Envoy gives 0 that meaning.
+ *
+ * @module
+ */
+
+/** `address.socket_address`: Envoy's `address` + `port_value`. */
+export interface SocketAddress {
+  address: string;
+  port: number;
+}
+
+/** The whole bootstrap after validation. */
+export interface Bootstrap {
+  /** `admin.address.socket_address`; absent means no admin endpoint, as in Envoy. */
+  admin: SocketAddress | null;
+  /** `stats_flush_interval`; weft's default is 1000 ms (Envoy's is 5 s) so the inspector is live. */
+  statsFlushIntervalMs: number;
+  listeners: Listener[];
+  clusters: Cluster[];
+  /** `watchdogs.worker_watchdog` (or the deprecated top-level `watchdog`). */
+  watchdog: Watchdog;
+  /** `overload_manager.resource_monitors` global_downstream_max_connections; null when unset. */
+  globalDownstreamMaxConnections: number | null;
+}
+
+/** Envoy's watchdog thresholds (ms). Defaults: miss 200, megamiss 1000, kill 0 (off), multikill 0 (off). */
+export interface Watchdog {
+  missTimeoutMs: number;
+  megamissTimeoutMs: number;
+  killTimeoutMs: number;
+  multikillTimeoutMs: number;
+}
+
+export interface Listener {
+  name: string;
+  address: SocketAddress;
+  /** `per_connection_buffer_limit_bytes`, default 1 MiB as in Envoy. */
+  perConnectionBufferLimitBytes: number;
+  /**
+   * Per-listener connection limit, or null. Envoy sets it with the runtime key
+   * `envoy.resource_limits.listener.<name>.connection_limit`; weft reads it from the listener's
+   * `max_connections` field (a documented weft extension) so it lives in the bootstrap.
+   */
+  maxConnections: number | null;
+  /** The single HTTP connection manager of the listener's single filter chain. */
+  http: HttpConnectionManager;
+}
+
+/** `envoy.filters.network.http_connection_manager` typed_config. */
+export interface HttpConnectionManager {
+  statPrefix: string;
+  routeConfig: RouteConfig;
+  /** Names of `http_filters`, in order; today only `envoy.filters.http.router` (must be last). */
+  httpFilters: string[];
+  /** `max_request_headers_kb` (default 60). Stored in bytes. */
+  maxRequestHeadersBytes: number;
+  /** `common_http_protocol_options.max_headers_count` (default 100). */
+  maxHeadersCount: number;
+  /** `common_http_protocol_options.idle_timeout` (default 1 h). */
+  idleTimeoutMs: number;
+  /** `common_http_protocol_options.max_requests_per_connection` (default 0 = unlimited). */
+  maxRequestsPerConnection: number;
+  /** `request_headers_timeout` (default 0 = disabled). */
+  requestHeadersTimeoutMs: number;
+  /** `request_timeout` (default 0 = disabled). */
+  requestTimeoutMs: number;
+  /** `stream_idle_timeout` (default 5 min). */
+  streamIdleTimeoutMs: number;
+  /** `use_remote_address` (default false). */
+  useRemoteAddress: boolean;
+  /** `generate_request_id` (default true). */
+  generateRequestId: boolean;
+  /** `server_name` (default "envoy"); weft's default is "weft". */
+  serverName: string;
+}
+
+export interface RouteConfig {
+  name: string;
+  virtualHosts: VirtualHost[];
+}
+
+export interface VirtualHost {
+  name: string;
+  /** Lower-cased; `*`, `*.suffix`, `prefix*` and exact names as Envoy allows (port part kept if given). */
+  domains: string[];
+  routes: Route[];
+}
+
+export interface Route {
+  /** `name`, or "" when absent. */
+  name: string;
+  match: RouteMatch;
+  action: RouteAction;
+}
+
+export interface RouteMatch {
+  /** Exactly one of prefix / path / safe_regex is set in Envoy. */
+  kind: "prefix" | "path" | "regex";
+  /** The prefix, the exact path, or the regex source (RE2 syntax checked to be JS-compatible). */
+  value: string;
+  /** `case_sensitive`, default true. */
+  caseSensitive: boolean;
+  headers: HeaderMatcher[];
+}
+
+/** `route.match.headers[]`. Names are lower-cased. */
+export interface HeaderMatcher {
+  name: string;
+  /**
+   * `exact_match` → exact, `prefix_match` → prefix, `suffix_match` → suffix, `contains_match` → contains,
+   * `safe_regex_match` → regex, `present_match` → present; `string_match: {exact|prefix|suffix|contains|safe_regex, ignore_case}`
+   * maps to the same kinds. With no matcher at all Envoy means "present".
+   */
+  kind: "exact" | "prefix" | "suffix" | "contains" | "regex" | "present";
+  /** The string or regex source; for `present`, "". */
+  value: string;
+  /** `present_match: false` means "must be absent": stored as kind present + invert true. */
+  invert: boolean;
+  ignoreCase: boolean;
+}
+
+export type RouteAction = ClusterRouteAction | DirectResponseAction | RedirectAction;
+
+export interface ClusterRouteAction {
+  type: "route";
+  /** `cluster` → one entry of weight 1; `weighted_clusters.clusters[]` → their weights. */
+  clusters: { name: string; weight: number }[];
+  /** Sum of weights (Envoy's `total_weight` if given, must equal the sum). */
+  totalWeight: number;
+  prefixRewrite: string | null;
+  hostRewriteLiteral: string | null;
+  /** `timeout`, default 15 s as in Envoy; 0 disables. */
+  timeoutMs: number;
+}
+
+export interface DirectResponseAction {
+  type: "direct_response";
+  status: number;
+  /** `body.inline_string`, or null. */
+  body: string | null;
+}
+
+export interface RedirectAction {
+  type: "redirect";
+  schemeRedirect: string | null;
+  hostRedirect: string | null;
+  portRedirect: number | null;
+  pathRedirect: string | null;
+  prefixRewrite: string | null;
+  /** `response_code`: MOVED_PERMANENTLY (301, default), FOUND 302, SEE_OTHER 303, TEMPORARY_REDIRECT 307, PERMANENT_REDIRECT 308. */
+  responseCode: number;
+  stripQuery: boolean;
+}
+
+export interface Cluster {
+  name: string;
+  type: "STATIC" | "STRICT_DNS" | "LOGICAL_DNS";
+  /** `connect_timeout`, default 5 s. */
+  connectTimeoutMs: number;
+  lbPolicy: "ROUND_ROBIN" | "RANDOM" | "LEAST_REQUEST";
+  /** `dns_refresh_rate`, default 5 s. */
+  dnsRefreshRateMs: number;
+  /** `load_assignment.endpoints[].lb_endpoints[]`, flattened, in order. */
+  endpoints: Endpoint[];
+  /** `per_connection_buffer_limit_bytes`, default 1 MiB. */
+  perConnectionBufferLimitBytes: number;
+  /** `typed_extension_protocol_options` is not supported; `max_requests_per_connection` (deprecated field) or 0. */
+  maxRequestsPerConnection: number;
+}
+
+export interface Endpoint {
+  address: SocketAddress;
+  /** `load_balancing_weight`, default 1. */
+  weight: number;
+}
+
+/** One validation error: what is wrong and exactly where. */
+export interface ConfigError {
+  /** Field path in Envoy's dotted form, e.g. `static_resources.listeners[0].address.socket_address.port_value`. */
+  path: string;
+  /** 1-based line and column in the source, or 0 when the error is not tied to a node. */
+  line: number;
+  column: number;
+  message: string;
+}
