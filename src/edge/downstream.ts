@@ -1,0 +1,220 @@
+/**
+ * One downstream HTTP/1.1 connection (Envoy's HTTP connection manager for a connection): reads
+ * request heads with the strict codec, routes each request, answers locally or hands it to an
+ * {@linkcode Exchange} that forwards it upstream. Requests on a connection are served in order;
+ * pipelined bytes wait in a bounded buffer (the socket is paused past it).
+ *
+ * @module
+ */
+import type { SocketHandlers, TcpSocket } from "../runtime/types.ts";
+import type { ConnectionRecord } from "../worker/connection_table.ts";
+import type { WorkerContext } from "./context.ts";
+import { Exchange } from "./exchange.ts";
+import { parseRequestHead } from "./http1/mod.ts";
+import type { ListenerSlot } from "./listener.ts";
+import { localReply } from "./local_reply.ts";
+import type { ClusterRuntime } from "./cluster.ts";
+
+export interface DownstreamHost {
+  ctx: WorkerContext;
+  clusters: Map<string, ClusterRuntime>;
+  /** Called when a connection is gone, so drain can tell when the worker is empty. */
+  onConnectionClosed(conn: DownstreamConnection): void;
+}
+
+export class DownstreamConnection implements SocketHandlers {
+  readonly row: ConnectionRecord;
+  /** Unparsed bytes: the start of the next request head, or pipelined requests. */
+  private buf = new Uint8Array(0);
+  private bufStart = 0;
+  private bufEnd = 0;
+  exchange: Exchange | null = null;
+  /** No new request will be read; close once the current one finishes. */
+  closeAfterResponse = false;
+  private pausedForBuffer = false;
+  private pausedByExchange = false;
+  closed = false;
+
+  constructor(readonly socket: TcpSocket, readonly slot: ListenerSlot, readonly host: DownstreamHost) {
+    const d = host.ctx.dispatcher;
+    this.row = d.connections.open(socket.remoteAddress, socket.remotePort, slot.current.config.name, "http");
+    slot.stats.cxTotal.inc();
+    slot.stats.cxActive.inc();
+    slot.stats.workerCxTotal.inc();
+    slot.stats.workerCxActive.inc();
+    slot.current.http.cxTotal.inc();
+    slot.current.http.cxActive.inc();
+  }
+
+  get ctx(): WorkerContext {
+    return this.host.ctx;
+  }
+
+  data(_s: TcpSocket, bytes: Uint8Array): void {
+    const loop = this.host.ctx.dispatcher.loop;
+    loop.enter();
+    const n = bytes.byteLength;
+    const row = this.row;
+    row.bytesIn += n;
+    row.lastActivityAt = Date.now();
+    this.host.ctx.dispatcher.connections.touch(row);
+    this.slot.current.http.cxRxBytes.inc(n);
+    const ex = this.exchange;
+    if (ex !== null && ex.wantsRequestBody && this.bufEnd === this.bufStart) {
+      const used = ex.requestBody(bytes, 0, n);
+      if (used < n && !this.closed) this.append(bytes.subarray(used));
+    } else {
+      this.append(bytes);
+    }
+    this.pump();
+    loop.leave();
+  }
+
+  private append(bytes: Uint8Array): void {
+    const len = bytes.byteLength;
+    if (this.bufEnd + len > this.buf.byteLength) {
+      const live = this.bufEnd - this.bufStart;
+      if (this.bufStart > 0 && live + len <= this.buf.byteLength) {
+        this.buf.copyWithin(0, this.bufStart, this.bufEnd);
+      } else {
+        const next = new Uint8Array(Math.max(4096, (live + len) * 2));
+        next.set(this.buf.subarray(this.bufStart, this.bufEnd));
+        this.buf = next;
+      }
+      this.bufStart = 0;
+      this.bufEnd = live;
+    }
+    this.buf.set(bytes, this.bufEnd);
+    this.bufEnd += len;
+  }
+
+  /** Serve what is buffered: finish feeding the current body, then parse and start the next requests. */
+  pump(): void {
+    while (!this.closed) {
+      const ex = this.exchange;
+      if (ex !== null) {
+        if (ex.wantsRequestBody && this.bufEnd > this.bufStart) {
+          const used = ex.requestBody(this.buf, this.bufStart, this.bufEnd);
+          this.bufStart += used;
+          if (this.bufStart === this.bufEnd) this.bufStart = this.bufEnd = 0;
+          if (this.exchange === ex) break;
+          continue;
+        }
+        break;
+      }
+      if (this.closeAfterResponse || this.bufEnd === this.bufStart) break;
+      const listener = this.slot.current;
+      const view = this.buf.subarray(this.bufStart, this.bufEnd);
+      const result = parseRequestHead(view, listener.limits);
+      if (result.status === "incomplete") break;
+      if (result.status === "error") {
+        this.protocolError(result.code, result.reason);
+        return;
+      }
+      const head = result.head;
+      this.bufStart += head.headBytes;
+      if (this.bufStart === this.bufEnd) this.bufStart = this.bufEnd = 0;
+      this.row.requests++;
+      this.host.ctx.dispatcher.totalRequests++;
+      if (!head.keepAlive || this.ctx.draining) this.closeAfterResponse = true;
+      const exchange = new Exchange(this, listener, head);
+      this.exchange = exchange;
+      exchange.start();
+    }
+    this.updateBufferPause();
+  }
+
+  /** Pause reading while pipelined bytes pile up beyond the connection buffer limit. */
+  private updateBufferPause(): void {
+    const over = this.bufEnd - this.bufStart > this.slot.current.config.perConnectionBufferLimitBytes;
+    if (over && !this.pausedForBuffer) {
+      this.pausedForBuffer = true;
+      this.syncPause();
+    } else if (!over && this.pausedForBuffer) {
+      this.pausedForBuffer = false;
+      this.syncPause();
+    }
+  }
+
+  /** The exchange asks to stop (upstream back-pressure) or restart reading. */
+  setExchangePause(paused: boolean): void {
+    this.pausedByExchange = paused;
+    this.syncPause();
+  }
+
+  private syncPause(): void {
+    if (this.closed) return;
+    if (this.pausedForBuffer || this.pausedByExchange) this.socket.pause();
+    else this.socket.resume();
+  }
+
+  private protocolError(code: number, reason: string): void {
+    const http = this.slot.current.http;
+    http.cxProtocolError.inc();
+    http.rqTotal.inc();
+    http.rqByClass[4]!.inc();
+    if (code === 431) http.rqHeaderOverflow.inc();
+    const body = code === 431 ? "Request Header Fields Too Large" : code === 501 ? "Not Implemented" : "Bad Request";
+    void reason;
+    this.send(localReply(code, body, { close: true, server: this.slot.current.config.http.serverName }));
+    this.closeAfterResponse = true;
+    this.socket.end();
+  }
+
+  /** Write to the client, counting bytes. Returns false under back-pressure. */
+  send(bytes: Uint8Array): boolean {
+    this.row.bytesOut += bytes.byteLength;
+    this.slot.current.http.cxTxBytes.inc(bytes.byteLength);
+    return this.socket.write(bytes);
+  }
+
+  /** The current exchange is over; continue with the next pipelined request or close. */
+  exchangeDone(ex: Exchange, keepOpen: boolean): void {
+    if (this.exchange !== ex) return;
+    this.exchange = null;
+    this.pausedByExchange = false;
+    this.host.ctx.dispatcher.connections.touch(this.row);
+    if (!keepOpen || this.closeAfterResponse) {
+      this.closeAfterResponse = true;
+      this.socket.end();
+      return;
+    }
+    this.syncPause();
+    // Continue outside the current call stack only if needed; pipelined requests are served now.
+    this.pump();
+  }
+
+  /** Close an idle connection (drain); a busy one closes after its response. */
+  closeWhenIdle(): void {
+    this.closeAfterResponse = true;
+    if (this.exchange === null) this.socket.end();
+  }
+
+  drain(_s: TcpSocket): void {
+    const loop = this.host.ctx.dispatcher.loop;
+    loop.enter();
+    this.exchange?.onDownstreamDrain();
+    loop.leave();
+  }
+
+  close(_s: TcpSocket, _error?: Error): void {
+    if (this.closed) return;
+    const loop = this.host.ctx.dispatcher.loop;
+    loop.enter();
+    this.closed = true;
+    const http = this.slot.current.http;
+    http.cxActive.dec();
+    http.cxDestroy.inc();
+    this.slot.stats.cxActive.dec();
+    this.slot.stats.workerCxActive.dec();
+    this.host.ctx.dispatcher.connections.close(this.row);
+    const ex = this.exchange;
+    this.exchange = null;
+    if (ex !== null) {
+      http.cxDestroyRemoteActiveRq.inc();
+      ex.downstreamClosed();
+    }
+    this.host.onConnectionClosed(this);
+    loop.leave();
+  }
+}

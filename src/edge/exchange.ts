@@ -1,0 +1,515 @@
+/**
+ * One request's trip through the proxy (Envoy's router filter for one stream): route it, answer
+ * locally or pick a cluster and host, take a pooled upstream connection, forward the request head
+ * and body bytes, read the response head, forward the response, and record every stat.
+ *
+ * Bodies are forwarded as the bytes that arrived; the codec only tracks where they end, so a body
+ * of any size streams through with back-pressure both ways and is never buffered whole.
+ *
+ * @module
+ */
+import type { ClusterRouteAction, RedirectAction } from "../config/types.ts";
+import type { TaskRecord } from "../worker/task_table.ts";
+import type { ClusterRuntime, Host, UpstreamConnection, UpstreamUser } from "./cluster.ts";
+import type { DownstreamConnection } from "./downstream.ts";
+import { BodyFramer, parseResponseHead } from "./http1/mod.ts";
+import type { RequestHead, ResponseHead } from "./http1/types.ts";
+import type { ListenerRuntime } from "./listener.ts";
+import { pickWeighted } from "./load_balancer.ts";
+import { ENVOY_BODIES, localReply } from "./local_reply.ts";
+import type { RouteMatchResult } from "./router.ts";
+
+const encoder = new TextEncoder();
+/** Request-head headers that are per hop, not forwarded (RFC 9110 §7.6.1). */
+const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "upgrade", "te", "expect", "host"]);
+const RESPONSE_HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "server"]);
+const RESPONSE_HEAD_LIMITS = { maxHeadBytes: 96 * 1024, maxHeaders: 200 };
+const CONTINUE_100 = encoder.encode("HTTP/1.1 100 Continue\r\n\r\n");
+
+type Phase = "request" | "connecting" | "waiting" | "streaming" | "done";
+
+export class Exchange implements UpstreamUser {
+  private phase: Phase = "request";
+  private task: TaskRecord;
+  private readonly startedAt = performance.now();
+  private reqFramer: BodyFramer | null;
+  private requestDone: boolean;
+  private early: Uint8Array[] = [];
+  private earlyBytes = 0;
+  private cluster: ClusterRuntime | null = null;
+  private host: Host | null = null;
+  private upstream: UpstreamConnection | null = null;
+  private reused = false;
+  private retried = false;
+  private sentUpstreamAt = 0;
+  private respBuf: Uint8Array | null = null;
+  private respHead: ResponseHead | null = null;
+  private respFramer: BodyFramer | null = null;
+  private respBytes = 0;
+  private headersSent = false;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private timeoutMs = 0;
+  private pausedUpstream = false;
+  private action: ClusterRouteAction | null = null;
+  private match: RouteMatchResult | null = null;
+  private upstreamHead: Uint8Array | null = null;
+
+  constructor(readonly conn: DownstreamConnection, readonly listener: ListenerRuntime, readonly head: RequestHead) {
+    const d = conn.ctx.dispatcher;
+    this.task = d.tasks.start(conn.row.id, listener.config.name, head.method, head.target);
+    this.reqFramer = head.bodyKind === "none" ? null : new BodyFramer(head.bodyKind, head.contentLength);
+    this.requestDone = this.reqFramer === null;
+    listener.http.rqTotal.inc();
+    listener.http.rqActive.inc();
+  }
+
+  /** True while request body bytes are still expected. */
+  get wantsRequestBody(): boolean {
+    return !this.requestDone && this.phase !== "done";
+  }
+
+  start(): void {
+    const head = this.head;
+    const http = this.listener.http;
+    const match = this.listener.router.match(head.host, head.method === "CONNECT" ? head.target : head.path + head.query, head.headers);
+    if (match === null) {
+      http.noRoute.inc();
+      this.localResponse(404, null);
+      return;
+    }
+    this.match = match;
+    this.task.route = match.route.label;
+    const action = match.route.route.action;
+    switch (action.type) {
+      case "direct_response":
+        http.rqDirectResponse.inc();
+        this.localResponse(action.status, action.body);
+        return;
+      case "redirect":
+        http.rqRedirect.inc();
+        this.localResponse(action.responseCode, null, ["location", this.redirectLocation(action)]);
+        return;
+      case "route":
+        this.proxy(action);
+        return;
+    }
+  }
+
+  private proxy(action: ClusterRouteAction): void {
+    this.action = action;
+    const choice = pickWeighted(action.clusters, action.totalWeight);
+    const cluster = this.conn.host.clusters.get(choice.name);
+    this.task.cluster = choice.name;
+    if (cluster === undefined) {
+      this.listener.http.noCluster.inc();
+      this.localResponse(503, null);
+      return;
+    }
+    this.cluster = cluster;
+    cluster.stats.rqTotal.inc();
+    cluster.stats.rqActive.inc();
+    this.timeoutMs = action.timeoutMs;
+    if (this.head.expectContinue && !this.requestDone) this.conn.send(CONTINUE_100);
+    this.upstreamHead = this.buildUpstreamHead(action);
+    if (this.requestDone) this.armTimeout();
+    this.connectUpstream(false);
+  }
+
+  private connectUpstream(fresh: boolean): void {
+    const cluster = this.cluster!;
+    const host = cluster.pickHost();
+    if (host === null) {
+      cluster.stats.cxNoneHealthy.inc();
+      this.failBeforeHeaders(503, ENVOY_BODIES.noHealthyUpstream);
+      return;
+    }
+    this.host = host;
+    host.activeRequests++;
+    host.stats.rqTotal.inc();
+    host.stats.rqActive.inc();
+    if (fresh) host.idle.splice(0).forEach((c) => c.destroy());
+    const { conn, reused } = cluster.acquire(host, this);
+    this.upstream = conn;
+    this.reused = reused;
+    if (reused) this.onUpstreamConnected(conn);
+    else {
+      this.phase = "connecting";
+      this.conn.ctx.dispatcher.tasks.setState(this.task, "connecting_upstream");
+    }
+  }
+
+  private buildUpstreamHead(action: ClusterRouteAction): Uint8Array {
+    const head = this.head;
+    const conn = this.conn;
+    const out: string[] = [];
+    let xff: string | null = null;
+    let hasProto = false;
+    let requestId = false;
+    const h = head.headers;
+    for (let i = 0; i < h.length; i += 2) {
+      const name = h[i]!;
+      if (HOP_BY_HOP.has(name)) {
+        if (name === "te" && h[i + 1]!.toLowerCase() === "trailers") out.push(name, h[i + 1]!);
+        continue;
+      }
+      if (name === "x-forwarded-for") {
+        xff = xff === null ? h[i + 1]! : `${xff}, ${h[i + 1]}`;
+        continue;
+      }
+      if (name === "x-forwarded-proto") hasProto = true;
+      else if (name === "x-request-id") requestId = true;
+      out.push(name, h[i + 1]!);
+    }
+    const hostValue = action.hostRewriteLiteral ?? head.host ?? "";
+    const remote = conn.socket.remoteAddress;
+    out.push("x-forwarded-for", xff === null ? remote : `${xff}, ${remote}`);
+    if (!hasProto) out.push("x-forwarded-proto", "http");
+    if (!requestId && this.listener.config.http.generateRequestId) out.push("x-request-id", crypto.randomUUID());
+    if (action.timeoutMs > 0) out.push("x-envoy-expected-rq-timeout-ms", String(action.timeoutMs));
+    // HTTP/1.0 clients cannot read chunked responses: ask the upstream for a 1.0 response.
+    if (head.minor === 0) out.push("connection", "close");
+    let target = head.target;
+    if (action.prefixRewrite !== null && this.match !== null) {
+      const m = this.match.route.route.match;
+      if (m.kind === "prefix" || m.kind === "path") target = action.prefixRewrite + target.slice(m.value.length);
+    }
+    let text = `${head.method} ${target} ${head.minor === 0 ? "HTTP/1.0" : "HTTP/1.1"}\r\nhost: ${hostValue}\r\n`;
+    for (let i = 0; i < out.length; i += 2) text += `${out[i]}: ${out[i + 1]}\r\n`;
+    return encoder.encode(text + "\r\n");
+  }
+
+  private redirectLocation(a: RedirectAction): string {
+    const head = this.head;
+    const scheme = a.schemeRedirect ?? "http";
+    let host = a.hostRedirect ?? (head.host ?? "");
+    if (a.portRedirect !== null) host = `${host.replace(/:\d+$/, "")}:${a.portRedirect}`;
+    let path = head.path;
+    if (a.pathRedirect !== null) path = a.pathRedirect;
+    else if (a.prefixRewrite !== null && this.match?.route.route.match.kind === "prefix") {
+      path = a.prefixRewrite + path.slice(this.match.route.route.match.value.length);
+    }
+    const query = a.stripQuery ? "" : head.query;
+    return `${scheme}://${host}${path}${query}`;
+  }
+
+  // ---- request body -------------------------------------------------------------------------
+
+  /** Feed request body bytes `buf[start, end)`; returns how many belonged to this body. */
+  requestBody(buf: Uint8Array, start: number, end: number): number {
+    const framer = this.reqFramer!;
+    const r = framer.push(buf, start, end);
+    if (r.status === "error") {
+      this.conn.slot.current.http.cxProtocolError.inc();
+      this.abortRequest(400, "Bad Request");
+      return end - start;
+    }
+    if (r.used > 0) this.forwardBody(buf.subarray(start, start + r.used));
+    if (r.done) {
+      this.requestDone = true;
+      if (this.phase !== "done") {
+        this.armTimeout();
+        if (this.phase === "request" && this.upstream === null) this.conn.ctx.dispatcher.tasks.setState(this.task, "waiting_response");
+      }
+    }
+    return r.used;
+  }
+
+  private forwardBody(bytes: Uint8Array): void {
+    if (this.phase === "done") return;
+    const up = this.upstream;
+    if (up === null || !up.connected || this.phase === "connecting") {
+      // Not connected yet: keep a bounded amount, then stop reading the client.
+      this.early.push(bytes.slice());
+      this.earlyBytes += bytes.byteLength;
+      if (this.earlyBytes > this.listener.config.perConnectionBufferLimitBytes) this.conn.setExchangePause(true);
+      return;
+    }
+    if (!up.write(bytes)) this.conn.setExchangePause(true);
+  }
+
+  // ---- upstream events ----------------------------------------------------------------------
+
+  onUpstreamConnected(conn: UpstreamConnection): void {
+    if (this.phase === "done") {
+      this.cluster?.release(conn);
+      return;
+    }
+    this.phase = "waiting";
+    this.conn.ctx.dispatcher.tasks.setState(this.task, this.requestDone ? "waiting_response" : "reading_request");
+    conn.requests++;
+    this.sentUpstreamAt = performance.now();
+    let ok = conn.write(this.upstreamHead!);
+    for (const b of this.early) ok = conn.write(b);
+    this.early = [];
+    this.earlyBytes = 0;
+    this.conn.setExchangePause(!ok);
+  }
+
+  onUpstreamConnectFailed(_conn: UpstreamConnection, reason: "connection failure" | "connection timeout"): void {
+    this.upstream = null;
+    this.host!.stats.rqError.inc();
+    this.failBeforeHeaders(503, reason === "connection timeout" ? ENVOY_BODIES.connectTimeout : ENVOY_BODIES.connectFailure);
+  }
+
+  onUpstreamDrain(_conn: UpstreamConnection): void {
+    this.conn.setExchangePause(false);
+  }
+
+  onUpstreamData(conn: UpstreamConnection, bytes: Uint8Array): void {
+    if (this.phase === "done") return;
+    this.respBytes += bytes.byteLength;
+    if (this.respHead === null) {
+      this.respBuf = this.respBuf === null ? bytes.slice() : concat(this.respBuf, bytes);
+      this.readResponseHead(conn);
+      return;
+    }
+    this.forwardResponse(bytes, 0, bytes.byteLength);
+  }
+
+  private readResponseHead(conn: UpstreamConnection): void {
+    while (this.respHead === null && this.respBuf !== null) {
+      const r = parseResponseHead(this.respBuf, this.head.method, RESPONSE_HEAD_LIMITS);
+      if (r.status === "incomplete") return;
+      if (r.status === "error") {
+        conn.destroy();
+        this.upstream = null;
+        this.failBeforeHeaders(502, ENVOY_BODIES.protocolError);
+        return;
+      }
+      const head = r.head;
+      const rest = this.respBuf.subarray(head.headBytes);
+      this.respBuf = rest.byteLength > 0 ? rest : null;
+      if (head.status >= 100 && head.status < 200) {
+        // 100 Continue was answered by weft itself; other informational responses are dropped.
+        continue;
+      }
+      this.respHead = head;
+      this.startResponse(head);
+      const body = this.respBuf;
+      this.respBuf = null;
+      if (body !== null) this.forwardResponse(body, 0, body.byteLength);
+      else if (this.respFramer === null) this.finish();
+    }
+  }
+
+  private startResponse(head: ResponseHead): void {
+    const elapsed = Math.round(performance.now() - this.sentUpstreamAt);
+    const closeAfter = this.conn.closeAfterResponse || this.conn.ctx.draining || head.bodyKind === "close" ||
+      (!this.requestDone);
+    if (closeAfter) this.conn.closeAfterResponse = true;
+    const out: string[] = [];
+    const h = head.headers;
+    for (let i = 0; i < h.length; i += 2) {
+      if (RESPONSE_HOP_BY_HOP.has(h[i]!)) continue;
+      out.push(h[i]!, h[i + 1]!);
+    }
+    out.push("x-envoy-upstream-service-time", String(elapsed));
+    out.push("server", this.listener.config.http.serverName);
+    if (closeAfter) out.push("connection", "close");
+    this.phase = "streaming";
+    this.conn.ctx.dispatcher.tasks.setState(this.task, "streaming");
+    this.headersSent = true;
+    const status = head.status;
+    const headBytes = encodeResponseHeadFast(status, head.reason, out);
+    if (!this.conn.send(headBytes)) this.pauseUpstream();
+    this.respFramer = head.bodyKind === "none" ? null : new BodyFramer(head.bodyKind, head.contentLength);
+  }
+
+  private forwardResponse(buf: Uint8Array, start: number, end: number): void {
+    const framer = this.respFramer;
+    if (framer === null) {
+      // Bytes after a body-less response: the upstream broke framing; do not reuse it.
+      this.upstream?.destroy();
+      this.upstream = null;
+      this.finish();
+      return;
+    }
+    const r = framer.push(buf, start, end);
+    if (r.status === "error") {
+      this.upstream?.destroy();
+      this.upstream = null;
+      this.conn.socket.destroy();
+      this.finish();
+      return;
+    }
+    if (r.used > 0 && !this.conn.send(start === 0 && r.used === buf.byteLength ? buf : buf.subarray(start, start + r.used))) {
+      this.pauseUpstream();
+    }
+    if (r.done) {
+      if (start + r.used < end) {
+        // Extra bytes after the response: the connection cannot be trusted for reuse.
+        this.upstream?.destroy();
+        this.upstream = null;
+      }
+      this.finish();
+    }
+  }
+
+  private pauseUpstream(): void {
+    if (this.upstream !== null && !this.pausedUpstream) {
+      this.pausedUpstream = true;
+      this.upstream.socket.pause();
+    }
+  }
+
+  onDownstreamDrain(): void {
+    if (this.pausedUpstream && this.upstream !== null) {
+      this.pausedUpstream = false;
+      this.upstream.socket.resume();
+    }
+  }
+
+  onUpstreamClose(_conn: UpstreamConnection, _error?: Error): void {
+    this.upstream = null;
+    if (this.phase === "done") return;
+    if (this.respHead !== null) {
+      if (this.respHead.bodyKind === "close") {
+        this.finish();
+        return;
+      }
+      // Truncated response: the client must see a broken connection, not a short body.
+      this.conn.socket.destroy();
+      this.finish();
+      return;
+    }
+    if (this.reused && this.respBytes === 0 && !this.retried && this.head.bodyKind === "none") {
+      // The pooled connection was closed by the upstream as we reused it: try once on a new one.
+      this.retried = true;
+      this.releaseHost();
+      this.connectUpstream(true);
+      return;
+    }
+    this.host?.stats.rqError.inc();
+    this.failBeforeHeaders(503, ENVOY_BODIES.connectionTermination);
+  }
+
+  // ---- endings ------------------------------------------------------------------------------
+
+  private armTimeout(): void {
+    if (this.timeoutMs <= 0 || this.timer !== null || this.cluster === null) return;
+    this.timer = setTimeout(() => this.onTimeout(), this.timeoutMs);
+  }
+
+  private onTimeout(): void {
+    this.timer = null;
+    if (this.phase === "done") return;
+    const loop = this.conn.ctx.dispatcher.loop;
+    loop.enter();
+    this.cluster?.stats.rqTimeout.inc();
+    this.host?.stats.rqTimeout.inc();
+    this.upstream?.destroy();
+    this.upstream = null;
+    if (this.headersSent) {
+      this.conn.socket.destroy();
+      this.finish();
+    } else {
+      this.failBeforeHeaders(504, ENVOY_BODIES.upstreamTimeout);
+    }
+    loop.leave();
+  }
+
+  /** Answer with an error before any response byte was sent; the upstream, if any, is dropped. */
+  private failBeforeHeaders(status: number, body: string): void {
+    this.upstream?.destroy();
+    this.upstream = null;
+    if (this.cluster !== null) this.cluster.stats.countResponse(status);
+    this.localResponse(status, body);
+  }
+
+  private abortRequest(status: number, body: string): void {
+    this.conn.closeAfterResponse = true;
+    this.upstream?.destroy();
+    this.upstream = null;
+    if (this.headersSent) {
+      this.conn.socket.destroy();
+      this.finish();
+    } else this.localResponse(status, body);
+  }
+
+  private localResponse(status: number, body: string | null, headers?: string[]): void {
+    // Unread request body bytes would be parsed as the next request: close after answering.
+    if (!this.requestDone) this.conn.closeAfterResponse = true;
+    const bytes = localReply(status, body, {
+      close: this.conn.closeAfterResponse || this.conn.ctx.draining,
+      server: this.listener.config.http.serverName,
+      headOnly: this.head.method === "HEAD",
+      ...(headers ? { headers } : {}),
+    });
+    this.headersSent = true;
+    this.respHead = { minor: 1, status, reason: "", headers: [], bodyKind: "none", contentLength: 0, keepAlive: true, headBytes: 0 };
+    this.conn.send(bytes);
+    this.finish();
+  }
+
+  private releaseHost(): void {
+    const host = this.host;
+    if (host === null) return;
+    host.activeRequests--;
+    host.stats.rqActive.dec();
+    this.host = null;
+  }
+
+  private finish(): void {
+    if (this.phase === "done") return;
+    this.phase = "done";
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    const ctx = this.conn.ctx;
+    ctx.dispatcher.tasks.finish(this.task);
+    const http = this.listener.http;
+    http.rqActive.dec();
+    const status = this.respHead?.status ?? 0;
+    http.rqByClass[Math.floor(status / 100)]?.inc();
+    http.rqTime.record(performance.now() - this.startedAt);
+    const cluster = this.cluster;
+    const host = this.host;
+    if (cluster !== null) cluster.stats.rqActive.dec();
+    // Local failures were counted by failBeforeHeaders; here only responses from the upstream.
+    if (cluster !== null && host !== null && this.respHead !== null && this.respHead.headBytes > 0) {
+      cluster.stats.countResponse(status);
+      cluster.stats.rqTime.record(performance.now() - this.sentUpstreamAt);
+      if (status >= 500) host.stats.rqError.inc();
+      else host.stats.rqSuccess.inc();
+    }
+    this.releaseHost();
+    const up = this.upstream;
+    this.upstream = null;
+    let keepOpen = true;
+    if (up !== null) {
+      if (this.pausedUpstream) up.socket.resume();
+      const reusable = this.requestDone && this.respHead !== null && this.respHead.keepAlive &&
+        this.respHead.bodyKind !== "close" && up.connected;
+      if (reusable) cluster!.release(up);
+      else up.destroy();
+    }
+    if (!this.requestDone) keepOpen = false;
+    this.conn.exchangeDone(this, keepOpen);
+  }
+
+  /** The client went away mid-exchange: release the upstream side. */
+  downstreamClosed(): void {
+    if (this.phase === "done") return;
+    this.upstream?.destroy();
+    this.upstream = null;
+    this.phase = "done";
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.conn.ctx.dispatcher.tasks.finish(this.task);
+    this.listener.http.rqActive.dec();
+    this.cluster?.stats.rqActive.dec();
+    this.releaseHost();
+  }
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.byteLength + b.byteLength);
+  out.set(a);
+  out.set(b, a.byteLength);
+  return out;
+}
+
+function encodeResponseHeadFast(status: number, reason: string, headers: string[]): Uint8Array {
+  let s = `HTTP/1.1 ${status} ${reason}\r\n`;
+  for (let i = 0; i < headers.length; i += 2) s += `${headers[i]}: ${headers[i + 1]}\r\n`;
+  s += "\r\n";
+  return encoder.encode(s);
+}

@@ -1,0 +1,91 @@
+/**
+ * A listener's per-worker runtime for one config snapshot: its router, limits and stats handles.
+ * Connections read the current one through a {@linkcode ListenerSlot} at each new request, so a
+ * new snapshot applies between requests.
+ *
+ * @module
+ */
+import type { Listener } from "../config/types.ts";
+import type { Counter, Gauge, StatsScope } from "../stats/scope.ts";
+import type { Histogram } from "../stats/histogram.ts";
+import type { HeadLimits } from "./http1/types.ts";
+import { Router } from "./router.ts";
+
+/** `listener.<address>_<port>.` as Envoy names listener stats. */
+export function listenerStatPrefix(address: string, port: number): string {
+  return `listener.${address}_${port}.`;
+}
+
+export class HttpStats {
+  readonly cxTotal: Counter;
+  readonly cxActive: Gauge;
+  readonly cxDestroy: Counter;
+  readonly cxRxBytes: Counter;
+  readonly cxTxBytes: Counter;
+  readonly cxProtocolError: Counter;
+  readonly rqTotal: Counter;
+  readonly rqActive: Gauge;
+  readonly rqTime: Histogram;
+  readonly rqByClass: Counter[];
+  readonly noRoute: Counter;
+  readonly noCluster: Counter;
+  readonly rqDirectResponse: Counter;
+  readonly rqRedirect: Counter;
+  readonly rqTimeout: Counter;
+  readonly rqHeaderOverflow: Counter;
+  readonly cxDestroyRemoteActiveRq: Counter;
+
+  constructor(scope: StatsScope, statPrefix: string) {
+    const p = `http.${statPrefix}.`;
+    const c = (n: string) => scope.counter(p + n);
+    this.cxTotal = c("downstream_cx_total");
+    this.cxActive = scope.gauge(p + "downstream_cx_active");
+    this.cxDestroy = c("downstream_cx_destroy");
+    this.cxRxBytes = c("downstream_cx_rx_bytes_total");
+    this.cxTxBytes = c("downstream_cx_tx_bytes_total");
+    this.cxProtocolError = c("downstream_cx_protocol_error");
+    this.rqTotal = c("downstream_rq_total");
+    this.rqActive = scope.gauge(p + "downstream_rq_active");
+    this.rqTime = scope.histogram(p + "downstream_rq_time");
+    this.rqByClass = [0, 1, 2, 3, 4, 5].map((k) => c(`downstream_rq_${k}xx`));
+    this.noRoute = c("no_route");
+    this.noCluster = c("no_cluster");
+    this.rqDirectResponse = c("rq_direct_response");
+    this.rqRedirect = c("rq_redirect");
+    this.rqTimeout = c("downstream_rq_timeout");
+    this.rqHeaderOverflow = c("downstream_rq_header_overflow");
+    this.cxDestroyRemoteActiveRq = c("downstream_cx_destroy_remote_active_rq");
+  }
+}
+
+export class ListenerStats {
+  readonly cxTotal: Counter;
+  readonly cxActive: Gauge;
+  readonly workerCxTotal: Counter;
+  readonly workerCxActive: Gauge;
+  constructor(scope: StatsScope, prefix: string, workerId: number) {
+    this.cxTotal = scope.counter(prefix + "downstream_cx_total");
+    this.cxActive = scope.gauge(prefix + "downstream_cx_active");
+    this.workerCxTotal = scope.counter(`${prefix}worker_${workerId}.downstream_cx_total`);
+    this.workerCxActive = scope.gauge(`${prefix}worker_${workerId}.downstream_cx_active`);
+  }
+}
+
+export class ListenerRuntime {
+  readonly router: Router;
+  readonly limits: HeadLimits;
+  readonly http: HttpStats;
+
+  constructor(readonly config: Listener, scope: StatsScope) {
+    this.router = new Router(config.http.routeConfig);
+    this.limits = { maxHeadBytes: config.http.maxRequestHeadersBytes, maxHeaders: config.http.maxHeadersCount };
+    this.http = new HttpStats(scope, config.http.statPrefix);
+  }
+}
+
+/** The current runtime of one listener; replaced whole on a new snapshot. */
+export interface ListenerSlot {
+  current: ListenerRuntime;
+  /** Listener stats are tied to the bound address, which does not change under a slot. */
+  stats: ListenerStats;
+}

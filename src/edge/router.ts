@@ -1,0 +1,150 @@
+/**
+ * Route selection as Envoy does it: pick the virtual host by Host (exact, then the longest `*.suffix`
+ * wildcard, then the longest `prefix*` wildcard, then `*`), then the first route whose match holds.
+ *
+ * @example
+ * ```ts
+ * const router = new Router(bootstrap.listeners[0].http.routeConfig);
+ * router.match("example.com", "/api/x?y=1", ["x-canary", "1"]); // { virtualHost, route } or null
+ * ```
+ * @module
+ */
+import type { HeaderMatcher, Route, RouteConfig, VirtualHost } from "../config/types.ts";
+
+interface CompiledHeader {
+  name: string;
+  test: (value: string | undefined) => boolean;
+}
+
+export interface CompiledRoute {
+  route: Route;
+  /** A label for the inspector: the route name, else its match. */
+  label: string;
+  matchPath: (path: string, pathNoQuery: string) => boolean;
+  headers: CompiledHeader[];
+}
+
+export interface CompiledVirtualHost {
+  virtualHost: VirtualHost;
+  routes: CompiledRoute[];
+}
+
+export interface RouteMatchResult {
+  virtualHost: CompiledVirtualHost;
+  route: CompiledRoute;
+}
+
+export class Router {
+  private exact = new Map<string, CompiledVirtualHost>();
+  private suffixes: [string, CompiledVirtualHost][] = [];
+  private prefixes: [string, CompiledVirtualHost][] = [];
+  private any: CompiledVirtualHost | null = null;
+
+  constructor(config: RouteConfig) {
+    for (const vh of config.virtualHosts) {
+      const compiled = { virtualHost: vh, routes: vh.routes.map(compileRoute) };
+      for (const d of vh.domains) {
+        const domain = d.toLowerCase();
+        if (domain === "*") this.any = compiled;
+        else if (domain.startsWith("*")) this.suffixes.push([domain.slice(1), compiled]);
+        else if (domain.endsWith("*")) this.prefixes.push([domain.slice(0, -1), compiled]);
+        else this.exact.set(domain, compiled);
+      }
+    }
+    // Longest wildcard first, as Envoy searches.
+    this.suffixes.sort((a, b) => b[0].length - a[0].length);
+    this.prefixes.sort((a, b) => b[0].length - a[0].length);
+  }
+
+  virtualHostFor(host: string | null): CompiledVirtualHost | null {
+    const h = (host ?? "").toLowerCase();
+    const exact = this.exact.get(h);
+    if (exact) return exact;
+    for (const [suffix, vh] of this.suffixes) if (h.length > suffix.length && h.endsWith(suffix)) return vh;
+    for (const [prefix, vh] of this.prefixes) if (h.length > prefix.length && h.startsWith(prefix)) return vh;
+    return this.any;
+  }
+
+  /** `path` is the full request path with its query; `headers` the flat lower-cased list. */
+  match(host: string | null, path: string, headers: string[]): RouteMatchResult | null {
+    const vh = this.virtualHostFor(host);
+    if (vh === null) return null;
+    const q = path.indexOf("?");
+    const pathNoQuery = q < 0 ? path : path.slice(0, q);
+    for (const route of vh.routes) {
+      if (!route.matchPath(path, pathNoQuery)) continue;
+      if (route.headers.length > 0 && !headersMatch(route.headers, headers)) continue;
+      return { virtualHost: vh, route };
+    }
+    return null;
+  }
+}
+
+function headersMatch(matchers: CompiledHeader[], headers: string[]): boolean {
+  for (const m of matchers) {
+    // Envoy joins repeated headers with "," before matching.
+    let value: string | undefined;
+    for (let i = 0; i < headers.length; i += 2) {
+      if (headers[i] === m.name) value = value === undefined ? headers[i + 1]! : `${value},${headers[i + 1]}`;
+    }
+    if (!m.test(value)) return false;
+  }
+  return true;
+}
+
+function compileRoute(route: Route): CompiledRoute {
+  const m = route.match;
+  const value = m.caseSensitive ? m.value : m.value.toLowerCase();
+  const norm = (s: string) => (m.caseSensitive ? s : s.toLowerCase());
+  let matchPath: CompiledRoute["matchPath"];
+  switch (m.kind) {
+    case "prefix":
+      // Envoy matches a prefix against :path including the query string.
+      matchPath = (path) => norm(path).startsWith(value);
+      break;
+    case "path":
+      matchPath = (_path, noQuery) => norm(noQuery) === value;
+      break;
+    case "regex": {
+      // RE2 full match semantics: the whole path (query removed) must match.
+      const re = new RegExp(`^(?:${m.value})$`, m.caseSensitive ? "" : "i");
+      matchPath = (_path, noQuery) => re.test(noQuery);
+      break;
+    }
+  }
+  const label = route.name || `${m.kind}:${m.value}`;
+  return { route, label, matchPath, headers: m.headers.map(compileHeader) };
+}
+
+function compileHeader(h: HeaderMatcher): CompiledHeader {
+  const fold = (s: string) => (h.ignoreCase ? s.toLowerCase() : s);
+  const v = fold(h.value);
+  let test: (value: string) => boolean;
+  switch (h.kind) {
+    case "exact":
+      test = (x) => fold(x) === v;
+      break;
+    case "prefix":
+      test = (x) => fold(x).startsWith(v);
+      break;
+    case "suffix":
+      test = (x) => fold(x).endsWith(v);
+      break;
+    case "contains":
+      test = (x) => fold(x).includes(v);
+      break;
+    case "regex": {
+      const re = new RegExp(`^(?:${h.value})$`, h.ignoreCase ? "i" : "");
+      test = (x) => re.test(x);
+      break;
+    }
+    case "present":
+      test = () => true;
+      break;
+  }
+  return {
+    name: h.name,
+    // A missing header never matches a value matcher; invert flips the whole result (Envoy's invert_match).
+    test: (value) => (value === undefined ? false : test(value)) !== h.invert,
+  };
+}

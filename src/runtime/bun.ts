@@ -1,0 +1,240 @@
+/**
+ * The Bun adapter: `Bun.listen` / `Bun.connect` sockets (uWS underneath, the fastest path measured),
+ * `Bun.serve` for admin.
+ *
+ * @module
+ */
+import { lookup } from "node:dns/promises";
+import { availableParallelism } from "node:os";
+import process from "node:process";
+import type {
+  ConnectOptions,
+  HttpHandler,
+  HttpServer,
+  ListenOptions,
+  Runtime,
+  SignalName,
+  SocketHandlers,
+  TcpListener,
+  TcpSocket,
+} from "./types.ts";
+
+// deno-lint-ignore no-explicit-any
+type BunSocket = any;
+// deno-lint-ignore no-explicit-any
+declare const Bun: any;
+
+/** Wraps a Bun socket: queues what the kernel does not take, so `write` never loses bytes. */
+class BunTcpSocket implements TcpSocket {
+  raw: BunSocket = null;
+  handlers: SocketHandlers | null = null;
+  remoteAddress = "";
+  remotePort = 0;
+  localPort = 0;
+  closed = false;
+  pendingBytes = 0;
+  private queue: Uint8Array[] = [];
+  private ending = false;
+  private wantDrain = false;
+
+  attach(raw: BunSocket): void {
+    this.raw = raw;
+    this.remoteAddress = raw.remoteAddress ?? "";
+    this.remotePort = raw.remotePort ?? 0;
+    this.localPort = raw.localPort ?? 0;
+  }
+
+  write(data: Uint8Array): boolean {
+    if (this.closed) return false;
+    if (this.raw === null || this.queue.length > 0) {
+      this.queue.push(data.slice());
+      this.pendingBytes += data.byteLength;
+      this.wantDrain = true;
+      return false;
+    }
+    const written: number = this.raw.write(data);
+    if (written >= data.byteLength) return true;
+    const rest = data.slice(written > 0 ? written : 0);
+    this.queue.push(rest);
+    this.pendingBytes += rest.byteLength;
+    this.wantDrain = true;
+    return false;
+  }
+
+  /** Called by Bun's drain event and after connect: push the queue; true once empty. */
+  flush(): boolean {
+    while (this.queue.length > 0) {
+      const head = this.queue[0]!;
+      const written: number = this.raw.write(head);
+      if (written >= head.byteLength) {
+        this.queue.shift();
+        this.pendingBytes -= head.byteLength;
+        continue;
+      }
+      if (written > 0) {
+        this.queue[0] = head.subarray(written);
+        this.pendingBytes -= written;
+      }
+      return false;
+    }
+    if (this.ending) this.raw.end();
+    return true;
+  }
+
+  onDrain(): void {
+    if (!this.flush()) return;
+    if (this.wantDrain) {
+      this.wantDrain = false;
+      this.handlers?.drain(this);
+    }
+  }
+
+  end(): void {
+    if (this.closed) return;
+    this.ending = true;
+    if (this.raw !== null && this.queue.length === 0) this.raw.end();
+  }
+
+  destroy(): void {
+    if (this.closed) return;
+    this.queue = [];
+    this.pendingBytes = 0;
+    if (this.raw !== null) this.raw.terminate();
+    else this.onClose(new Error("destroyed before connect"));
+  }
+
+  pause(): void {
+    this.raw?.pause();
+  }
+
+  resume(): void {
+    this.raw?.resume();
+  }
+
+  onClose(error?: Error): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.queue = [];
+    this.pendingBytes = 0;
+    this.handlers?.close(this, error);
+  }
+}
+
+const socketEvents = {
+  data(raw: BunSocket, bytes: Uint8Array) {
+    const s: BunTcpSocket = raw.data;
+    s.handlers!.data(s, bytes);
+  },
+  drain(raw: BunSocket) {
+    (raw.data as BunTcpSocket).onDrain();
+  },
+  end(raw: BunSocket) {
+    // The peer half-closed. weft does not keep half-open connections (neither does Envoy by default).
+    (raw.data as BunTcpSocket).end();
+  },
+  close(raw: BunSocket, error?: Error) {
+    (raw.data as BunTcpSocket | undefined)?.onClose(error);
+  },
+  error(raw: BunSocket, error: Error) {
+    (raw.data as BunTcpSocket | undefined)?.onClose(error);
+  },
+};
+
+export function createBunRuntime(): Runtime {
+  return {
+    name: "bun",
+    version: `bun ${Bun.version}`,
+    listenTcp(options: ListenOptions, onOpen: (s: TcpSocket) => SocketHandlers): Promise<TcpListener> {
+      try {
+        const listener = Bun.listen({
+          hostname: options.hostname,
+          port: options.port,
+          reusePort: options.reusePort,
+          socket: {
+            ...socketEvents,
+            open(raw: BunSocket) {
+              const s = new BunTcpSocket();
+              s.attach(raw);
+              raw.data = s;
+              raw.setNoDelay?.(true);
+              s.handlers = onOpen(s);
+            },
+          },
+        });
+        return Promise.resolve({
+          hostname: listener.hostname,
+          port: listener.port,
+          close: () => listener.stop(false),
+        });
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    },
+    connectTcp(options: ConnectOptions, handlers: SocketHandlers & { open(s: TcpSocket): void }): TcpSocket {
+      const s = new BunTcpSocket();
+      s.handlers = handlers;
+      Bun.connect({
+        hostname: options.hostname,
+        port: options.port,
+        data: s,
+        socket: {
+          ...socketEvents,
+          open(raw: BunSocket) {
+            if (s.closed) {
+              raw.terminate();
+              return;
+            }
+            s.attach(raw);
+            raw.setNoDelay?.(true);
+            s.flush();
+            handlers.open(s);
+          },
+          connectError(_raw: BunSocket, error: Error) {
+            s.onClose(error);
+          },
+        },
+      }).catch((error: Error) => s.onClose(error));
+      return s;
+    },
+    serveHttp(options: { hostname: string; port: number }, handler: HttpHandler): Promise<HttpServer> {
+      try {
+        const server = Bun.serve({
+          hostname: options.hostname,
+          port: options.port,
+          idleTimeout: 0,
+          // deno-lint-ignore no-explicit-any
+          fetch(req: Request, srv: any) {
+            return handler(req, { remoteAddress: srv.requestIP(req)?.address ?? "" });
+          },
+        });
+        return Promise.resolve({
+          hostname: server.hostname,
+          port: server.port,
+          close: async () => {
+            await server.stop(true);
+          },
+        });
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    },
+    onSignal(signal: SignalName, handler: () => void): () => void {
+      process.on(signal, handler);
+      return () => process.off(signal, handler);
+    },
+    async resolveIPv4(hostname: string): Promise<string[]> {
+      const found = await lookup(hostname, { all: true, family: 4 });
+      return found.map((a) => a.address);
+    },
+    readTextFile: (path: string) => Bun.file(path).text(),
+    rss: () => process.memoryUsage.rss(),
+    cpuUsageMicros() {
+      const u = process.cpuUsage();
+      return u.user + u.system;
+    },
+    pid: process.pid,
+    cpuCount: () => availableParallelism(),
+    env: (name: string) => process.env[name],
+    exit: (code: number): never => process.exit(code),
+  };
+}

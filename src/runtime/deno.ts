@@ -1,0 +1,282 @@
+/**
+ * The Deno adapter: `Deno.listen` / `Deno.connect` (reusePort needs `"unstable": ["net"]`), a read
+ * loop per socket that feeds the callback interface, and `Deno.serve` for admin.
+ *
+ * @module
+ */
+import type {
+  ConnectOptions,
+  HttpHandler,
+  HttpServer,
+  ListenOptions,
+  Runtime,
+  SignalName,
+  SocketHandlers,
+  TcpListener,
+  TcpSocket,
+} from "./types.ts";
+
+const READ_BUFFER_BYTES = 64 * 1024;
+
+/** Callbacks over a `Deno.Conn`: one read loop, one write loop, so `write` never awaits. */
+class DenoTcpSocket implements TcpSocket {
+  handlers: SocketHandlers | null = null;
+  remoteAddress = "";
+  remotePort = 0;
+  localPort = 0;
+  closed = false;
+  pendingBytes = 0;
+  private conn: Deno.TcpConn | null = null;
+  private queue: Uint8Array[] = [];
+  private writing = false;
+  private wantDrain = false;
+  private ending = false;
+  private paused = false;
+  private resumeReading: (() => void) | null = null;
+
+  attach(conn: Deno.TcpConn): void {
+    this.conn = conn;
+    const remote = conn.remoteAddr as Deno.NetAddr;
+    const local = conn.localAddr as Deno.NetAddr;
+    this.remoteAddress = remote.hostname;
+    this.remotePort = remote.port;
+    this.localPort = local.port;
+    try {
+      conn.setNoDelay(true);
+    } catch { /* closed already */ }
+  }
+
+  async readLoop(): Promise<void> {
+    const conn = this.conn!;
+    const buf = new Uint8Array(READ_BUFFER_BYTES);
+    try {
+      while (!this.closed) {
+        if (this.paused) {
+          await new Promise<void>((r) => (this.resumeReading = r));
+          continue;
+        }
+        const n = await conn.read(buf);
+        if (n === null) {
+          // Peer half-closed: finish what is queued, then close (no half-open connections).
+          this.end();
+          return;
+        }
+        if (this.closed) return;
+        this.handlers!.data(this, buf.subarray(0, n));
+      }
+    } catch (e) {
+      this.onClose(e instanceof Error ? e : new Error(String(e)));
+    }
+  }
+
+  write(data: Uint8Array): boolean {
+    if (this.closed) return false;
+    this.queue.push(data.slice());
+    this.pendingBytes += data.byteLength;
+    if (this.conn !== null && !this.writing) void this.writeLoop();
+    if (this.pendingBytes > 0) {
+      // Writes complete asynchronously; signal back-pressure only past a small high-water mark.
+      if (this.pendingBytes > READ_BUFFER_BYTES) {
+        this.wantDrain = true;
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private async writeLoop(): Promise<void> {
+    const conn = this.conn!;
+    this.writing = true;
+    try {
+      while (this.queue.length > 0) {
+        let chunk: Uint8Array;
+        if (this.queue.length === 1) chunk = this.queue.pop()!;
+        else {
+          // Coalesce small writes (a response head and its body) into one syscall.
+          let total = 0;
+          for (const q of this.queue) total += q.byteLength;
+          chunk = new Uint8Array(total);
+          let at = 0;
+          for (const q of this.queue) {
+            chunk.set(q, at);
+            at += q.byteLength;
+          }
+          this.queue = [];
+        }
+        let off = 0;
+        while (off < chunk.byteLength) off += await conn.write(chunk.subarray(off));
+        this.pendingBytes -= chunk.byteLength;
+        if (this.closed) return;
+      }
+    } catch (e) {
+      this.onClose(e instanceof Error ? e : new Error(String(e)));
+      return;
+    } finally {
+      this.writing = false;
+    }
+    if (this.ending) {
+      this.shutdown();
+      return;
+    }
+    if (this.wantDrain) {
+      this.wantDrain = false;
+      this.handlers?.drain(this);
+    }
+  }
+
+  private shutdown(): void {
+    try {
+      this.conn?.close();
+    } catch { /* already closed */ }
+    this.onClose();
+  }
+
+  end(): void {
+    if (this.closed) return;
+    this.ending = true;
+    if (this.conn !== null && !this.writing && this.queue.length === 0) this.shutdown();
+  }
+
+  destroy(): void {
+    if (this.closed) return;
+    this.queue = [];
+    this.pendingBytes = 0;
+    if (this.conn !== null) this.shutdown();
+    else this.onClose(new Error("destroyed before connect"));
+  }
+
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
+    const r = this.resumeReading;
+    this.resumeReading = null;
+    r?.();
+  }
+
+  onClose(error?: Error): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.queue = [];
+    this.pendingBytes = 0;
+    try {
+      this.conn?.close();
+    } catch { /* already closed */ }
+    const r = this.resumeReading;
+    this.resumeReading = null;
+    r?.();
+    this.handlers?.close(this, error);
+  }
+
+  /** Connected (client side): start both loops. */
+  start(): void {
+    if (this.queue.length > 0) void this.writeLoop();
+    void this.readLoop();
+  }
+}
+
+export function createDenoRuntime(): Runtime {
+  return {
+    name: "deno",
+    version: `deno ${Deno.version.deno}`,
+    listenTcp(options: ListenOptions, onOpen: (s: TcpSocket) => SocketHandlers): Promise<TcpListener> {
+      let listener: Deno.TcpListener;
+      try {
+        // deno-lint-ignore no-explicit-any
+        listener = Deno.listen({ hostname: options.hostname, port: options.port, reusePort: options.reusePort } as any);
+      } catch (e) {
+        return Promise.reject(e);
+      }
+      const addr = listener.addr as Deno.NetAddr;
+      let open = true;
+      (async () => {
+        try {
+          for await (const conn of listener) {
+            const s = new DenoTcpSocket();
+            s.attach(conn);
+            s.handlers = onOpen(s);
+            void s.readLoop();
+          }
+        } catch (e) {
+          if (open) console.error(`weft: accept loop on ${addr.hostname}:${addr.port} failed: ${e}`);
+        }
+      })();
+      return Promise.resolve({
+        hostname: addr.hostname,
+        port: addr.port,
+        close() {
+          if (!open) return;
+          open = false;
+          try {
+            listener.close();
+          } catch { /* closed */ }
+        },
+      });
+    },
+    connectTcp(options: ConnectOptions, handlers: SocketHandlers & { open(s: TcpSocket): void }): TcpSocket {
+      const s = new DenoTcpSocket();
+      s.handlers = handlers;
+      Deno.connect({ hostname: options.hostname, port: options.port }).then(
+        (conn) => {
+          if (s.closed) {
+            conn.close();
+            return;
+          }
+          s.attach(conn);
+          s.start();
+          handlers.open(s);
+        },
+        (e) => s.onClose(e instanceof Error ? e : new Error(String(e))),
+      );
+      return s;
+    },
+    serveHttp(options: { hostname: string; port: number }, handler: HttpHandler): Promise<HttpServer> {
+      return new Promise((resolve, reject) => {
+        try {
+          const server = Deno.serve({
+            hostname: options.hostname,
+            port: options.port,
+            onListen: (addr) => {
+              resolve({
+                hostname: addr.hostname,
+                port: addr.port,
+                close: () => server.shutdown(),
+              });
+            },
+            onError: (e) => {
+              console.error(`weft: admin handler failed: ${e}`);
+              return new Response("internal error\n", { status: 500 });
+            },
+          }, (req, info) => handler(req, { remoteAddress: (info.remoteAddr as Deno.NetAddr).hostname }));
+        } catch (e) {
+          reject(e);
+        }
+      });
+    },
+    onSignal(signal: SignalName, handler: () => void): () => void {
+      Deno.addSignalListener(signal, handler);
+      return () => Deno.removeSignalListener(signal, handler);
+    },
+    async resolveIPv4(hostname: string): Promise<string[]> {
+      return await Deno.resolveDns(hostname, "A").catch(async () => {
+        // Deno.resolveDns does not read /etc/hosts: fall back to the system resolver.
+        const { lookup } = await import("node:dns/promises");
+        const found = await lookup(hostname, { all: true, family: 4 });
+        return found.map((a) => a.address);
+      });
+    },
+    readTextFile: (path: string) => Deno.readTextFile(path),
+    rss: () => Deno.memoryUsage().rss,
+    cpuUsageMicros() {
+      // deno-lint-ignore no-explicit-any
+      const u = (globalThis as any).process?.cpuUsage?.();
+      return u ? u.user + u.system : 0;
+    },
+    pid: Deno.pid,
+    cpuCount: () => navigator.hardwareConcurrency,
+    env: (name: string) => Deno.env.get(name),
+    exit: (code: number): never => Deno.exit(code),
+  };
+}

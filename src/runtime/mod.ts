@@ -1,0 +1,27 @@
+/**
+ * Picks the runtime adapter. The only place weft asks which runtime it runs on.
+ *
+ * @example Use the adapter of the current runtime
+ * ```ts
+ * const rt = await currentRuntime();
+ * const l = await rt.listenTcp({ hostname: "127.0.0.1", port: 0, reusePort: true }, () => handlers);
+ * ```
+ * @module
+ */
+import type { Runtime } from "./types.ts";
+export type * from "./types.ts";
+
+let cached: Promise<Runtime> | null = null;
+
+/** Whether this process runs on Bun (else Deno). */
+export function isBun(): boolean {
+  return typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
+}
+
+/** The adapter for the runtime this code runs on, loaded once. */
+export function currentRuntime(): Promise<Runtime> {
+  cached ??= isBun()
+    ? import("./bun.ts").then((m) => m.createBunRuntime())
+    : import("./deno.ts").then((m) => m.createDenoRuntime());
+  return cached;
+}

@@ -1,0 +1,112 @@
+/**
+ * The one interface weft's code uses for runtime I/O. `deno.ts` and `bun.ts` implement it; nothing
+ * else in weft names `Deno.` or `Bun.` (Hono's adapter pattern).
+ *
+ * Sockets are callback-driven, like `Bun.listen`: the data plane reacts to `data`, `drain` and `close`
+ * events and never awaits per chunk, which is what made the raw-TCP prototype the fastest design.
+ *
+ * @module
+ */
+
+/** An open TCP connection. */
+export interface TcpSocket {
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  readonly localPort: number;
+  /**
+   * Queue bytes for sending. Never drops data: what the kernel does not take now is copied and sent
+   * later. Returns false when the caller should stop producing until the `drain` handler runs.
+   */
+  write(data: Uint8Array): boolean;
+  /** Bytes accepted by `write` and not yet handed to the kernel. */
+  readonly pendingBytes: number;
+  /** Close after everything written so far is sent. */
+  end(): void;
+  /** Close now, discarding unsent bytes. */
+  destroy(): void;
+  /** Stop delivering `data` until `resume` (TCP back-pressure reaches the peer). */
+  pause(): void;
+  resume(): void;
+  /** True once closed (by either side). */
+  readonly closed: boolean;
+}
+
+/** Socket events. `data` bytes are only valid during the call: copy what you keep. */
+export interface SocketHandlers {
+  data(socket: TcpSocket, bytes: Uint8Array): void;
+  /** Everything queued by `write` has been handed to the kernel after `write` returned false. */
+  drain(socket: TcpSocket): void;
+  /** Closed by either side; `error` is set for failures (reset, refused, timeout). Called once. */
+  close(socket: TcpSocket, error?: Error): void;
+}
+
+export interface ListenOptions {
+  hostname: string;
+  port: number;
+  /** SO_REUSEPORT: every worker binds the same address and the kernel spreads connections. */
+  reusePort: boolean;
+}
+
+export interface TcpListener {
+  readonly hostname: string;
+  readonly port: number;
+  /** Stop accepting; open connections are not touched. */
+  close(): void;
+}
+
+export interface ConnectOptions {
+  hostname: string;
+  port: number;
+}
+
+/** Information about the peer of an admin HTTP request. */
+export interface HttpConnInfo {
+  remoteAddress: string;
+}
+
+export type HttpHandler = (req: Request, info: HttpConnInfo) => Response | Promise<Response>;
+
+export interface HttpServer {
+  readonly hostname: string;
+  readonly port: number;
+  /** Stop accepting and close open connections. */
+  close(): Promise<void>;
+}
+
+export type SignalName = "SIGTERM" | "SIGINT" | "SIGHUP";
+
+/** Runtime services used by weft: sockets, an HTTP server for admin, signals, process facts. */
+export interface Runtime {
+  /** "deno" or "bun". */
+  readonly name: "deno" | "bun";
+  /** e.g. "deno 2.9.6". */
+  readonly version: string;
+  /** Accept connections; `onOpen` returns the handlers for each new socket. Rejects on bind errors. */
+  listenTcp(
+    options: ListenOptions,
+    onOpen: (socket: TcpSocket) => SocketHandlers,
+  ): Promise<TcpListener>;
+  /**
+   * Open a connection. Returns at once; `onOpen` runs once connected, `handlers.close` with an error
+   * if connecting fails.
+   */
+  connectTcp(
+    options: ConnectOptions,
+    handlers: SocketHandlers & { open(socket: TcpSocket): void },
+  ): TcpSocket;
+  /** A web-standard HTTP server (admin endpoints, the built-in echo upstream). */
+  serveHttp(options: { hostname: string; port: number }, handler: HttpHandler): Promise<HttpServer>;
+  /** Register a signal handler; returns a function that removes it. Main thread only. */
+  onSignal(signal: SignalName, handler: () => void): () => void;
+  /** Resolve a host name to IPv4 addresses. */
+  resolveIPv4(hostname: string): Promise<string[]>;
+  readTextFile(path: string): Promise<string>;
+  /** Resident set size of the whole process, bytes. */
+  rss(): number;
+  /** User + system CPU time of the process, microseconds. */
+  cpuUsageMicros(): number;
+  readonly pid: number;
+  cpuCount(): number;
+  env(name: string): string | undefined;
+  exit(code: number): never;
+}

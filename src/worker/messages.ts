@@ -1,0 +1,70 @@
+/**
+ * The protocol between main and its workers. Every main→worker message carries a sequence number and
+ * its send time, so main can show the depth and oldest wait of each worker's inbound queue exactly
+ * (the worker acknowledges each one).
+ *
+ * @module
+ */
+import type { ConnectionInfo, LoopStats, QueueStats, TaskInfo } from "../admin/wire.ts";
+import type { StatsDelta } from "../stats/scope.ts";
+
+interface Sequenced {
+  seq: number;
+  /** `performance.timeOrigin + performance.now()` on main: comparable across threads. */
+  sentAt: number;
+}
+
+export interface InitOptions {
+  workerId: number;
+  flushIntervalMs: number;
+  /** Dispatcher busy-time and lag sampling (the connection and task tables are always on). */
+  instrumentation: boolean;
+  /** Enables the `block` and `crash` messages (tests only). */
+  testHooks: boolean;
+  /** Mode-specific payload: the proxy's bootstrap snapshot, the tunnel's state. */
+  payload: unknown;
+  /** Real ports of listeners configured with port 0, resolved by the first worker. */
+  resolvedPorts: Record<string, number>;
+}
+
+export type MainToWorker =
+  | (Sequenced & { type: "init"; init: InitOptions })
+  | (Sequenced & { type: "update"; payload: unknown; version: string })
+  | (Sequenced & { type: "ping" })
+  | (Sequenced & { type: "drain"; deadlineMs: number })
+  | (Sequenced & { type: "block"; ms: number })
+  | (Sequenced & { type: "crash" });
+
+export interface BoundListener {
+  name: string;
+  hostname: string;
+  port: number;
+}
+
+/** A worker's instrumentation since its last flush. */
+export interface WorkerReport {
+  loop: LoopStats;
+  queues: QueueStats[];
+  tasks: TaskInfo[];
+  tasksTotal: number;
+  /** Connection rows opened or changed since the last flush, and ids closed. */
+  connChanged: ConnectionInfo[];
+  connClosed: string[];
+  openConnections: number;
+  totalConnections: number;
+  totalRequests: number;
+  dropped: number;
+}
+
+export type WorkerToMain =
+  | { type: "ready"; workerId: number; listeners: BoundListener[] }
+  | { type: "startup_error"; workerId: number; message: string }
+  | { type: "ack"; seq: number }
+  | { type: "pong"; seq: number }
+  | { type: "flush"; workerId: number; stats: StatsDelta; report: WorkerReport }
+  | { type: "drained"; workerId: number };
+
+/** Milliseconds on a clock shared by all threads of the process. */
+export function sharedNow(): number {
+  return performance.timeOrigin + performance.now();
+}

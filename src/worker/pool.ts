@@ -1,0 +1,327 @@
+/**
+ * Main's view of its workers: spawns them, hands out listener ports, runs the watchdog (Envoy's
+ * names and defaults: a worker silent for 200 ms counts `server.worker_N.watchdog_miss`, 1 s
+ * `watchdog_mega_miss`), merges their flushes into the stats store and into one connection table.
+ *
+ * @module
+ */
+import type { ConnectionInfo, QueueStats, TaskInfo, WorkerInfo } from "../admin/wire.ts";
+import type { StatsStore } from "../stats/store.ts";
+import type { BoundListener, InitOptions, MainToWorker, WorkerReport, WorkerToMain } from "./messages.ts";
+import { sharedNow } from "./messages.ts";
+
+export interface WatchdogConfig {
+  missTimeoutMs: number;
+  megamissTimeoutMs: number;
+}
+
+export interface PoolOptions {
+  count: number;
+  /** URL (or path) of the worker entry file. */
+  entry: string | URL;
+  flushIntervalMs: number;
+  instrumentation: boolean;
+  testHooks: boolean;
+  watchdog: WatchdogConfig;
+  stats: StatsStore;
+  /** The mode payload each worker starts with. */
+  payload: () => unknown;
+  /** Called after every worker flush has been merged. */
+  onFlush?: (workerId: number) => void;
+}
+
+interface Slot {
+  id: number;
+  worker: Worker;
+  status: "starting" | "running" | "draining" | "drained" | "dead";
+  generation: number;
+  report: WorkerReport | null;
+  lastPongAt: number;
+  lastMissAlertAt: number;
+  lastMegaMissAlertAt: number;
+  miss: number;
+  megaMiss: number;
+  /** Unacknowledged messages, oldest first: [seq, sentAt]. */
+  inflight: [number, number][];
+  connections: Map<string, ConnectionInfo>;
+  prevRequests: number;
+  prevReportAt: number;
+  requestsPerSec: number;
+  onReady: ((l: BoundListener[]) => void) | null;
+  onFail: ((e: Error) => void) | null;
+  onDrained: (() => void) | null;
+}
+
+const PING_INTERVAL_MS = 50;
+
+export class WorkerPool {
+  private slots: Slot[] = [];
+  private seq = 0;
+  private watchdogTimer: ReturnType<typeof setInterval> | null = null;
+  listeners: BoundListener[] = [];
+
+  constructor(readonly options: PoolOptions) {}
+
+  get size(): number {
+    return this.slots.length;
+  }
+
+  /**
+   * Start every worker and wait until each has bound its listeners. The first worker binds first so
+   * listeners configured with port 0 get one real port, which the others then share (SO_REUSEPORT).
+   */
+  async start(): Promise<BoundListener[]> {
+    const first = await this.spawn(0, {});
+    const resolvedPorts = Object.fromEntries(first.map((l) => [l.name, l.port]));
+    const rest = [];
+    for (let i = 1; i < this.options.count; i++) rest.push(this.spawn(i, resolvedPorts));
+    await Promise.all(rest);
+    this.listeners = first;
+    this.watchdogTimer = setInterval(() => this.watchdogStep(), PING_INTERVAL_MS);
+    return first;
+  }
+
+  private spawn(id: number, resolvedPorts: Record<string, number>): Promise<BoundListener[]> {
+    const worker = new Worker(this.options.entry, { type: "module", name: `worker_${id}` });
+    const now = sharedNow();
+    const slot: Slot = {
+      id,
+      worker,
+      status: "starting",
+      generation: 0,
+      report: null,
+      lastPongAt: now,
+      lastMissAlertAt: 0,
+      lastMegaMissAlertAt: 0,
+      miss: 0,
+      megaMiss: 0,
+      inflight: [],
+      connections: new Map(),
+      prevRequests: 0,
+      prevReportAt: now,
+      requestsPerSec: 0,
+      onReady: null,
+      onFail: null,
+      onDrained: null,
+    };
+    this.slots[id] = slot;
+    const stats = this.options.stats;
+    stats.addCounter(`server.worker_${id}.watchdog_miss`, 0);
+    stats.addCounter(`server.worker_${id}.watchdog_mega_miss`, 0);
+    worker.onmessage = (e: MessageEvent<WorkerToMain>) => this.onMessage(slot, e.data);
+    worker.onerror = (e: ErrorEvent) => {
+      e.preventDefault?.();
+      const message = e.message || "worker failed";
+      if (slot.status === "starting") slot.onFail?.(new Error(`worker ${id}: ${message}`));
+      else console.error(`weft: worker ${id} failed: ${message}`);
+      slot.status = "dead";
+    };
+    const init: InitOptions = {
+      workerId: id,
+      flushIntervalMs: this.options.flushIntervalMs,
+      instrumentation: this.options.instrumentation,
+      testHooks: this.options.testHooks,
+      payload: this.options.payload(),
+      resolvedPorts,
+    };
+    return new Promise((resolve, reject) => {
+      slot.onReady = resolve;
+      slot.onFail = reject;
+      this.post(slot, { type: "init", init });
+    });
+  }
+
+  private post(slot: Slot, m: DistributiveOmit<MainToWorker, "seq" | "sentAt">): void {
+    const seq = ++this.seq;
+    const sentAt = sharedNow();
+    slot.inflight.push([seq, sentAt]);
+    slot.worker.postMessage({ ...m, seq, sentAt } as MainToWorker);
+  }
+
+  private ack(slot: Slot, seq: number): void {
+    const i = slot.inflight.findIndex(([s]) => s === seq);
+    if (i >= 0) slot.inflight.splice(0, i + 1);
+  }
+
+  private onMessage(slot: Slot, m: WorkerToMain): void {
+    switch (m.type) {
+      case "ack":
+        this.ack(slot, m.seq);
+        return;
+      case "pong":
+        this.ack(slot, m.seq);
+        slot.lastPongAt = sharedNow();
+        return;
+      case "ready":
+        slot.status = "running";
+        slot.onReady?.(m.listeners);
+        slot.onReady = slot.onFail = null;
+        return;
+      case "startup_error":
+        slot.status = "dead";
+        slot.onFail?.(new Error(m.message));
+        slot.onReady = slot.onFail = null;
+        return;
+      case "flush":
+        this.mergeFlush(slot, m.stats, m.report);
+        return;
+      case "drained":
+        slot.status = "drained";
+        slot.onDrained?.();
+        return;
+    }
+  }
+
+  private mergeFlush(slot: Slot, stats: import("../stats/scope.ts").StatsDelta, report: WorkerReport): void {
+    this.options.stats.apply(stats);
+    for (const c of report.connChanged) slot.connections.set(c.id, c);
+    for (const id of report.connClosed) slot.connections.delete(id);
+    const now = sharedNow();
+    const dt = Math.max(1, now - slot.prevReportAt);
+    slot.requestsPerSec = Math.round(((report.totalRequests - slot.prevRequests) * 1000) / dt);
+    slot.prevRequests = report.totalRequests;
+    slot.prevReportAt = now;
+    slot.report = report;
+    this.options.onFlush?.(slot.id);
+  }
+
+  private watchdogStep(): void {
+    const now = sharedNow();
+    const { missTimeoutMs, megamissTimeoutMs } = this.options.watchdog;
+    const stats = this.options.stats;
+    for (const slot of this.slots) {
+      if (slot.status !== "running" && slot.status !== "draining") continue;
+      const silent = now - slot.lastPongAt;
+      if (silent > missTimeoutMs && now - slot.lastMissAlertAt > missTimeoutMs) {
+        slot.miss++;
+        slot.lastMissAlertAt = now;
+        stats.addCounter(`server.worker_${slot.id}.watchdog_miss`);
+        stats.addCounter("server.watchdog_miss");
+      }
+      if (silent > megamissTimeoutMs && now - slot.lastMegaMissAlertAt > megamissTimeoutMs) {
+        slot.megaMiss++;
+        slot.lastMegaMissAlertAt = now;
+        stats.addCounter(`server.worker_${slot.id}.watchdog_mega_miss`);
+        stats.addCounter("server.watchdog_mega_miss");
+      }
+      this.post(slot, { type: "ping" });
+    }
+  }
+
+  /** Post a new snapshot to every worker (Envoy's thread-local slot update). */
+  broadcast(payload: unknown, version: string): void {
+    for (const slot of this.slots) if (slot.status === "running") this.post(slot, { type: "update", payload, version });
+  }
+
+  /** Test hook: hold worker `id`'s loop for `ms`. */
+  block(id: number, ms: number): boolean {
+    const slot = this.slots[id];
+    if (!slot || !this.options.testHooks) return false;
+    this.post(slot, { type: "block", ms });
+    return true;
+  }
+
+  /** Ask every worker to drain; resolves when all have, or at the deadline. */
+  async drain(deadlineMs: number): Promise<void> {
+    const waits = this.slots.filter((s) => s.status === "running").map((slot) =>
+      new Promise<void>((resolve) => {
+        slot.status = "draining";
+        slot.onDrained = resolve;
+        this.post(slot, { type: "drain", deadlineMs });
+      })
+    );
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      Promise.all(waits),
+      new Promise<void>((r) => (timer = setTimeout(r, deadlineMs + 1000))),
+    ]);
+    clearTimeout(timer);
+  }
+
+  terminate(): void {
+    if (this.watchdogTimer !== null) clearInterval(this.watchdogTimer);
+    this.watchdogTimer = null;
+    for (const slot of this.slots) {
+      slot.worker.terminate();
+      slot.status = "dead";
+    }
+  }
+
+  workers(): WorkerInfo[] {
+    const now = sharedNow();
+    return this.slots.map((slot) => {
+      const r = slot.report;
+      const silent = now - slot.lastPongAt;
+      const status = slot.status === "running" && silent > this.options.watchdog.missTimeoutMs ? "blocked" : slot.status;
+      return {
+        id: slot.id,
+        status,
+        generation: slot.generation,
+        loop: r?.loop ?? emptyLoop(),
+        queues: [this.inboundQueue(slot, now), ...(r?.queues ?? [])],
+        inflightTasks: r?.tasksTotal ?? 0,
+        openConnections: slot.connections.size,
+        totalConnections: r?.totalConnections ?? 0,
+        totalRequests: r?.totalRequests ?? 0,
+        requestsPerSec: slot.requestsPerSec,
+        watchdogMiss: slot.miss,
+        watchdogMegaMiss: slot.megaMiss,
+        lastPongMs: Math.round(silent),
+        dropped: r?.dropped ?? 0,
+      };
+    });
+  }
+
+  private inboundQueue(slot: Slot, now: number): QueueStats {
+    const oldest = slot.inflight[0];
+    return {
+      name: "main→worker",
+      worker: slot.id,
+      depth: slot.inflight.length,
+      oldestWaitMs: oldest ? Math.round(now - oldest[1]) : 0,
+      total: this.seq,
+      dropped: 0,
+    };
+  }
+
+  /** The merged connection table, optionally of one worker, with ages as of now. */
+  connections(worker?: number): ConnectionInfo[] {
+    const now = Date.now();
+    const out: ConnectionInfo[] = [];
+    for (const slot of this.slots) {
+      if (worker !== undefined && slot.id !== worker) continue;
+      for (const c of slot.connections.values()) {
+        out.push({ ...c, ageMs: now - c.openedAt, idleMs: now - c.lastActivityAt });
+      }
+    }
+    return out;
+  }
+
+  tasks(): TaskInfo[] {
+    return this.slots.flatMap((s) => s.report?.tasks ?? []);
+  }
+
+  tasksTotal(): number {
+    return this.slots.reduce((n, s) => n + (s.report?.tasksTotal ?? 0), 0);
+  }
+
+  queues(): QueueStats[] {
+    const now = sharedNow();
+    return this.slots.flatMap((s) => [this.inboundQueue(s, now), ...(s.report?.queues ?? [])]);
+  }
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+function emptyLoop() {
+  return {
+    lagP50Ms: 0,
+    lagP99Ms: 0,
+    lagMaxMs: 0,
+    busy: 0,
+    samplesPerSec: 0,
+    lagHistory: [],
+    lagHistogram: [],
+    lagBucketsMs: [],
+  };
+}

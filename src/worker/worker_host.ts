@@ -1,0 +1,108 @@
+/**
+ * The worker side of the main↔worker protocol, shared by the proxy and the tunnel: answers the
+ * watchdog, acknowledges messages, flushes stats and the dispatcher report on the flush interval,
+ * and runs the test hooks. A mode plugs in with {@linkcode WorkerMode}.
+ *
+ * @module
+ */
+import { Dispatcher } from "./dispatcher.ts";
+import type { BoundListener, InitOptions, MainToWorker, WorkerToMain } from "./messages.ts";
+
+/** What a data-plane mode does inside a worker. */
+export interface WorkerMode {
+  /** Bind listeners and start serving; return the bound addresses. Throwing fails startup. */
+  start(init: InitOptions, dispatcher: Dispatcher): Promise<BoundListener[]>;
+  /** A new snapshot from main (config reload, DNS results). Applied between requests. */
+  update(payload: unknown, version: string): void;
+  /** Stop accepting, finish in-flight work, close idle connections; resolve when none are left. */
+  drain(deadlineMs: number): Promise<void>;
+}
+
+interface WorkerScope {
+  postMessage(m: WorkerToMain): void;
+  onmessage: ((e: MessageEvent<MainToWorker>) => void) | null;
+  close?: () => void;
+}
+
+/**
+ * Run `mode` in this worker. Call once, synchronously, from the worker entry file: the message
+ * handler must be in place before main's first message arrives, so the mode may still be loading.
+ */
+export function hostWorker(modeLoading: Promise<WorkerMode>): void {
+  const scope = globalThis as unknown as WorkerScope;
+  let mode!: WorkerMode;
+  // Messages other than pings are handled in order, after the mode has loaded.
+  let chain: Promise<void> = modeLoading.then((m) => {
+    mode = m;
+  });
+  const post = (m: WorkerToMain) => scope.postMessage(m);
+  let dispatcher: Dispatcher | null = null;
+  let workerId = -1;
+
+  const flush = () => {
+    if (dispatcher === null) return;
+    post({ type: "flush", workerId, stats: dispatcher.stats.takeDelta(), report: dispatcher.report() });
+  };
+
+  scope.onmessage = (e) => {
+    const m = e.data;
+    if (m.type === "ping") {
+      post({ type: "pong", seq: m.seq });
+      return;
+    }
+    chain = chain.then(() => handle(m), (err) => {
+      post({ type: "startup_error", workerId, message: err instanceof Error ? err.message : String(err) });
+    });
+  };
+
+  const handle = (m: MainToWorker) => {
+    switch (m.type) {
+      case "ping":
+        return;
+      case "init": {
+        post({ type: "ack", seq: m.seq });
+        workerId = m.init.workerId;
+        dispatcher = new Dispatcher(workerId, { instrumentation: m.init.instrumentation });
+        dispatcher.loop.start();
+        const testHooks = m.init.testHooks;
+        hooksEnabled = testHooks;
+        mode.start(m.init, dispatcher).then(
+          (listeners) => {
+            post({ type: "ready", workerId, listeners });
+            setInterval(flush, m.init.flushIntervalMs);
+          },
+          (err) => post({ type: "startup_error", workerId, message: err instanceof Error ? err.message : String(err) }),
+        );
+        return;
+      }
+      case "update":
+        post({ type: "ack", seq: m.seq });
+        mode.update(m.payload, m.version);
+        return;
+      case "drain":
+        post({ type: "ack", seq: m.seq });
+        mode.drain(m.deadlineMs).then(() => {
+          flush();
+          post({ type: "drained", workerId });
+        });
+        return;
+      case "block": {
+        post({ type: "ack", seq: m.seq });
+        if (!hooksEnabled) return;
+        // Test hook: hold the event loop, as a runaway handler would.
+        const until = performance.now() + m.ms;
+        while (performance.now() < until) { /* busy */ }
+        return;
+      }
+      case "crash":
+        post({ type: "ack", seq: m.seq });
+        if (!hooksEnabled) return;
+        setTimeout(() => {
+          throw new Error("crash requested by test hook");
+        });
+        return;
+    }
+  };
+}
+
+let hooksEnabled = false;
