@@ -58,7 +58,7 @@ export class ClusterStats {
     this.rqPendingActive = g("upstream_rq_pending_active");
     this.rqTimeout = c("upstream_rq_timeout");
     this.rqTime = scope.histogram(prefix + "upstream_rq_time");
-    this.byClass = [0, 1, 2, 3, 4, 5].map((k) => c(`upstream_rq_${k}xx`));
+    this.byClass = [1, 2, 3, 4, 5].map((k) => c(`upstream_rq_${k}xx`));
   }
 
   /** `upstream_rq_<code>` and `upstream_rq_<class>xx`. */
@@ -66,7 +66,7 @@ export class ClusterStats {
     let counter = this.byCode.get(code);
     if (counter === undefined) this.byCode.set(code, counter = this.scope.counter(`${this.prefix}upstream_rq_${code}`));
     counter.inc();
-    this.byClass[Math.floor(code / 100)]?.inc();
+    this.byClass[Math.floor(code / 100) - 1]?.inc();
     this.rqCompleted.inc();
   }
 }

@@ -152,7 +152,7 @@ export class DownstreamConnection implements SocketHandlers {
     const http = this.slot.current.http;
     http.cxProtocolError.inc();
     http.rqTotal.inc();
-    http.rqByClass[4]!.inc();
+    http.rqByClass[3]!.inc();
     if (code === 431) http.rqHeaderOverflow.inc();
     const body = code === 431 ? "Request Header Fields Too Large" : code === 501 ? "Not Implemented" : "Bad Request";
     void reason;

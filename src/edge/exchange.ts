@@ -459,7 +459,7 @@ export class Exchange implements UpstreamUser {
     const http = this.listener.http;
     http.rqActive.dec();
     const status = this.respHead?.status ?? 0;
-    http.rqByClass[Math.floor(status / 100)]?.inc();
+    http.rqByClass[Math.floor(status / 100) - 1]?.inc();
     http.rqTime.record(performance.now() - this.startedAt);
     const cluster = this.cluster;
     const host = this.host;

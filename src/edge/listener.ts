@@ -26,6 +26,7 @@ export class HttpStats {
   readonly rqTotal: Counter;
   readonly rqActive: Gauge;
   readonly rqTime: Histogram;
+  /** `downstream_rq_1xx` … `_5xx`, indexed by class - 1. */
   readonly rqByClass: Counter[];
   readonly noRoute: Counter;
   readonly noCluster: Counter;
@@ -47,7 +48,7 @@ export class HttpStats {
     this.rqTotal = c("downstream_rq_total");
     this.rqActive = scope.gauge(p + "downstream_rq_active");
     this.rqTime = scope.histogram(p + "downstream_rq_time");
-    this.rqByClass = [0, 1, 2, 3, 4, 5].map((k) => c(`downstream_rq_${k}xx`));
+    this.rqByClass = [1, 2, 3, 4, 5].map((k) => c(`downstream_rq_${k}xx`));
     this.noRoute = c("no_route");
     this.noCluster = c("no_cluster");
     this.rqDirectResponse = c("rq_direct_response");

@@ -31,6 +31,8 @@ export type MainToWorker =
   | (Sequenced & { type: "init"; init: InitOptions })
   | (Sequenced & { type: "update"; payload: unknown; version: string })
   | (Sequenced & { type: "ping" })
+  /** Flush stats and the report now (an admin read wants current figures). */
+  | (Sequenced & { type: "flush" })
   | (Sequenced & { type: "drain"; deadlineMs: number })
   | (Sequenced & { type: "block"; ms: number })
   | (Sequenced & { type: "crash" });

@@ -50,6 +50,7 @@ interface Slot {
   onReady: ((l: BoundListener[]) => void) | null;
   onFail: ((e: Error) => void) | null;
   onDrained: (() => void) | null;
+  flushWaiters: (() => void)[];
 }
 
 const PING_INTERVAL_MS = 50;
@@ -103,6 +104,7 @@ export class WorkerPool {
       onReady: null,
       onFail: null,
       onDrained: null,
+      flushWaiters: [],
     };
     this.slots[id] = slot;
     const stats = this.options.stats;
@@ -183,6 +185,7 @@ export class WorkerPool {
     slot.prevReportAt = now;
     slot.report = report;
     this.options.onFlush?.(slot.id);
+    for (const w of slot.flushWaiters.splice(0)) w();
   }
 
   private watchdogStep(): void {
@@ -211,6 +214,24 @@ export class WorkerPool {
   /** Post a new snapshot to every worker (Envoy's thread-local slot update). */
   broadcast(payload: unknown, version: string): void {
     for (const slot of this.slots) if (slot.status === "running") this.post(slot, { type: "update", payload, version });
+  }
+
+  /**
+   * Ask every running worker to flush now and wait for the flushes (at most `timeoutMs`), so an
+   * admin read shows figures as of this moment rather than as of the last interval.
+   */
+  flushNow(timeoutMs = 250): Promise<void> {
+    const waits = this.slots.filter((s) => s.status === "running" || s.status === "draining").map((slot) =>
+      new Promise<void>((resolve) => {
+        slot.flushWaiters.push(resolve);
+        this.post(slot, { type: "flush" });
+      })
+    );
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    return Promise.race([
+      Promise.all(waits).then(() => undefined),
+      new Promise<void>((r) => (timer = setTimeout(r, timeoutMs))),
+    ]).finally(() => clearTimeout(timer));
   }
 
   /** Test hook: hold worker `id`'s loop for `ms`. */

@@ -75,6 +75,10 @@ export function hostWorker(modeLoading: Promise<WorkerMode>): void {
         );
         return;
       }
+      case "flush":
+        post({ type: "ack", seq: m.seq });
+        flush();
+        return;
       case "update":
         post({ type: "ack", seq: m.seq });
         mode.update(m.payload, m.version);

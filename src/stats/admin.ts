@@ -1,0 +1,60 @@
+/**
+ * The stats section of the admin endpoint: Envoy's `/stats` (text, `?format=json`,
+ * `?format=prometheus`, `?filter=REGEX`, `?usedonly`), `/stats/prometheus` and POST `/reset_counters`.
+ *
+ * @module
+ */
+import { type AdminRegistry, json, text } from "../admin/registry.ts";
+import { renderJson, renderPrometheus, renderText, type StatsQuery } from "./render.ts";
+import type { StatsStore } from "./store.ts";
+
+function query(url: URL): StatsQuery | Response {
+  const q: StatsQuery = { usedOnly: url.searchParams.has("usedonly") };
+  const filter = url.searchParams.get("filter");
+  if (filter !== null && filter !== "") {
+    try {
+      q.filter = new RegExp(filter);
+    } catch (e) {
+      return text(400, `Invalid regex: ${filter}: ${e instanceof Error ? e.message : e}\n`);
+    }
+  }
+  return q;
+}
+
+const PROMETHEUS_TYPE = "text/plain; version=0.0.4; charset=UTF-8";
+
+export function registerStatsAdmin(admin: AdminRegistry, store: StatsStore, beforeRead: () => Promise<void>): void {
+  admin.add({
+    path: "/stats",
+    help: "print server stats (?format=json|prometheus, ?filter=REGEX, ?usedonly)",
+    async handle(_req, url) {
+      await beforeRead();
+      const q = query(url);
+      if (q instanceof Response) return q;
+      const format = url.searchParams.get("format");
+      if (format === "json") return json(renderJson(store, q));
+      if (format === "prometheus") return new Response(renderPrometheus(store, q), { headers: { "content-type": PROMETHEUS_TYPE } });
+      if (format !== null && format !== "text") return text(400, `unsupported format: ${format} (use json, prometheus or text)\n`);
+      return text(200, renderText(store, q));
+    },
+  });
+  admin.add({
+    path: "/stats/prometheus",
+    help: "print server stats in prometheus format",
+    async handle(_req, url) {
+      await beforeRead();
+      const q = query(url);
+      if (q instanceof Response) return q;
+      return new Response(renderPrometheus(store, q), { headers: { "content-type": PROMETHEUS_TYPE } });
+    },
+  });
+  admin.add({
+    path: "/reset_counters",
+    method: "POST",
+    help: "reset all counters to zero",
+    handle() {
+      store.resetCounters();
+      return text(200, "OK\n");
+    },
+  });
+}
