@@ -1,0 +1,958 @@
+/**
+ * The tunnel's data plane as it runs in one worker: the outbound listeners (HTTP CONNECT and SOCKS5
+ * on the node's bind address), and per hosted HBONE workload IP the inbound HBONE and plaintext
+ * listeners; source identification, destination resolution, HBONE pooling, destination-side
+ * authorization, byte-counting relays, metrics, access logs and drain.
+ *
+ * Every listener binds with `reusePort`, so all workers of a node share the same addresses.
+ *
+ * @example
+ * ```ts
+ * const dp = new DataPlane(init, console.log);
+ * const addresses = await dp.bind();
+ * ...
+ * await dp.drain(5000);
+ * ```
+ *
+ * @module
+ */
+
+import net from "node:net";
+import type http2 from "node:http2";
+import type { Duplex } from "node:stream";
+import { type AccessLogEntry, formatAccessLog } from "./access_log.ts";
+import { authorize } from "./authz.ts";
+import { relay } from "./relay.ts";
+import type { LocalConfig, Service, Workload } from "./config.ts";
+import { Drain, type DrainResult } from "./drain.ts";
+import {
+  createHboneServer,
+  type HbonePeer,
+  HbonePool,
+  HboneStatusError,
+  type TlsMaterial,
+} from "./hbone.ts";
+import {
+  CONNECT_OK,
+  ConnectError,
+  errorResponse,
+  parseConnectHead,
+} from "./http_connect.ts";
+import {
+  Instrumentation,
+  type LiveConnection,
+  type LiveTask,
+} from "./instrument.ts";
+import {
+  CLOSED,
+  encodeLabels,
+  OPENED,
+  RECEIVED,
+  REFUSED,
+  SENT,
+  trafficLabels,
+  TrafficMetrics,
+} from "./metrics.ts";
+import type {
+  CertMap,
+  DataPlaneAddresses,
+  DataPlaneInit,
+  WorkerStats,
+} from "./protocol.ts";
+import * as socks from "./socks5.ts";
+import { normalizeIp, TunnelState, workloadIdentity } from "./state.ts";
+
+const HANDSHAKE_TIMEOUT_MS = 10_000;
+
+type Refusal =
+  | "unknown_source"
+  | "source_not_local"
+  | "policy_denied"
+  | "no_route"
+  | "connect_failed"
+  | "bad_request";
+
+/** How an outbound handshake answers its client. */
+interface Responder {
+  ok(): void;
+  fail(reason: Refusal): void;
+}
+
+interface InboundListeners {
+  hbone: http2.Http2SecureServer;
+  plain: net.Server;
+  identity: string;
+  serial: string;
+}
+
+function addr(a: net.AddressInfo | string | null): string {
+  if (!a || typeof a === "string") return String(a);
+  return a.family === "IPv6" || a.address.includes(":")
+    ? `[${a.address}]:${a.port}`
+    : `${a.address}:${a.port}`;
+}
+
+function listen(
+  server: net.Server,
+  host: string,
+  port: number,
+): Promise<net.AddressInfo> {
+  return new Promise((resolve, reject) => {
+    const onError = (e: Error) =>
+      reject(new Error(`Cannot bind ${host}:${port}: ${e.message}`));
+    server.once("error", onError);
+    server.listen({ host, port, reusePort: true, exclusive: false }, () => {
+      server.off("error", onError);
+      resolve(server.address() as net.AddressInfo);
+    });
+  });
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  if (a.length === 0) return b;
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a, 0);
+  out.set(b, a.length);
+  return out;
+}
+
+export class DataPlane {
+  readonly init: DataPlaneInit;
+  readonly ins: Instrumentation;
+  readonly metrics = new TrafficMetrics();
+  readonly drainer = new Drain();
+  #state: TunnelState;
+  #certs: CertMap;
+  #pool: HbonePool;
+  #outbound?: net.Server;
+  #socks?: net.Server;
+  readonly #inbound = new Map<string, InboundListeners>();
+  readonly #log: (line: string) => void;
+  #ports: DataPlaneInit["ports"];
+
+  constructor(init: DataPlaneInit, log: (line: string) => void) {
+    this.init = init;
+    this.#log = log;
+    this.#ports = { ...init.ports };
+    this.ins = new Instrumentation(init.workerId);
+    this.#state = new TunnelState(init.config);
+    this.#certs = init.certs;
+    this.#pool = new HbonePool({
+      tls: (id) => this.#material(id),
+      maxStreams: init.maxStreamsPerConnection,
+    });
+  }
+
+  get state(): TunnelState {
+    return this.#state;
+  }
+
+  #material(identity: string): TlsMaterial | undefined {
+    const c = this.#certs[identity];
+    return c
+      ? { key: c.keyPem, cert: c.certPem, ca: this.init.caPem }
+      : undefined;
+  }
+
+  /** Binds every listener; resolves with the bound addresses (ports of 0 resolved). */
+  async bind(): Promise<DataPlaneAddresses> {
+    this.ins.start();
+    const opts = { allowHalfOpen: true, pauseOnConnect: false };
+    this.#outbound = net.createServer(
+      opts,
+      (s) => this.#onOutbound(s, "outbound"),
+    );
+    this.#socks = net.createServer(opts, (s) => this.#onOutbound(s, "socks5"));
+    const o = await listen(
+      this.#outbound,
+      this.init.bindIp,
+      this.#ports.outbound,
+    );
+    this.#ports.outbound = o.port;
+    const s = await listen(this.#socks, this.init.bindIp, this.#ports.socks5);
+    this.#ports.socks5 = s.port;
+    this.drainer.onStart(() => {
+      this.#outbound?.close();
+      this.#socks?.close();
+    });
+    await this.#syncInbound();
+    return this.addresses();
+  }
+
+  addresses(): DataPlaneAddresses {
+    const hbone: Record<string, string> = {};
+    const plain: Record<string, string> = {};
+    for (const [ip, l] of this.#inbound) {
+      hbone[ip] = addr(l.hbone.address() as net.AddressInfo);
+      plain[ip] = addr(l.plain.address() as net.AddressInfo);
+    }
+    return {
+      outbound: addr(this.#outbound?.address() as net.AddressInfo),
+      socks5: addr(this.#socks?.address() as net.AddressInfo),
+      hbone,
+      inboundPlaintext: plain,
+    };
+  }
+
+  /** Local workloads that get inbound listeners: HBONE ones hosted on this node. */
+  #hostedIps(): Map<string, Workload> {
+    const out = new Map<string, Workload>();
+    for (const w of this.#state.workloadsOnNode(this.init.node)) {
+      if (w.protocol !== "HBONE") continue;
+      for (const ip of w.workloadIps) out.set(ip, w);
+    }
+    return out;
+  }
+
+  /**
+   * Binds inbound listeners for hosted workload IPs that lack them (or whose certificate changed) and
+   * closes those of workloads no longer hosted. Closing stops accepting; established connections stay.
+   */
+  async #syncInbound(): Promise<void> {
+    if (this.drainer.draining) return;
+    const want = this.#hostedIps();
+    for (const [ip, l] of [...this.#inbound]) {
+      const w = want.get(ip);
+      const cert = w ? this.#certs[workloadIdentity(w)] : undefined;
+      if (
+        !w || !cert || workloadIdentity(w) !== l.identity ||
+        cert.serial !== l.serial
+      ) {
+        if (w && cert) {
+          // Replace: bind the new listeners first (reusePort), then stop the old ones accepting.
+          await this.#bindInbound(ip, w, true);
+        } else {
+          this.#inbound.delete(ip);
+        }
+        l.hbone.close();
+        l.plain.close();
+      }
+    }
+    for (const [ip, w] of want) {
+      if (!this.#inbound.has(ip)) await this.#bindInbound(ip, w, false);
+    }
+  }
+
+  async #bindInbound(
+    ip: string,
+    w: Workload,
+    replacing: boolean,
+  ): Promise<void> {
+    const identity = workloadIdentity(w);
+    const cert = this.#certs[identity];
+    if (!cert) {
+      throw new Error(
+        `Cannot bind inbound listeners for ${ip}: no certificate for ${identity}`,
+      );
+    }
+    const hbone = createHboneServer(
+      { key: cert.keyPem, cert: cert.certPem, ca: this.init.caPem },
+      (stream, headers, peer) => this.#onHboneStream(stream, headers, peer),
+      {
+        onHandshakeError: (err, remote) => {
+          this.metrics.inc(REFUSED, {
+            reason: "tls_handshake",
+            reporter: "destination",
+          });
+          this.#log(formatAccessLog({
+            time: Date.now(),
+            level: "warn",
+            message: "connection failed",
+            "src.addr": remote ?? "unknown",
+            "dst.addr": `${ip}:${this.#ports.hbone}`,
+            direction: "inbound",
+            error: `TLS handshake failed: ${err.message}`,
+          }, this.init.logFormat));
+        },
+        onSession: (session, id) => {
+          const sock = session.socket;
+          const conn = this.ins.openConnection({
+            remoteAddress: normalizeIp(sock.remoteAddress ?? ""),
+            remotePort: sock.remotePort ?? 0,
+            listener: "hbone",
+            kind: "hbone",
+            peer: `session ${id}`,
+          });
+          const release = this.drainer.track(() => session.destroy());
+          session.on("close", () => {
+            this.ins.closeConnection(conn.id);
+            release();
+          });
+        },
+      },
+    );
+    const plain = net.createServer(
+      { allowHalfOpen: true },
+      (s) => this.#onInboundPlain(s, ip),
+    );
+    const h = await listen(
+      hbone as unknown as net.Server,
+      ip,
+      this.#ports.hbone,
+    );
+    const p = await listen(plain, ip, this.#ports.inboundPlaintext);
+    // A port of 0 is resolved once per node, so every workload IP shares it.
+    if (this.#ports.hbone === 0) this.#ports.hbone = h.port;
+    if (this.#ports.inboundPlaintext === 0) {
+      this.#ports.inboundPlaintext = p.port;
+    }
+    void replacing;
+    this.#inbound.set(ip, { hbone, plain, identity, serial: cert.serial });
+  }
+
+  /** Applies a new config: state for new connections, inbound listeners rebound. */
+  async updateConfig(config: LocalConfig): Promise<DataPlaneAddresses> {
+    this.#state = new TunnelState(config);
+    await this.#syncInbound();
+    return this.addresses();
+  }
+
+  /** New certificates: used by new pooled sessions and new inbound listeners. */
+  async updateCerts(certs: CertMap): Promise<void> {
+    this.#certs = certs;
+    await this.#syncInbound();
+  }
+
+  stats(): WorkerStats {
+    const pooled = this.#pool.sessions().map((s) => ({
+      id: `${this.init.workerId}.pool${s.id}`,
+      worker: this.init.workerId,
+      remoteAddress: s.remoteAddress,
+      remotePort: s.remotePort,
+      listener: "hbone_pool",
+      openedAt: s.openedAt,
+      ageMs: Date.now() - s.openedAt,
+      requests: s.totalStreams,
+      bytesIn: 0,
+      bytesOut: 0,
+      lastActivityAt: s.lastActivityAt,
+      idleMs: Date.now() - s.lastActivityAt,
+      kind: "hbone",
+      peer:
+        `${s.key.srcIdentity} -> ${s.key.dstIdentity} (${s.streams} streams)`,
+    }));
+    return {
+      worker: this.ins.workerInfo(
+        this.drainer.draining ? "draining" : "running",
+      ),
+      metrics: this.metrics.snapshot(),
+      connections: this.ins.connections(pooled),
+      tasks: this.ins.tasks(),
+    };
+  }
+
+  /** Stops accepting, lets connections finish, force-closes the rest at the deadline. */
+  async drain(deadlineMs: number): Promise<DrainResult> {
+    this.drainer.onStart(() => {
+      for (const l of this.#inbound.values()) {
+        l.hbone.close();
+        l.plain.close();
+      }
+    });
+    const result = await this.drainer.start(deadlineMs);
+    this.#pool.destroy();
+    this.ins.stop();
+    return result;
+  }
+
+  #logConn(e: Omit<AccessLogEntry, "time">): void {
+    this.#log(
+      formatAccessLog(
+        { time: Date.now(), ...e } as AccessLogEntry,
+        this.init.logFormat,
+      ),
+    );
+  }
+
+  // ---- outbound -------------------------------------------------------------------------------
+
+  #onOutbound(socket: net.Socket, listener: "outbound" | "socks5"): void {
+    socket.on("error", () => {});
+    socket.setNoDelay(true);
+    const conn = this.ins.openConnection({
+      remoteAddress: normalizeIp(socket.remoteAddress ?? ""),
+      remotePort: socket.remotePort ?? 0,
+      listener,
+      kind: listener === "socks5" ? "socks5" : "connect",
+    });
+    const release = this.drainer.track(() => socket.destroy());
+    socket.once("close", () => {
+      this.ins.closeConnection(conn.id);
+      release();
+    });
+    let buf: Uint8Array = new Uint8Array(0);
+    let stage: "greeting" | "request" | "connect" = listener === "socks5"
+      ? "greeting"
+      : "connect";
+    const timer = setTimeout(() => socket.destroy(), HANDSHAKE_TIMEOUT_MS);
+    const onData = (chunk: Uint8Array) => {
+      buf = concat(buf, chunk);
+      try {
+        if (stage === "greeting") {
+          const g = socks.parseGreeting(buf);
+          if (!g) return;
+          buf = buf.subarray(g.consumed);
+          const ok = g.methods.includes(socks.NO_AUTH);
+          socket.write(socks.greetingReply(ok));
+          if (!ok) return void socket.end();
+          stage = "request";
+        }
+        if (stage === "request") {
+          const r = socks.parseRequest(buf);
+          if (!r) return;
+          buf = buf.subarray(r.consumed);
+          socket.off("data", onData);
+          socket.pause();
+          clearTimeout(timer);
+          if (r.command !== socks.CMD_CONNECT) {
+            return void socket.end(
+              socks.reply(socks.REP.COMMAND_NOT_SUPPORTED),
+            );
+          }
+          const rep: Record<Refusal, number> = {
+            unknown_source: socks.REP.NOT_ALLOWED,
+            source_not_local: socks.REP.NOT_ALLOWED,
+            policy_denied: socks.REP.NOT_ALLOWED,
+            no_route: socks.REP.HOST_UNREACHABLE,
+            connect_failed: socks.REP.CONNECTION_REFUSED,
+            bad_request: socks.REP.GENERAL_FAILURE,
+          };
+          void this.#outbound2(socket, conn, listener, r.host, r.port, buf, {
+            ok: () => socket.write(socks.reply(socks.REP.SUCCEEDED)),
+            fail: (reason) => socket.end(socks.reply(rep[reason])),
+          });
+          return;
+        }
+        const req = parseConnectHead(buf);
+        if (!req) return;
+        buf = buf.subarray(req.consumed);
+        socket.off("data", onData);
+        socket.pause();
+        clearTimeout(timer);
+        const status: Record<Refusal, [number, string]> = {
+          unknown_source: [403, "Forbidden"],
+          source_not_local: [403, "Forbidden"],
+          policy_denied: [403, "Forbidden"],
+          no_route: [502, "Bad Gateway"],
+          connect_failed: [503, "Service Unavailable"],
+          bad_request: [400, "Bad Request"],
+        };
+        void this.#outbound2(socket, conn, listener, req.host, req.port, buf, {
+          ok: () => socket.write(CONNECT_OK),
+          fail: (reason) => socket.end(errorResponse(...status[reason])),
+        });
+      } catch (e) {
+        clearTimeout(timer);
+        socket.off("data", onData);
+        if (e instanceof socks.Socks5Error) socket.end(socks.reply(e.rep));
+        else if (e instanceof ConnectError) {
+          socket.end(errorResponse(e.status, "Bad Request"));
+        } else socket.destroy();
+        this.metrics.inc(REFUSED, {
+          reason: "bad_request",
+          reporter: "source",
+        });
+      }
+    };
+    socket.on("data", onData);
+  }
+
+  async #outbound2(
+    socket: net.Socket,
+    conn: LiveConnection,
+    listener: string,
+    host: string,
+    port: number,
+    leftover: Uint8Array,
+    respond: Responder,
+  ): Promise<void> {
+    const start = Date.now();
+    const srcIp = normalizeIp(socket.remoteAddress ?? "");
+    const srcAddr = `${srcIp}:${socket.remotePort}`;
+    const src = this.#state.workloadByIp(srcIp);
+    const dstAddr = `${host}:${port}`;
+    if (!src || src.node !== this.init.node) {
+      const reason: Refusal = src ? "source_not_local" : "unknown_source";
+      this.metrics.inc(REFUSED, { reason, reporter: "source" });
+      this.#logConn({
+        level: "warn",
+        message: "connection failed",
+        "src.addr": srcAddr,
+        "dst.addr": dstAddr,
+        direction: "outbound",
+        error: src
+          ? `source workload ${src.name} is not on node ${this.init.node}`
+          : `unknown source ${srcIp}`,
+      });
+      return respond.fail(reason);
+    }
+    const dest = this.#state.resolve(host, port, src.namespace);
+    if ("error" in dest) {
+      this.metrics.inc(REFUSED, { reason: "no_route", reporter: "source" });
+      this.#logConn({
+        level: "warn",
+        message: "connection failed",
+        "src.addr": srcAddr,
+        "src.workload": src.name,
+        "src.namespace": src.namespace,
+        "dst.addr": dstAddr,
+        direction: "outbound",
+        error: dest.error,
+      });
+      return respond.fail("no_route");
+    }
+    const hbone = dest.workload?.protocol === "HBONE";
+    const srcId = workloadIdentity(src);
+    const dstId = dest.workload ? workloadIdentity(dest.workload) : undefined;
+    const labelInput = {
+      reporter: "source" as const,
+      source: src,
+      sourcePrincipal: hbone ? srcId : undefined,
+      destination: dest.workload,
+      service: dest.service,
+      mtls: hbone,
+    };
+    const labels = encodeLabels(trafficLabels(labelInput));
+    this.metrics.inc(OPENED, labels);
+    const target = `${dest.ip}:${dest.port}`;
+    const hboneAddr = hbone ? `${dest.ip}:${this.#ports.hbone}` : undefined;
+    conn.peer = `${dest.workload?.name ?? "passthrough"} ${target}`;
+    const task = this.ins.openTask({
+      connectionId: conn.id,
+      state: "tunnel_connecting",
+      listener,
+      route: dstAddr,
+      cluster: dest.service
+        ? `${dest.service.namespace}/${dest.service.hostname}`
+        : dest.workload?.name ?? target,
+    });
+    const logBase = {
+      "src.addr": srcAddr,
+      "src.workload": src.name,
+      "src.namespace": src.namespace,
+      "src.identity": hbone ? srcId : undefined,
+      "dst.addr": hboneAddr ?? target,
+      "dst.hbone_addr": hbone ? target : undefined,
+      "dst.service": dest.service?.hostname,
+      "dst.workload": dest.workload?.name,
+      "dst.namespace": dest.workload?.namespace,
+      "dst.identity": hbone ? dstId : undefined,
+      direction: "outbound" as const,
+    };
+    let upstream: Duplex;
+    try {
+      if (hbone) {
+        upstream = await this.#pool.connect(
+          {
+            srcIdentity: srcId,
+            dstIdentity: dstId!,
+            srcIp: src.workloadIps[0]!,
+            dstAddr: hboneAddr!,
+          },
+          {
+            ":authority": target,
+            forwarded: dest.service
+              ? `for="${srcAddr}";host=${dest.service.hostname}`
+              : `for="${srcAddr}"`,
+            baggage: baggage(src),
+            traceparent: traceparent(),
+          },
+        );
+      } else {
+        upstream = await tcpConnect(dest.ip, dest.port);
+      }
+    } catch (e) {
+      const denied = e instanceof HboneStatusError &&
+        (e.status === 401 || e.status === 403);
+      const flagged = encodeLabels(
+        trafficLabels({
+          ...labelInput,
+          responseFlags: denied ? "DENY" : "CONNECT",
+        }),
+      );
+      this.metrics.inc(CLOSED, flagged);
+      if (denied) {
+        this.metrics.inc(REFUSED, {
+          reason: "policy_denied",
+          reporter: "source",
+        });
+      }
+      this.ins.closeTask(task.id);
+      this.#logConn({
+        ...logBase,
+        level: "error",
+        message: "connection complete",
+        bytes_sent: 0,
+        bytes_recv: 0,
+        duration: Date.now() - start,
+        error: denied
+          ? `destination denied the connection (${(e as Error).message})`
+          : (e as Error).message,
+      });
+      return respond.fail(denied ? "policy_denied" : "connect_failed");
+    }
+    if (socket.destroyed) {
+      upstream.destroy();
+      this.metrics.inc(CLOSED, labels);
+      this.ins.closeTask(task.id);
+      return;
+    }
+    respond.ok();
+    socket.resume();
+    this.#relay(
+      socket,
+      upstream,
+      conn,
+      task,
+      labels,
+      leftover,
+      () => ({ ...logBase }),
+      start,
+    );
+  }
+
+  #relay(
+    down: Duplex,
+    up: Duplex,
+    conn: LiveConnection,
+    task: LiveTask,
+    labels: string,
+    leftover: Uint8Array,
+    logFields: () => Omit<AccessLogEntry, "time" | "level" | "message">,
+    start: number,
+  ): void {
+    this.ins.setTaskState(task, "tunnel_streaming");
+    const rx = this.metrics.counter(RECEIVED, labels);
+    const tx = this.metrics.counter(SENT, labels);
+    const release = this.drainer.track(() => {
+      down.destroy();
+      up.destroy();
+    });
+    relay(down, up, {
+      onUp: (n) => {
+        rx.add(n);
+        conn.bytesIn += n;
+        conn.lastActivityAt = Date.now();
+      },
+      onDown: (n) => {
+        tx.add(n);
+        conn.bytesOut += n;
+        conn.lastActivityAt = Date.now();
+      },
+    }, leftover).then((r) => {
+      release();
+      this.metrics.inc(CLOSED, labels);
+      this.ins.closeTask(task.id);
+      this.#logConn({
+        ...logFields(),
+        level: r.error ? "error" : "info",
+        message: "connection complete",
+        bytes_sent: r.down,
+        bytes_recv: r.up,
+        duration: Date.now() - start,
+        error: r.error?.message,
+      });
+    });
+  }
+
+  // ---- inbound --------------------------------------------------------------------------------
+
+  #onHboneStream(
+    stream: http2.ServerHttp2Stream,
+    headers: http2.IncomingHttpHeaders,
+    peer: HbonePeer,
+  ): void {
+    const fail = (status: number) => {
+      if (!stream.destroyed && !stream.headersSent) {
+        stream.respond({ ":status": status }, { endStream: true });
+      }
+    };
+    if (headers[":method"] !== "CONNECT") return fail(405);
+    const authority = String(headers[":authority"] ?? "");
+    const m = /^(?:\[([0-9a-fA-F:.]+)\]|([0-9.]+)):(\d{1,5})$/.exec(authority);
+    if (!m) return fail(400);
+    const dstIp = m[1] ?? m[2]!;
+    const dstPort = Number(m[3]);
+    const fwd = String(headers["forwarded"] ?? "");
+    const host = /;\s*host=([^;,\s]+)/.exec(fwd)?.[1];
+    const srcIp = normalizeIp(peer.remoteAddress);
+    const conn = this.ins.openConnection({
+      remoteAddress: srcIp,
+      remotePort: peer.remotePort,
+      listener: "hbone_stream",
+      kind: "hbone",
+      peer: peer.identity,
+    });
+    stream.once("close", () => this.ins.closeConnection(conn.id));
+    this.#inbound2({
+      downstream: stream,
+      conn,
+      srcIp,
+      srcAddr: `${srcIp}:${peer.remotePort}`,
+      identity: peer.identity,
+      dstIp,
+      dstPort,
+      serviceHost: host,
+      listener: "hbone",
+      ok: () => stream.respond({ ":status": 200 }),
+      fail: (reason) =>
+        fail(
+          reason === "policy_denied"
+            ? 401
+            : reason === "connect_failed"
+            ? 503
+            : 400,
+        ),
+    });
+  }
+
+  #onInboundPlain(socket: net.Socket, listenerIp: string): void {
+    socket.on("error", () => {});
+    const srcIp = normalizeIp(socket.remoteAddress ?? "");
+    const conn = this.ins.openConnection({
+      remoteAddress: srcIp,
+      remotePort: socket.remotePort ?? 0,
+      listener: "inbound_plaintext",
+      kind: "tcp",
+    });
+    const release = this.drainer.track(() => socket.destroy());
+    socket.once("close", () => {
+      this.ins.closeConnection(conn.id);
+      release();
+    });
+    let buf: Uint8Array = new Uint8Array(0);
+    const timer = setTimeout(() => socket.destroy(), HANDSHAKE_TIMEOUT_MS);
+    const onData = (chunk: Uint8Array) => {
+      buf = concat(buf, chunk);
+      let req;
+      try {
+        req = parseConnectHead(buf);
+      } catch (e) {
+        clearTimeout(timer);
+        socket.off("data", onData);
+        return void socket.end(
+          errorResponse((e as ConnectError).status ?? 400, "Bad Request"),
+        );
+      }
+      if (!req) return;
+      clearTimeout(timer);
+      socket.off("data", onData);
+      socket.pause();
+      const leftover = buf.subarray(req.consumed);
+      if (req.host !== listenerIp) {
+        return void socket.end(errorResponse(400, "Bad Request"));
+      }
+      const status: Record<Refusal, [number, string]> = {
+        unknown_source: [403, "Forbidden"],
+        source_not_local: [403, "Forbidden"],
+        policy_denied: [403, "Forbidden"],
+        no_route: [502, "Bad Gateway"],
+        connect_failed: [503, "Service Unavailable"],
+        bad_request: [400, "Bad Request"],
+      };
+      this.#inbound2({
+        downstream: socket,
+        conn,
+        srcIp,
+        srcAddr: `${srcIp}:${socket.remotePort}`,
+        identity: undefined,
+        dstIp: req.host,
+        dstPort: req.port,
+        serviceHost: undefined,
+        listener: "inbound_plaintext",
+        leftover,
+        ok: () => {
+          socket.write(CONNECT_OK);
+          socket.resume();
+        },
+        fail: (reason) => socket.end(errorResponse(...status[reason])),
+      });
+    };
+    socket.on("data", onData);
+  }
+
+  #inbound2(a: {
+    downstream: Duplex;
+    conn: LiveConnection;
+    srcIp: string;
+    srcAddr: string;
+    identity: string | undefined;
+    dstIp: string;
+    dstPort: number;
+    serviceHost: string | undefined;
+    listener: string;
+    leftover?: Uint8Array;
+    ok(): void;
+    fail(reason: Refusal): void;
+  }): void {
+    const start = Date.now();
+    const dst = this.#state.workloadByIp(a.dstIp);
+    const target = `${a.dstIp}:${a.dstPort}`;
+    if (!dst || dst.node !== this.init.node) {
+      this.metrics.inc(REFUSED, {
+        reason: "no_route",
+        reporter: "destination",
+      });
+      this.#logConn({
+        level: "warn",
+        message: "connection failed",
+        "src.addr": a.srcAddr,
+        "src.identity": a.identity,
+        "dst.addr": target,
+        direction: "inbound",
+        error: `${target} is not a workload on node ${this.init.node}`,
+      });
+      return a.fail("bad_request");
+    }
+    const srcW = this.#state.workloadByIp(a.srcIp);
+    // The source workload is trusted for labels only when it owns the verified identity.
+    const src = srcW && (!a.identity || workloadIdentity(srcW) === a.identity)
+      ? srcW
+      : undefined;
+    const service: Service | undefined = a.serviceHost
+      ? this.#state.serviceByHost(a.serviceHost)
+      : undefined;
+    const mtls = a.identity !== undefined;
+    const labelInput = {
+      reporter: "destination" as const,
+      source: src,
+      sourcePrincipal: a.identity,
+      destination: dst,
+      service,
+      mtls,
+    };
+    const labels = encodeLabels(trafficLabels(labelInput));
+    this.metrics.inc(OPENED, labels);
+    const logBase = {
+      "src.addr": a.srcAddr,
+      "src.workload": src?.name,
+      "src.namespace": src?.namespace,
+      "src.identity": a.identity,
+      "dst.addr": target,
+      "dst.service": service?.hostname,
+      "dst.workload": dst.name,
+      "dst.namespace": dst.namespace,
+      "dst.identity": mtls ? workloadIdentity(dst) : undefined,
+      direction: "inbound" as const,
+    };
+    const verdict = authorize(this.#state.policiesFor(dst), {
+      srcIdentity: a.identity,
+      srcIp: a.srcIp,
+      dstIp: a.dstIp,
+      dstPort: a.dstPort,
+    });
+    if (!verdict.allowed) {
+      this.metrics.inc(
+        CLOSED,
+        encodeLabels(trafficLabels({ ...labelInput, responseFlags: "DENY" })),
+      );
+      this.metrics.inc(REFUSED, {
+        reason: "policy_denied",
+        reporter: "destination",
+      });
+      this.#logConn({
+        ...logBase,
+        level: "error",
+        message: "connection complete",
+        bytes_sent: 0,
+        bytes_recv: 0,
+        duration: Date.now() - start,
+        policy: verdict.policy,
+        error: verdict.reason === "denied_by_policy"
+          ? `policy rejection: explicitly denied by: ${verdict.policy}`
+          : "policy rejection: allow policies exist, but none allowed",
+      });
+      return a.fail("policy_denied");
+    }
+    const task = this.ins.openTask({
+      connectionId: a.conn.id,
+      state: "tunnel_connecting",
+      listener: a.listener,
+      route: target,
+      cluster: dst.name,
+    });
+    const upstream = new net.Socket({ allowHalfOpen: true });
+    let connected = false;
+    upstream.once("error", (e) => {
+      if (connected) return;
+      this.metrics.inc(
+        CLOSED,
+        encodeLabels(
+          trafficLabels({ ...labelInput, responseFlags: "CONNECT" }),
+        ),
+      );
+      this.ins.closeTask(task.id);
+      this.#logConn({
+        ...logBase,
+        level: "error",
+        message: "connection complete",
+        duration: Date.now() - start,
+        error: e.message,
+      });
+      a.fail("connect_failed");
+    });
+    upstream.on("error", () => {});
+    upstream.connect({
+      host: a.dstIp,
+      port: a.dstPort,
+      localAddress: isLoopbackV4(a.srcIp) ? a.srcIp : undefined,
+    }, () => {
+      connected = true;
+      upstream.setNoDelay(true);
+      if ((a.downstream as { destroyed?: boolean }).destroyed) {
+        upstream.destroy();
+        this.metrics.inc(CLOSED, labels);
+        this.ins.closeTask(task.id);
+        return;
+      }
+      a.ok();
+      this.#relay(
+        a.downstream,
+        upstream,
+        a.conn,
+        task,
+        labels,
+        a.leftover ?? new Uint8Array(0),
+        () => logBase,
+        start,
+      );
+    });
+  }
+}
+
+function isLoopbackV4(ip: string): boolean {
+  return /^127\.\d+\.\d+\.\d+$/.test(ip);
+}
+
+function tcpConnect(host: string, port: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const s = new net.Socket({ allowHalfOpen: true });
+    s.once("error", reject);
+    s.connect({ host, port }, () => {
+      s.off("error", reject);
+      s.on("error", () => {});
+      s.setNoDelay(true);
+      resolve(s);
+    });
+  });
+}
+
+/** ztunnel's baggage header for the source workload. */
+export function baggage(w: Workload): string {
+  return [
+    `k8s.cluster.name=${w.clusterId}`,
+    `k8s.namespace.name=${w.namespace}`,
+    `k8s.${w.workloadType || "pod"}.name=${w.workloadName}`,
+    `service.name=${w.canonicalName}`,
+    `service.version=${w.canonicalRevision}`,
+  ].join(",");
+}
+
+function traceparent(): string {
+  const hex = (n: number) =>
+    Array.from(
+      crypto.getRandomValues(new Uint8Array(n)),
+      (b) => b.toString(16).padStart(2, "0"),
+    ).join("");
+  return `00-${hex(16)}-${hex(8)}-01`;
+}
