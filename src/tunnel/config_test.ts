@@ -1,0 +1,135 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { ConfigError, parseLocalConfig } from "./config.ts";
+
+const GOOD = `workloads:
+- uid: cluster1//v1/Pod/default/local
+  name: local
+  namespace: default
+  serviceAccount: default
+  workloadIps: ["127.0.1.2"]
+  protocol: HBONE
+  node: node-a
+  network: ""
+  services:
+    "default/example.com":
+      80: 8080
+policies:
+  - action: Allow
+    rules:
+    - - - notDestinationPorts:
+          - 9999
+    name: deny-9999
+    namespace: default
+    scope: Namespace
+services:
+- name: local
+  namespace: default
+  hostname: example.com
+  vips:
+    - /127.10.0.1
+  ports:
+    80: 8080
+  subjectAltNames:
+   - spiffe://cluster.local/ns/default/sa/local
+`;
+
+function issues(text: string) {
+  try {
+    parseLocalConfig(text, "local.yaml");
+  } catch (e) {
+    assert.ok(e instanceof ConfigError, String(e));
+    return e.issues;
+  }
+  assert.fail("expected a ConfigError");
+}
+
+test("parses ztunnel's localhost.yaml format", () => {
+  const cfg = parseLocalConfig(GOOD, "local.yaml");
+  assert.equal(cfg.workloads.length, 1);
+  const w = cfg.workloads[0]!;
+  assert.deepEqual(w.workloadIps, ["127.0.1.2"]);
+  assert.equal(w.protocol, "HBONE");
+  assert.equal(w.trustDomain, "cluster.local");
+  assert.deepEqual(w.services["default/example.com"], { 80: 8080 });
+  assert.deepEqual(cfg.services[0]!.vips, [{ network: "", address: "127.10.0.1" }]);
+  const p = cfg.policies[0]!;
+  assert.equal(p.action, "Allow");
+  assert.deepEqual(p.rules[0]![0]![0]!.notDestinationPorts, [9999]);
+});
+
+test("accepts ALLOW/DENY and bare-string matches", () => {
+  const cfg = parseLocalConfig(`policies:
+- name: p
+  namespace: ns
+  scope: GLOBAL
+  action: DENY
+  rules: [[[{principals: ["cluster.local/ns/a/sa/b", {Prefix: "cluster.local/ns/x/"}], namespaces: [{Presence: []}]}]]]
+`, "l.yaml");
+  const p = cfg.policies[0]!;
+  assert.equal(p.action, "Deny");
+  assert.equal(p.scope, "Global");
+  assert.deepEqual(p.rules[0]![0]![0]!.principals, [{ exact: "cluster.local/ns/a/sa/b" }, { prefix: "cluster.local/ns/x/" }]);
+  assert.deepEqual(p.rules[0]![0]![0]!.namespaces, [{ presence: true }]);
+});
+
+test("an unknown field names its YAML path, line and column", () => {
+  const text = `workloads:
+- name: a
+  namespace: default
+  workloadIps: ["127.0.1.2"]
+- name: b
+  namespace: default
+  serviceAcount: oops
+  workloadIps: ["127.0.1.3"]
+`;
+  const [i] = issues(text);
+  assert.equal(i!.line, 7);
+  assert.equal(i!.col, 3);
+  assert.equal(i!.path, "workloads[1].serviceAcount");
+  assert.match(i!.message, /unknown field "serviceAcount"/);
+  assert.throws(() => parseLocalConfig(text, "local.yaml"), /^ConfigError: local\.yaml:7:3: workloads\[1\]\.serviceAcount: unknown field/);
+});
+
+test("bad values are reported where they are", () => {
+  const got = issues(`workloads:
+- name: a
+  namespace: default
+  workloadIps: ["300.1.1.1"]
+  protocol: QUIC
+`);
+  assert.deepEqual(got.map((i) => [i.line, i.path]), [[4, "workloads[0].workloadIps[0]"], [5, "workloads[0].protocol"]]);
+});
+
+test("bad references are errors", () => {
+  const got = issues(`workloads:
+- name: a
+  namespace: default
+  workloadIps: ["127.0.1.2"]
+  authorizationPolicies: ["default/nope"]
+  services:
+    "default/missing.example.com": {80: 8080}
+- name: b
+  namespace: default
+  workloadIps: ["127.0.1.2"]
+`);
+  const msgs = got.map((i) => `${i.line}:${i.path}: ${i.message}`);
+  assert.ok(msgs.some((m) => /^7:workloads\[0\]\.services\["default\/missing\.example\.com"\]: no service/.test(m)), msgs.join("\n"));
+  assert.ok(msgs.some((m) => /^5:workloads\[0\]\.authorizationPolicies\[0\]: no policy "default\/nope"/.test(m)), msgs.join("\n"));
+  assert.ok(msgs.some((m) => /workloads\[1\]\.workloadIps\[0\]: IP 127\.0\.1\.2 is already used/.test(m)), msgs.join("\n"));
+});
+
+test("missing required fields and YAML syntax errors", () => {
+  assert.match(issues(`workloads:\n- name: a\n`)[0]!.message, /missing required field "namespace"/);
+  const syntax = issues(`workloads: [\n`);
+  assert.equal(syntax[0]!.file, "local.yaml");
+  assert.ok(syntax[0]!.line >= 1);
+});
+
+test("unsupported ztunnel features are refused, not ignored", () => {
+  assert.match(issues(`workloads:\n- name: a\n  namespace: d\n  workloadIps: [127.0.0.9]\n  waypoint: {}\n`)[0]!.message, /waypoint is not supported/);
+});
+
+test("an empty file is an empty config", () => {
+  assert.deepEqual(parseLocalConfig("", "x.yaml"), { workloads: [], services: [], policies: [] });
+});

@@ -1,0 +1,86 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import tls from "node:tls";
+import type { AddressInfo } from "node:net";
+import { initCa, loadCa } from "./ca.ts";
+import { createHboneServer, HbonePool, HboneStatusError } from "./hbone.ts";
+
+const SERVER = "spiffe://cluster.local/ns/default/sa/server";
+const CLIENT = "spiffe://cluster.local/ns/default/sa/client";
+
+async function setup() {
+  const dir = await mkdtemp(join(tmpdir(), "weft-hbone-"));
+  await initCa(join(dir, "a"));
+  await initCa(join(dir, "b"));
+  const ca = await loadCa(join(dir, "a"));
+  const other = await loadCa(join(dir, "b"));
+  const s = await ca.mint(SERVER);
+  const c = await ca.mint(CLIENT);
+  const stranger = await other.mint(CLIENT);
+  const seen: { identity: string; authority: string }[] = [];
+  const handshakeErrors: string[] = [];
+  const server = createHboneServer({ key: s.keyPem, cert: s.certPem, ca: ca.certPem }, (stream, headers, peer) => {
+    seen.push({ identity: peer.identity, authority: String(headers[":authority"]) });
+    if (headers[":authority"] === "127.0.0.1:1") return void stream.respond({ ":status": 401 }, { endStream: true });
+    stream.respond({ ":status": 200 });
+    let n = 0;
+    stream.on("data", (d: Uint8Array) => (n += d.length));
+    stream.on("end", () => stream.end(String(n)));
+  }, { onHandshakeError: (e) => handshakeErrors.push(e.message) });
+  await new Promise<void>((r) => server.listen({ host: "127.0.0.1", port: 0 }, r));
+  const port = (server.address() as AddressInfo).port;
+  return { dir, ca, c, stranger, server, port, seen, handshakeErrors };
+}
+
+test("pool: 50 streams share one session, 150 use two; identities verified both ways", async () => {
+  const t = await setup();
+  const pool = new HbonePool({ tls: () => ({ key: t.c.keyPem, cert: t.c.certPem, ca: t.ca.certPem }) });
+  const key = { srcIdentity: CLIENT, dstIdentity: SERVER, srcIp: "127.0.0.1", dstAddr: `127.0.0.1:${t.port}` };
+  try {
+    const first = await Promise.all(Array.from({ length: 50 }, () => pool.connect(key, { ":authority": "127.0.0.1:80" })));
+    assert.equal(pool.sessions().length, 1);
+    assert.equal(pool.sessions()[0]!.streams, 50);
+    const more = await Promise.all(Array.from({ length: 100 }, () => pool.connect(key, { ":authority": "127.0.0.1:80" })));
+    assert.deepEqual(pool.sessions().map((s) => s.streams).sort((a, b) => a - b), [50, 100]);
+    const answers = await Promise.all([...first, ...more].map((st) =>
+      new Promise<string>((resolve) => {
+        let out = "";
+        st.on("data", (d) => (out += d));
+        st.on("end", () => resolve(out));
+        st.end("hello");
+      })
+    ));
+    assert.ok(answers.every((a) => a === "5"));
+    assert.ok(t.seen.every((s) => s.identity === CLIENT));
+    await assert.rejects(pool.connect(key, { ":authority": "127.0.0.1:1" }), (e: HboneStatusError) => e.status === 401);
+    await assert.rejects(pool.connect({ ...key, dstIdentity: "spiffe://cluster.local/ns/x/sa/y" }, { ":authority": "127.0.0.1:80" }), /is not spiffe/);
+  } finally {
+    pool.destroy();
+    t.server.close();
+    await rm(t.dir, { recursive: true, force: true });
+  }
+});
+
+test("server refuses a certificate from another CA and a client without one", async () => {
+  const t = await setup();
+  try {
+    const attempt = (opts: tls.ConnectionOptions) =>
+      new Promise<string>((resolve) => {
+        const s = tls.connect({ host: "127.0.0.1", port: t.port, ALPNProtocols: ["h2"], rejectUnauthorized: false, ...opts });
+        s.on("error", (e) => resolve(`error: ${e.message}`));
+        s.on("close", () => resolve("closed"));
+        s.on("data", () => {});
+      });
+    const before = t.handshakeErrors.length;
+    assert.notEqual(await attempt({ key: t.stranger.keyPem, cert: t.stranger.certPem }), "");
+    assert.notEqual(await attempt({}), "");
+    assert.equal(t.seen.length, 0);
+    assert.ok(t.handshakeErrors.length >= before + 2, t.handshakeErrors.join("; "));
+  } finally {
+    t.server.close();
+    await rm(t.dir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,47 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { parseLocalConfig } from "./config.ts";
+import { TunnelState, workloadIdentity } from "./state.ts";
+
+const cfg = parseLocalConfig(`workloads:
+- {name: c, namespace: default, serviceAccount: client, workloadIps: [127.0.1.2], node: a, protocol: HBONE}
+- {name: s1, namespace: default, workloadIps: [127.0.1.3], node: b, protocol: HBONE, authorizationPolicies: [default/sel], services: {"default/svc.example": {80: 8080}}}
+- {name: s2, namespace: default, workloadIps: [127.0.1.4], node: b, protocol: TCP, services: {"default/svc.example": {80: 9090}}}
+- {name: s3, namespace: other, workloadIps: [127.0.1.5], node: b, status: Unhealthy, services: {"default/svc.example": {80: 8080}}}
+services:
+- {name: svc, namespace: default, hostname: svc.example, vips: [/127.10.0.1], ports: {80: 8080}}
+policies:
+- {name: g, namespace: istio-system, scope: Global, action: Deny, rules: []}
+- {name: ns, namespace: default, scope: Namespace, action: Allow, rules: []}
+- {name: sel, namespace: default, scope: WorkloadSelector, action: Allow, rules: []}
+`, "t.yaml");
+const st = new TunnelState(cfg);
+
+test("workloads by IP and node; identities", () => {
+  assert.equal(st.workloadByIp("::ffff:127.0.1.2")!.name, "c");
+  assert.deepEqual(st.workloadsOnNode("b").map((w) => w.name), ["s1", "s2", "s3"]);
+  assert.equal(workloadIdentity(st.workloadByIp("127.0.1.2")!), "spiffe://cluster.local/ns/default/sa/client");
+});
+
+test("resolve: workload IP, VIP and hostname balanced over healthy endpoints", () => {
+  assert.deepEqual(st.resolve("127.0.1.3", 8080), { workload: st.workloadByIp("127.0.1.3"), ip: "127.0.1.3", port: 8080 });
+  const seen = new Set<string>();
+  for (let i = 0; i < 4; i++) {
+    const d = st.resolve("127.10.0.1", 80);
+    assert.ok(!("error" in d));
+    seen.add(`${d.ip}:${d.port}`);
+  }
+  assert.deepEqual([...seen].sort(), ["127.0.1.3:8080", "127.0.1.4:9090"]);
+  const h = st.resolve("svc.example", 80);
+  assert.ok(!("error" in h) && h.service?.name === "svc");
+  assert.match((st.resolve("127.10.0.1", 81) as { error: string }).error, /no port 81/);
+  assert.deepEqual(st.resolve("127.0.9.9", 1), { ip: "127.0.9.9", port: 1 });
+  assert.ok("error" in st.resolve("nowhere.example", 1));
+});
+
+test("policies that apply: Global, own namespace, selected", () => {
+  const names = (ip: string) => st.policiesFor(st.workloadByIp(ip)!).map((p) => p.name).sort();
+  assert.deepEqual(names("127.0.1.3"), ["g", "ns", "sel"]);
+  assert.deepEqual(names("127.0.1.2"), ["g", "ns"]);
+  assert.deepEqual(names("127.0.1.5"), ["g"]);
+});
