@@ -27,7 +27,7 @@ export async function loadBootstrap(runtime: Runtime, path: string | undefined):
   if (!result.ok) return { ok: false, messages: result.errors.map((e) => formatConfigError(e, path ?? "<embedded default>")) };
   let raw: unknown = null;
   try {
-    raw = parseYaml(text);
+    raw = parseYaml(text, { merge: true });
   } catch { /* parseBootstrap accepted it, so this does not happen */ }
   return { ok: true, bootstrap: result.bootstrap, raw, source };
 }

@@ -256,7 +256,9 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyApp> {
       stopFns.push(() => server.close());
     }
 
-    for (const sig of ["SIGTERM", "SIGINT"] as const) stopFns.push(runtime.onSignal(sig, () => void shutdown(sig)));
+    // The handlers stay installed until exit: removing them mid-shutdown would let Deno apply the
+    // default action to a signal it already delivered (the process then dies of SIGTERM, not exit 0).
+    for (const sig of ["SIGTERM", "SIGINT"] as const) runtime.onSignal(sig, () => void shutdown(sig));
     state = "LIVE";
     serverStats();
     return {
