@@ -1,0 +1,103 @@
+/**
+ * Issue 2, points 6 and 8: a blocked worker shows in /workers and the watchdog counters while the
+ * others keep serving; SIGTERM and POST /quitquitquit close listeners, let in-flight requests finish,
+ * then exit 0.
+ */
+import process from "node:process";
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { RawConnection } from "./helpers/http_client.ts";
+import { startUpstream, type Upstream } from "./helpers/upstream.ts";
+import { bootstrapYaml, parseStats } from "./helpers/bootstrap.ts";
+import { eventually, startWeft, writeTempFile } from "./helpers/weft_process.ts";
+import type { WorkersResponse } from "../src/admin/wire.ts";
+
+function yamlFor(up: Upstream): string {
+  return bootstrapYaml({
+    routes: `
+              - match: { prefix: "/" }
+                route: { cluster: up }`,
+    clusters: [{ name: "up", endpoints: [up.port] }],
+  });
+}
+
+test("a blocked worker is reported by /workers and the watchdog; the other keeps serving", { timeout: 60_000 }, async () => {
+  const up = await startUpstream("up");
+  const weft = await startWeft(["proxy", "serve", "-c", writeTempFile("envoy.yaml", yamlFor(up)), "--concurrency", "2", "--test-hooks"]);
+  try {
+    const port = weft.listeners.edge!;
+    const block = await weft.admin("/debug/block_worker?worker=0&ms=2500", { method: "POST" });
+    assert.equal(block.status, 200);
+    const blockedAt = Date.now();
+    // While worker 0 is held, connections the kernel gives worker 1 are still served.
+    let servedDuringBlock = 0;
+    await Promise.all(Array.from({ length: 16 }, async () => {
+      const c = await RawConnection.open(port);
+      const r = await c.request("GET", "/during", {}, "", 10_000);
+      assert.equal(r.status, 200);
+      if (Date.now() - blockedAt < 2000) servedDuringBlock++;
+      c.close();
+    }));
+    assert.ok(servedDuringBlock > 0, "no request was served while worker 0 was blocked");
+
+    const workers = await eventually("lag reported", async () => {
+      const w = await weft.adminJson<WorkersResponse>("/workers");
+      return w.workers[0]!.loop.lagMaxMs >= 2000 ? w : null;
+    });
+    assert.ok(workers.workers[0]!.watchdogMiss >= 1);
+    assert.ok(workers.workers[0]!.watchdogMegaMiss >= 1);
+    assert.ok(workers.workers[1]!.loop.lagMaxMs < 1000, `worker 1 lag ${workers.workers[1]!.loop.lagMaxMs}`);
+    const stats = parseStats(await (await weft.admin("/stats")).text());
+    assert.ok(stats["server.worker_0.watchdog_miss"]! >= 1);
+    assert.ok(stats["server.worker_0.watchdog_mega_miss"]! >= 1);
+    assert.equal(stats["server.worker_1.watchdog_mega_miss"], 0);
+  } finally {
+    assert.equal(await weft.stop(), 0);
+    await up.close();
+  }
+});
+
+test("the block hook does not exist without --test-hooks", { timeout: 30_000 }, async () => {
+  const up = await startUpstream("up");
+  const weft = await startWeft(["proxy", "serve", "-c", writeTempFile("envoy.yaml", yamlFor(up)), "--concurrency", "1"]);
+  try {
+    assert.equal((await weft.admin("/debug/block_worker?worker=0&ms=10", { method: "POST" })).status, 404);
+    assert.equal((await weft.admin("/quitquitquit")).status, 405);
+  } finally {
+    assert.equal(await weft.stop(), 0);
+    await up.close();
+  }
+});
+
+for (const how of ["SIGTERM", "POST /quitquitquit"] as const) {
+  test(`${how}: listeners close, the in-flight request finishes, exit 0`, { timeout: 60_000 }, async () => {
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    let arrived!: () => void;
+    const arrivedP = new Promise<void>((r) => (arrived = r));
+    const up = await startUpstream("slow", (req, res) => {
+      arrived();
+      req.resume();
+      void released.then(() => res.end("finished"));
+    });
+    const weft = await startWeft(["proxy", "serve", "-c", writeTempFile("envoy.yaml", yamlFor(up)), "--concurrency", "2"]);
+    const port = weft.listeners.edge!;
+    const c = await RawConnection.open(port);
+    const inflight = c.request("GET", "/slow", {}, "", 20_000);
+    await arrivedP;
+    if (how === "SIGTERM") process.kill(weft.child.pid!, "SIGTERM");
+    else assert.equal((await weft.admin("/quitquitquit", { method: "POST" })).status, 200);
+    await eventually("listener closed", () =>
+      RawConnection.open(port).then((x) => {
+        x.close();
+        return false;
+      }, () => true));
+    release();
+    const r = await inflight;
+    assert.equal(r.status, 200);
+    assert.equal(r.body, "finished");
+    assert.equal(r.headers["connection"], "close");
+    assert.equal(await weft.exited, 0);
+    await up.close();
+  });
+}
