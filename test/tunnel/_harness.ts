@@ -219,6 +219,7 @@ function readExactly(s: net.Socket, n: number): Promise<Buffer> {
     s.on("data", onData);
     s.once("end", onEnd);
     s.once("error", reject);
+    s.resume();
   });
 }
 
@@ -271,6 +272,7 @@ export async function httpConnect(proxy: string, srcIp: string, host: string, po
     };
     s.on("data", onData);
     s.once("end", () => reject(new Refused(-1)));
+    s.resume();
   });
   if (head.status !== 200) {
     s.destroy();
