@@ -370,7 +370,9 @@ export async function bulkServer(host: string, port: number, sendBytes: number) 
 /** A workload that echoes everything back. */
 export async function echoServer(host: string, port: number) {
   const sockets = new Set<net.Socket>();
+  const stats = { accepted: 0 };
   const server = net.createServer({ allowHalfOpen: true }, (s) => {
+    stats.accepted++;
     sockets.add(s);
     s.on("error", () => {});
     s.on("close", () => sockets.delete(s));
@@ -380,6 +382,7 @@ export async function echoServer(host: string, port: number) {
   return {
     server,
     sockets,
+    stats,
     close: () => {
       for (const s of sockets) s.destroy();
       return new Promise<void>((r) => server.close(() => r()));
