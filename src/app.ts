@@ -20,7 +20,7 @@ import { clusterInfos, registerEdgeAdmin } from "./edge/admin.ts";
 import { resolveEndpoints, sameEndpoints } from "./edge/dns.ts";
 import type { EdgeSnapshot } from "./edge/snapshot.ts";
 import { registerLifecycleAdmin } from "./lifecycle/admin.ts";
-import { currentRuntime } from "./runtime/mod.ts";
+import { currentRuntime, workerEntry } from "./runtime/mod.ts";
 import type { HttpServer, Runtime } from "./runtime/types.ts";
 import { registerStatsAdmin } from "./stats/admin.ts";
 import { StatsStore } from "./stats/store.ts";
@@ -93,7 +93,7 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyApp> {
 
     const pool = new WorkerPool({
       count: options.concurrency,
-      entry: new URL("./edge/worker_main.ts", import.meta.url).href,
+      entry: workerEntry("src/edge/worker_main.ts"),
       flushIntervalMs,
       instrumentation: options.instrumentation,
       testHooks: options.testHooks,
@@ -276,7 +276,7 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyApp> {
 
 /** Start the built-in echo upstream in a worker of its own; returns its stop function. */
 async function startBuiltinEcho(): Promise<() => void> {
-  const worker = new Worker(new URL("./edge/builtin_echo_worker.ts", import.meta.url).href, { type: "module", name: "builtin_echo" });
+  const worker = new Worker(workerEntry("src/edge/builtin_echo_worker.ts"), { type: "module", name: "builtin_echo" });
   const result = await new Promise<{ ok: boolean; message?: string }>((resolve) => {
     worker.onmessage = (e) => resolve(e.data);
     worker.onerror = (e) => resolve({ ok: false, message: e.message });

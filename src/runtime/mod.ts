@@ -25,3 +25,14 @@ export function currentRuntime(): Promise<Runtime> {
     : import("./deno.ts").then((m) => m.createDenoRuntime());
   return cached;
 }
+
+/**
+ * Where to start a worker from, given its path from the repository root
+ * (e.g. `"src/edge/worker_main.ts"`). In a Bun-compiled binary modules live in an embedded file
+ * system where only the entry-point path form resolves; elsewhere it is a file URL.
+ */
+export function workerEntry(path: string): string {
+  const main = (globalThis as { Bun?: { main?: string } }).Bun?.main ?? "";
+  if (main.startsWith("/$bunfs/")) return `./${path}`;
+  return new URL(`../../${path}`, import.meta.url).href;
+}
