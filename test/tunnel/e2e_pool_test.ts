@@ -1,0 +1,67 @@
+/**
+ * Done-when 4: 50 concurrent streams from one source to one destination share one HTTP/2
+ * connection (visible on /connections); 150 use two. Pools are per worker (a socket cannot move
+ * between workers), so the source tunnel runs one worker here; with N workers a key can have up to
+ * N × ceil(streams / 100) connections.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import type net from "node:net";
+import type { ConnectionsResponse } from "../../src/admin/wire.ts";
+import { baseConfig, echoServer, makeWorkdir, roundTrip, slot, socks5, startTunnel, type TunnelProcess, writeConfig } from "./_harness.ts";
+
+const S = slot(2);
+
+async function pooled(t: TunnelProcess) {
+  const r = await t.admin("/connections");
+  const body = await r.json() as ConnectionsResponse;
+  return body.connections.filter((c) => c.listener === "hbone_pool");
+}
+
+async function inboundSessions(t: TunnelProcess) {
+  const body = await (await t.admin("/connections")).json() as ConnectionsResponse;
+  return body.connections.filter((c) => c.listener === "hbone").length;
+}
+
+async function open(t: TunnelProcess, n: number): Promise<net.Socket[]> {
+  const socks = await Promise.all(Array.from({ length: n }, () => socks5(t.addresses.socks5, S.wl(2), S.wl(3), 7000)));
+  await Promise.all(socks.map((s, i) => roundTrip(s, `stream ${i}`)));
+  return socks;
+}
+
+test("HBONE pooling: 50 streams share one connection, 150 use two", { timeout: 120_000 }, async () => {
+  const work = await makeWorkdir();
+  const path = join(work.dir, "local.yaml");
+  await writeConfig(path, baseConfig(S));
+  const echo = await echoServer(S.wl(3), 7000);
+  let a: TunnelProcess | undefined, b: TunnelProcess | undefined;
+  const all: net.Socket[] = [];
+  try {
+    const [na, nb] = await Promise.all([
+      startTunnel({ name: "node-a", config: path, node: "node-a", bind: S.nodeA, ca: work.ca, workers: 1 }),
+      startTunnel({ name: "node-b", config: path, node: "node-b", bind: S.nodeB, ca: work.ca }),
+    ]);
+    a = na;
+    b = nb;
+    all.push(...await open(na, 50));
+    let p = await pooled(na);
+    assert.equal(p.length, 1, JSON.stringify(p));
+    assert.match(p[0]!.peer ?? "", /\(50 streams\)/);
+    assert.equal(p[0]!.kind, "hbone");
+    assert.equal(p[0]!.remoteAddress, S.wl(3));
+    assert.equal(await inboundSessions(nb), 1);
+
+    all.push(...await open(na, 100));
+    p = await pooled(na);
+    assert.equal(p.length, 2, JSON.stringify(p));
+    assert.deepEqual(p.map((c) => /\((\d+) streams\)/.exec(c.peer ?? "")?.[1]).sort(), ["100", "50"]);
+    assert.equal(await inboundSessions(nb), 2);
+    assert.equal(echo.stats.accepted, 150);
+  } finally {
+    for (const s of all) s.destroy();
+    await Promise.all([a?.stop(), b?.stop()]);
+    await echo.close();
+    await work.cleanup();
+  }
+});
