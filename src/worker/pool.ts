@@ -51,6 +51,8 @@ interface Slot {
   onFail: ((e: Error) => void) | null;
   onDrained: (() => void) | null;
   flushWaiters: (() => void)[];
+  /** Messages ever posted to this worker. */
+  posted: number;
 }
 
 const PING_INTERVAL_MS = 50;
@@ -105,6 +107,7 @@ export class WorkerPool {
       onFail: null,
       onDrained: null,
       flushWaiters: [],
+      posted: 0,
     };
     this.slots[id] = slot;
     const stats = this.options.stats;
@@ -137,6 +140,7 @@ export class WorkerPool {
     const seq = ++this.seq;
     const sentAt = sharedNow();
     slot.inflight.push([seq, sentAt]);
+    slot.posted++;
     slot.worker.postMessage({ ...m, seq, sentAt } as MainToWorker);
   }
 
@@ -300,7 +304,7 @@ export class WorkerPool {
       worker: slot.id,
       depth: slot.inflight.length,
       oldestWaitMs: oldest ? Math.round(now - oldest[1]) : 0,
-      total: this.seq,
+      total: slot.posted,
       dropped: 0,
     };
   }
