@@ -62,7 +62,7 @@ export function keyIntent(input: string, key: KeyPress, ctx: KeyContext): KeyInt
     if (key.upArrow) return act({ type: "move", delta: -1 });
     if (key.downArrow) return act({ type: "move", delta: 1 });
     if (key.ctrl || key.meta || key.tab || key.leftArrow || key.rightArrow) return undefined;
-    const text = input.replace(/[\u0000-\u001f\u007f]/g, "");
+    const text = Array.from(input).filter((ch) => ch >= " " && ch !== "\u007f").join("");
     return text ? act({ type: "filter-input", text }) : undefined;
   }
   if (key.upArrow) return act({ type: "move", delta: -1 });

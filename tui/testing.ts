@@ -10,6 +10,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import type { Snapshot } from "../src/admin/wire.ts";
 import { createHub, type SnapshotSource, type SourceCommand, type SourceEvent } from "./client/source.ts";
+import { initialState, reducer } from "./state/reducer.ts";
+import type { Action, State } from "./state/types.ts";
 
 const FIXTURES = new URL("./fixtures/", import.meta.url);
 
@@ -47,14 +49,16 @@ export function stripAnsi(text: string): string {
 /** Polls `check` until it returns a value other than undefined/false, or fails after `timeoutMs`. */
 export async function waitFor<T>(
   check: () => T | undefined | false,
-  what: string,
+  what: string | (() => string),
   timeoutMs = 3000,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = check();
     if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline) {
+      throw new Error(`Timed out after ${timeoutMs} ms waiting for ${typeof what === "string" ? what : what()}`);
+    }
     await new Promise((r) => setTimeout(r, 5));
   }
 }
@@ -172,3 +176,31 @@ export const KEY = {
   tab: "\t",
   backspace: "\u007f",
 } as const;
+
+/** A state fed with `snapshots` (default: both fixtures), then `actions`. */
+export function stateFrom(
+  snapshots: readonly Snapshot[] = fixtures(),
+  options: Parameters<typeof initialState>[0] = {},
+  ...actions: Action[]
+): State {
+  let s = initialState(options);
+  for (const snapshot of snapshots) s = reducer(s, { type: "snapshot", snapshot });
+  return actions.reduce(reducer, s);
+}
+
+/** The last frame an ink-testing-library instance drew, without colours. */
+export function frameOf(r: { lastFrame(): string | undefined }): string {
+  return stripAnsi(r.lastFrame() ?? "");
+}
+
+/** Waits until the last frame contains `text` (or matches it), returning the frame. */
+export function waitForFrame(
+  r: { lastFrame(): string | undefined },
+  text: string | RegExp,
+  timeoutMs = 3000,
+): Promise<string> {
+  return waitFor(() => {
+    const f = frameOf(r);
+    return (typeof text === "string" ? f.includes(text) : text.test(f)) ? f : undefined;
+  }, () => `a frame with ${String(text)}; last frame:\n${frameOf(r)}`, timeoutMs);
+}

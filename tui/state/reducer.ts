@@ -95,9 +95,14 @@ function reconcile(state: State, id: TableId, wanted?: { index?: number; key?: s
   return setTable(state, id, { selected: index, scroll, selectedKey });
 }
 
+/**
+ * Reconciles the shown tables. New data keeps the selection at its index, like htop: rows move under
+ * the cursor and nothing scrolls by itself. The user's own reordering (sort, invert, filter) follows
+ * the selected row instead.
+ */
 function reconcileShown(state: State): State {
   let s = state;
-  for (const id of screenTables(state)) s = reconcile(s, id);
+  for (const id of screenTables(state)) s = reconcile(s, id, { index: s.tables[id].selected });
   return s;
 }
 

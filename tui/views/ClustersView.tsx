@@ -42,11 +42,12 @@ export function ClusterDetail({ cluster, name, errorRate, hosts, view, height, w
         {cluster
           ? (
             <Text>
-              {" "}· {cluster.type} · {cluster.lbPolicy} · {formatCount(cluster.rqTotal)} rq · 5xx{" "}
-              {formatPercent(errorRate)} · p50 {formatMs(cluster.rqTimeP50Ms)} · p99 {formatMs(cluster.rqTimeP99Ms)}
+              {` · ${cluster.type} · ${cluster.lbPolicy} · ${formatCount(cluster.rqTotal)} rq · 5xx ${
+                formatPercent(errorRate)
+              } · p50 ${formatMs(cluster.rqTimeP50Ms)} · p99 ${formatMs(cluster.rqTimeP99Ms)}`}
             </Text>
           )
-          : <Text color="red">{" "}is gone from the latest snapshot</Text>}
+          : <Text color="red"> is gone from the latest snapshot</Text>}
       </Text>
       <Table table={hosts} view={view} height={height} width={width} focused thresholds={thresholds} empty="no hosts" />
     </Box>

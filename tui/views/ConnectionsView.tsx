@@ -45,7 +45,7 @@ export function ConnectionsView(props: ConnectionsViewProps) {
         <Text bold>Affinity</Text>{" "}
         <Text color={over ? "yellow" : "green"}>{imbalanceText(im)}</Text>
         {props.connectionsTotal > props.table.total
-          ? <Text dimColor>{"  "}listing {props.table.total} of {props.connectionsTotal}</Text>
+          ? <Text dimColor>{`  listing ${props.table.total} of ${props.connectionsTotal}`}</Text>
           : null}
       </Text>
       {rows.map((group, li) => (

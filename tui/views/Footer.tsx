@@ -18,7 +18,7 @@ export function Footer({ width, editing, filter }: FooterProps) {
         <Text color="cyan" bold>/</Text>
         {editing}
         <Text inverse> </Text>
-        <Text dimColor>{"  "}enter keep · esc cancel · regex, smart case</Text>
+        <Text dimColor>  enter keep · esc cancel · regex, smart case</Text>
       </Text>
     );
   }

@@ -64,27 +64,27 @@ export function Header(props: HeaderProps) {
               {" "}
               <Text bold>{server.mode}</Text> {server.version} · {server.state} · up{" "}
               {formatDuration(server.uptimeS * 1000)} · {server.concurrency} workers · {props.source}
-              <Text dimColor>{" "}· {server.runtime} · pid {server.pid}</Text>
+              <Text dimColor>{` · ${server.runtime} · pid ${server.pid}`}</Text>
             </>
           )
-          : <Text>{" "}inspect · {props.source} · waiting for the first snapshot</Text>}
+          : <Text>{` inspect · ${props.source} · waiting for the first snapshot`}</Text>}
       </Text>
       <Text wrap="truncate">
         <ConnLine conn={conn} now={props.now} />
-        {snapshot ? <Text dimColor>{"  "}seq {snapshot.seq}</Text> : null}
+        {snapshot ? <Text dimColor>{`  seq ${snapshot.seq}`}</Text> : null}
         <Text color={props.dropped > 0 ? "yellow" : undefined} dimColor={props.dropped === 0}>
-          {"  "}dropped {props.dropped}
+          {`  dropped ${props.dropped}`}
         </Text>
         {props.paused || replayPaused
-          ? <Text color="yellow" bold>{"  "}PAUSED{props.paused && props.held > 0 ? ` (+${props.held})` : ""}</Text>
+          ? <Text color="yellow" bold>{`  PAUSED${props.paused && props.held > 0 ? ` (+${props.held})` : ""}`}</Text>
           : null}
         {props.warnings > 0
           ? (
             <Text color={props.errors > 0 ? "red" : "yellow"}>
-              {"  "}⚠ {props.warnings} warning{props.warnings === 1 ? "" : "s"}
+              {`  ⚠ ${props.warnings} warning${props.warnings === 1 ? "" : "s"}`}
             </Text>
           )
-          : <Text dimColor>{"  "}0 warnings</Text>}
+          : <Text dimColor>  0 warnings</Text>}
       </Text>
     </>
   );
@@ -113,8 +113,8 @@ export function ViewTabs({ screen }: ViewTabsProps) {
           {` ${i + 1} ${TITLES[v]} `}
         </Text>
       ))}
-      {screen.kind === "worker" ? <Text bold color="cyan">{" "}› worker {screen.worker}</Text> : null}
-      {screen.kind === "cluster" ? <Text bold color="cyan">{" "}› cluster {screen.cluster}</Text> : null}
+      {screen.kind === "worker" ? <Text bold color="cyan">{` › worker ${screen.worker}`}</Text> : null}
+      {screen.kind === "cluster" ? <Text bold color="cyan">{` › cluster ${screen.cluster}`}</Text> : null}
     </Text>
   );
 }

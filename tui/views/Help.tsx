@@ -15,20 +15,22 @@ export function Help({ height, width, thresholds: t }: HelpProps) {
   const keyWidth = Math.max(...BINDINGS.map((b) => b.keys.length)) + 2;
   return (
     <Box flexDirection="column" height={height} width={width} overflow="hidden">
-      <Text bold>Keys <Text dimColor>(? or esc closes)</Text></Text>
-      {BINDINGS.map((b) => (
-        <Text key={b.keys} wrap="truncate">
-          {"  "}
-          <Text color="cyan">{b.keys.padEnd(keyWidth)}</Text>
-          {b.does}
+      <Box flexDirection="column" flexShrink={0}>
+        <Text bold>Keys <Text dimColor>(? or esc closes)</Text></Text>
+        {BINDINGS.map((b) => (
+          <Text key={b.keys} wrap="truncate">
+            {"  "}
+            <Text color="cyan">{b.keys.padEnd(keyWidth)}</Text>
+            {b.does}
+          </Text>
+        ))}
+        <Text wrap="truncate">
+          <Text bold>Warnings:</Text>
+          {` lag p99 > ${formatMs(t.lagP99Ms)} · watchdog miss · imbalance > ${t.imbalance}× (≥ ${t.imbalanceMinConnections} conns) · 5xx > ${
+            formatPercent(t.errorRate)
+          } (≥ ${t.errorMinRequests} rq) · queue growing ${t.queueGrowthFlushes} flushes`}
         </Text>
-      ))}
-      <Text bold>Warnings</Text>
-      <Text wrap="truncate">
-        {"  "}worker lag p99 &gt; {formatMs(t.lagP99Ms)} · watchdog miss or blocked · imbalance &gt; {t.imbalance}× (≥{" "}
-        {t.imbalanceMinConnections} connections) · upstream 5xx &gt; {formatPercent(t.errorRate)} (≥ {t.errorMinRequests}{" "}
-        requests) · a queue growing over {t.queueGrowthFlushes} flushes
-      </Text>
+      </Box>
     </Box>
   );
 }

@@ -78,7 +78,7 @@ export function Table({ table, view, height, width, focused, thresholds, title, 
       </Text>
       {lines}
       {lines.length === 0 && height > 0
-        ? <Text dimColor wrap="truncate">{" "}{empty ?? (table.total > 0 ? "no rows match the filter" : "none")}</Text>
+        ? <Text dimColor wrap="truncate">{` ${empty ?? (table.total > 0 ? "no rows match the filter" : "none")}`}</Text>
         : null}
     </Box>
   );

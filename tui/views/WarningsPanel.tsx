@@ -26,7 +26,7 @@ export function WarningsPanel({ warnings, shown, width }: WarningsPanelProps) {
           {w.severity === "error" ? "✖" : "⚠"} {w.message}
         </Text>
       ))}
-      {rest > 0 ? <Text wrap="truncate" dimColor>{"  "}… {rest} more</Text> : null}
+      {rest > 0 ? <Text wrap="truncate" dimColor>{`  … ${rest} more`}</Text> : null}
     </Box>
   );
 }

@@ -91,7 +91,8 @@ export function WorkerDetail(props: WorkerDetailProps) {
     <Box flexDirection="column" width={width}>
       <Text wrap="truncate">
         <Text bold>worker {w.id}</Text> ·{" "}
-        <Text color={w.status === "running" ? "green" : "red"}>{w.status}</Text> · gen {w.generation} · lag p50{" "}
+        <Text color={w.status === "running" ? "green" : "red"}>{w.status}</Text>
+        {w.generation > 0 ? ` · respawned ${w.generation}×` : ""} · lag p50{" "}
         {formatMs(w.loop.lagP50Ms)} p99{" "}
         <Text color={w.loop.lagP99Ms > t.lagP99Ms ? "yellow" : undefined}>{formatMs(w.loop.lagP99Ms)}</Text> max{" "}
         {formatMs(w.loop.lagMaxMs)} · busy {formatPercent(w.loop.busy)} · {formatRate(w.requestsPerSec)} rq/s
@@ -107,7 +108,8 @@ export function WorkerDetail(props: WorkerDetailProps) {
         {sparkWidth > 0
           ? (
             <Text>
-              {"   "}p99 history <Sparkline values={lag} width={sparkWidth} scaleMax={5} color="cyan" />
+              {"   p99 history "}
+              <Sparkline values={lag} width={sparkWidth} scaleMax={5} color="cyan" />
             </Text>
           )
           : null}
