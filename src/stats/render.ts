@@ -91,7 +91,7 @@ export function extractTags(name: string): { metric: string; labels: [string, st
   } else if ((m = rest.match(/^http\.(.+?)\.(downstream_|no_route|rq_|no_cluster|rs_)/))) {
     labels.push(["envoy_http_conn_manager_prefix", m[1]!]);
     rest = "http." + rest.slice(("http." + m[1] + ".").length);
-  } else if ((m = rest.match(/^listener\.([^.]*?_\d+)\./))) {
+  } else if ((m = rest.match(/^listener\.((?:[\d.]+|\[[0-9a-fA-F:]*\])_\d+)\./))) {
     labels.push(["envoy_listener_address", m[1]!]);
     rest = "listener." + rest.slice(("listener." + m[1] + ".").length);
   }

@@ -1,0 +1,74 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { parseBootstrap } from "../config/mod.ts";
+import { Router } from "./router.ts";
+
+function router(vhosts: string): Router {
+  const r = parseBootstrap(`
+static_resources:
+  listeners:
+  - name: l
+    address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.http_connection_manager
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+          stat_prefix: s
+          route_config:
+            virtual_hosts:${vhosts}
+          http_filters: [{ name: envoy.filters.http.router }]
+`);
+  assert.ok(r.ok, r.ok ? "" : JSON.stringify(r.errors));
+  return new Router(r.bootstrap.listeners[0]!.http.routeConfig);
+}
+
+const d = (body: string) => `\n                direct_response: { status: 200, body: { inline_string: ${body} } }`;
+
+test("virtual hosts: exact, then longest suffix wildcard, then prefix wildcard, then *", () => {
+  const r = router(`
+            - { name: exact, domains: ["api.example.com"], routes: [{ match: { prefix: "/" },${d("x")} }] }
+            - { name: suffix, domains: ["*.example.com"], routes: [{ match: { prefix: "/" },${d("x")} }] }
+            - { name: longer, domains: ["*.b.example.com"], routes: [{ match: { prefix: "/" },${d("x")} }] }
+            - { name: prefix, domains: ["api.*"], routes: [{ match: { prefix: "/" },${d("x")} }] }
+            - { name: any, domains: ["*"], routes: [{ match: { prefix: "/" },${d("x")} }] }`);
+  const vh = (host: string) => r.match(host, "/", [])!.virtualHost.virtualHost.name;
+  assert.equal(vh("api.example.com"), "exact");
+  assert.equal(vh("API.Example.com"), "exact");
+  assert.equal(vh("www.example.com"), "suffix");
+  assert.equal(vh("a.b.example.com"), "longer");
+  assert.equal(vh("api.other.org"), "prefix");
+  assert.equal(vh("elsewhere"), "any");
+  // Envoy matches the Host with its port: "api.example.com:80" is not the exact domain.
+  assert.equal(vh("api.example.com:80"), "prefix");
+});
+
+test("routes: first match wins; prefix sees the query, path and regex do not", () => {
+  const r = router(`
+            - name: all
+              domains: ["*"]
+              routes:
+              - name: exact
+                match: { path: "/p" }${d("x")}
+              - name: regex
+                match: { safe_regex: { regex: "/r/[0-9]+" } }${d("x")}
+              - name: header
+                match: { prefix: "/h", headers: [{ name: X-Canary, string_match: { prefix: "yes" } }] }${d("x")}
+              - name: absent
+                match: { prefix: "/h", headers: [{ name: x-canary, present_match: false }] }${d("x")}
+              - name: nocase
+                match: { prefix: "/CI", case_sensitive: false }${d("x")}
+              - name: query
+                match: { prefix: "/q?a=1" }${d("x")}`);
+  const name = (path: string, headers: string[] = []) => r.match("h", path, headers)?.route.route.name ?? null;
+  assert.equal(name("/p"), "exact");
+  assert.equal(name("/p?x=1"), "exact");
+  assert.equal(name("/p/"), null);
+  assert.equal(name("/r/42"), "regex");
+  assert.equal(name("/r/42x"), null);
+  assert.equal(name("/h", ["x-canary", "yes-please"]), "header");
+  assert.equal(name("/h", ["x-canary", "no"]), null);
+  assert.equal(name("/h"), "absent");
+  assert.equal(name("/ci/thing"), "nocase");
+  assert.equal(name("/q?a=1&b"), "query");
+});
