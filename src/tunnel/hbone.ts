@@ -114,8 +114,20 @@ export function createHboneServer(
       localPort: socket.localPort ?? 0,
       sessionId: id,
     };
+    const streams = new Set<http2.ServerHttp2Stream>();
+    const killStreams = () => {
+      for (const st of streams) st.destroy();
+      streams.clear();
+    };
+    session.on("close", killStreams);
+    socket.on("close", () => {
+      killStreams();
+      session.destroy();
+    });
     session.on("stream", (stream, headers) => {
       stream.on("error", () => {});
+      streams.add(stream);
+      stream.on("close", () => streams.delete(stream));
       onStream(stream, headers, peer);
     });
   });
@@ -153,6 +165,7 @@ export interface PooledSessionInfo {
 interface Entry {
   info: PooledSessionInfo;
   session: http2.ClientHttp2Session;
+  streams: Set<http2.ClientHttp2Stream>;
   ready: Promise<void>;
   closed: boolean;
   idleTimer?: ReturnType<typeof setTimeout> | undefined;
@@ -315,8 +328,14 @@ export class HbonePool {
     const entry: Entry = {
       info,
       session,
+      streams: new Set(),
       ready: Promise.resolve(),
       closed: false,
+    };
+    // When the connection dies, its streams die with it (not every runtime propagates this).
+    const killStreams = () => {
+      for (const st of entry.streams) st.destroy();
+      entry.streams.clear();
     };
     const drop = () => {
       if (entry.closed) return;
@@ -357,7 +376,15 @@ export class HbonePool {
     entry.ready.catch(() => {});
     session.on("error", () => {});
     session.on("goaway", drop);
-    session.on("close", drop);
+    session.on("close", () => {
+      drop();
+      killStreams();
+    });
+    socket?.on("close", () => {
+      drop();
+      killStreams();
+      session.destroy();
+    });
     return entry;
   }
 

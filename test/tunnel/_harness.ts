@@ -131,8 +131,10 @@ export class TunnelProcess {
     return sum(await this.metrics(), name, where);
   }
 
+  /** Sends a signal by pid: Deno's `ChildProcess.kill` reports the exit as killed-by-signal even
+   * when the child handled it and exited 0. */
   signal(sig: NodeJS.Signals): void {
-    this.child.kill(sig);
+    process.kill(this.child.pid!, sig);
   }
 
   async stop(): Promise<void> {
