@@ -40,7 +40,21 @@ export interface PrintRunOptions {
 
 /** Runs a subcommand; resolves with the process exit code. */
 export async function runPrint(options: PrintRunOptions): Promise<number> {
-  const write = options.write ?? ((t: string) => void process.stdout.write(t));
+  // A reader that goes away (`| head`) ends the command quietly, like any Unix filter.
+  let outputClosed: (() => void) | undefined;
+  const isEpipe = (e: unknown) => (e as { code?: string } | null)?.code === "EPIPE";
+  const onStdoutError = (e: unknown) => {
+    if (isEpipe(e)) outputClosed?.();
+  };
+  const write = options.write ?? ((t: string) => {
+    try {
+      process.stdout.write(t);
+    } catch (e) {
+      if (!isEpipe(e)) throw e;
+      outputClosed?.();
+    }
+  });
+  if (!options.write) process.stdout.on("error", onStdoutError);
   const writeError = options.writeError ?? ((t: string) => void process.stderr.write(t));
   let match: (text: string) => boolean;
   try {
@@ -91,9 +105,11 @@ export async function runPrint(options: PrintRunOptions): Promise<number> {
       if (timer !== undefined) clearTimeout(timer);
       unsubscribe();
       options.signal?.removeEventListener("abort", onAbort);
+      if (!options.write) process.stdout.off("error", onStdoutError);
       void chain.then(() => source.close()).then(() => resolve(code));
     };
     const onAbort = () => finish(0);
+    outputClosed = onAbort;
     const unsubscribe = source.subscribe((event) => {
       if (done) return;
       if (event.type === "snapshot") {

@@ -54,15 +54,18 @@ export function Header(props: HeaderProps) {
   const { snapshot, conn } = props;
   const server = snapshot?.server;
   const replayPaused = conn?.kind === "replay" && !conn.playing;
+  // While the stream is down, the instance line describes the last snapshot: draw it dim.
+  const stale = conn?.kind === "reconnecting" || conn?.kind === "connecting";
   return (
     <>
-      <Text wrap="truncate">
+      <Text wrap="truncate" dimColor={stale}>
         <Text bold color="magenta">weft</Text>
         {server
           ? (
             <>
               {" "}
-              <Text bold>{server.mode}</Text> {server.version} · {server.state} · up{" "}
+              <Text bold>{server.mode}</Text> {server.version} ·{" "}
+              <Text color={server.state === "LIVE" || stale ? undefined : "yellow"}>{server.state}</Text> · up{" "}
               {formatDuration(server.uptimeS * 1000)} · {server.concurrency} workers · {props.source}
               <Text dimColor>{` · ${server.runtime} · pid ${server.pid}`}</Text>
             </>
