@@ -122,6 +122,7 @@ export function inspectCommand(): Command {
         "  weft inspect --record session.jsonl\n" +
         "  weft inspect --replay session.jsonl\n" +
         "  weft inspect workers --watch\n" +
+        "  weft inspect connections --replay session.jsonl --json\n" +
         "  weft inspect stats --filter '^cluster\\.api\\.' --json",
     )
     .action(async (url, opts) => {
@@ -147,7 +148,7 @@ export function inspectCommand(): Command {
       .option("--watch", "reprint on every stats flush until interrupted")
       .option("--filter <regex>", "only rows matching this regular expression (case-insensitive unless it has capitals)")
       .action(async (url, opts, cmd) => {
-        const parent = cmd.optsWithGlobals() as unknown as ThresholdFlags & { adminToken?: string };
+        const parent = cmd.optsWithGlobals() as unknown as ThresholdFlags & { adminToken?: string; replay?: string };
         const base = await adminUrl(url);
         const { runPrint } = await import("../tui/print/run.ts");
         const abort = new AbortController();
@@ -163,6 +164,7 @@ export function inspectCommand(): Command {
             filter: opts.filter,
             thresholds: thresholdsOf(parent),
             signal: abort.signal,
+            replay: parent.replay,
           });
         } finally {
           process.off("SIGINT", onSigint);

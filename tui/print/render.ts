@@ -9,7 +9,7 @@ import type { ClusterHostInfo, ClusterInfo, Snapshot } from "../../src/admin/wir
 import type { Column } from "../state/tables.ts";
 import { TABLES } from "../state/tables.ts";
 import type { PreparedTable } from "../state/select.ts";
-import { prepareTable, searchText } from "../state/select.ts";
+import { prepareTable, rowMatches } from "../state/select.ts";
 import type { Derived, TableId } from "../state/types.ts";
 import { formatCount, formatMs } from "../format.ts";
 import { formatTable } from "./table.ts";
@@ -132,7 +132,7 @@ export function renderSnapshot(kind: PrintKind, snapshot: Snapshot, derived: Der
       const t = prepared("clusters", snapshot, derived, match);
       const hosts: HostRow[] = snapshot.clusters
         .flatMap((c: ClusterInfo) => c.hosts.map((h) => ({ cluster: c.name, h })))
-        .filter((r) => match(searchText(HOST_COLUMNS, r)));
+        .filter((r) => rowMatches(HOST_COLUMNS, r, match));
       if (options.json) {
         const names = new Set([...t.keys, ...hosts.map((h) => h.cluster)]);
         return json({ clusters: snapshot.clusters.filter((c) => names.has(c.name)) }, options.compact);

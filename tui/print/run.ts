@@ -10,6 +10,7 @@ import process from "node:process";
 import type { Snapshot } from "../../src/admin/wire.ts";
 import { fetchJson } from "../client/http.ts";
 import { liveSource } from "../client/live.ts";
+import { loadRecording, type RecordedFrame } from "../client/recording.ts";
 import type { SnapshotSource } from "../client/source.ts";
 import { advance, continues, EMPTY_DERIVED } from "../state/derive.ts";
 import { parseFilterFlag } from "../state/select.ts";
@@ -34,8 +35,13 @@ export interface PrintRunOptions {
   readonly signal?: AbortSignal;
   /** Give up waiting for the first snapshot after this long. */
   readonly timeoutMs?: number;
-  /** A source to read instead of the admin URL (tests, replays). */
+  /** A source to read instead of the admin URL (tests). */
   readonly source?: SnapshotSource;
+  /**
+   * Read a recording instead of an instance: print its last frame (rates from the one before), or
+   * with --watch every frame in order, without the recorded pauses.
+   */
+  readonly replay?: string | undefined;
 }
 
 /** Runs a subcommand; resolves with the process exit code. */
@@ -67,6 +73,31 @@ export async function runPrint(options: PrintRunOptions): Promise<number> {
   const watch = options.watch ?? false;
   const clear = options.clear ?? Boolean((process.stdout as { isTTY?: boolean }).isTTY);
   const thresholds = options.thresholds ?? DEFAULT_THRESHOLDS;
+  if (options.replay !== undefined) {
+    if (options.kind === "config") {
+      writeError("weft inspect config: a recording holds snapshots, not the config dump; attach to an instance\n");
+      return 2;
+    }
+    let frames: RecordedFrame[];
+    try {
+      frames = loadRecording(options.replay);
+    } catch (e) {
+      writeError(`${e instanceof Error ? e.message : String(e)}\n`);
+      return 1;
+    }
+    let derived: Derived = EMPTY_DERIVED;
+    let prev: Snapshot | undefined;
+    for (const [i, { snapshot }] of frames.entries()) {
+      const rates = continues(prev, snapshot);
+      derived = advance(derived, prev, snapshot, thresholds, 60);
+      prev = snapshot;
+      if (!watch && i < frames.length - 1) continue;
+      write(renderSnapshot(options.kind, snapshot, derived, { json, match, compact: watch && json, rates }));
+      if (watch && !json && i < frames.length - 1) write("\n");
+    }
+    return 0;
+  }
+
   const source = options.source ?? liveSource({ url: options.url, token: options.token, reconnect: watch });
 
   let derived: Derived = EMPTY_DERIVED;

@@ -43,9 +43,18 @@ export function parseFilterFlag(pattern: string | undefined): (text: string) => 
   return compileFilter(pattern);
 }
 
-/** The text a row is filtered on: every column's plain text. */
+/** The text a row is filtered on: every column's plain text, joined by spaces. */
 export function searchText<R>(columns: readonly Column<R>[], row: R): string {
   return columns.filter((c) => !c.tuiOnly).map((c) => c.text(row)).join(" ");
+}
+
+/**
+ * Whether a row matches: the whole row's text does, or one cell's text alone does (so anchors work
+ * on a column: `rq_total$`, `^10\.0\.`).
+ */
+export function rowMatches<R>(columns: readonly Column<R>[], row: R, match: (text: string) => boolean): boolean {
+  const cells = columns.filter((c) => !c.tuiOnly).map((c) => c.text(row));
+  return match(cells.join(" ")) || cells.some((cell) => match(cell));
 }
 
 function compareValues(a: number | string, b: number | string): number {
@@ -83,7 +92,7 @@ export function prepareTable(
   const def = TABLES[id];
   const all = def.rows(ctx);
   const test = match ?? (view.filter === "" ? undefined : compileFilter(view.filter));
-  const rows = test === undefined ? [...all] : all.filter((r) => test(searchText(def.columns, r)));
+  const rows = test === undefined ? [...all] : all.filter((r) => rowMatches(def.columns, r, test));
   const sortColumn = def.columns.find((c) => c.id === view.sortColumn) ?? def.columns[0];
   const dir = view.descending ? -1 : 1;
   const decorated = rows.map((row) => ({ row, key: def.key(row), value: sortColumn ? sortColumn.sort(row) : 0 }));

@@ -56,4 +56,6 @@ test("prepared rows: filtered on every column's text, sorted, ties by key", () =
   });
   assert.equal(stats.keys[0], "http.ingress_http.downstream_rq_time");
   assert.equal(stats.keys[1], "http.ingress_http.downstream_rq_total");
+  const anchored = tableFromSnapshot("stats", b, derived, { sortColumn: "name", descending: false, filter: "rq_5xx$" });
+  assert.deepEqual(anchored.keys, ["cluster.api.upstream_rq_5xx", "cluster.backend.upstream_rq_5xx", "http.ingress_http.downstream_rq_5xx"], "anchors apply to a cell");
 });
