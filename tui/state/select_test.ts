@@ -8,13 +8,16 @@ import { DEFAULT_THRESHOLDS } from "./types.ts";
 
 const ids = (width: number, table: keyof typeof TABLES) => fitColumns(TABLES[table].columns, width).map((f) => f.column.id);
 
-test("workers at 80 columns keep lag p50/p99, the sparkline, busy, rq/s, connections, tasks, queues, watchdog", () => {
-  assert.deepEqual(ids(79, "workers"), ["id", "status", "p50", "p99", "lag", "busy", "rps", "conns", "tasks", "queue", "wd"]);
+test("workers at 80 columns keep lag p50/p99/max, the sparkline, busy, rq/s, connections, tasks, queues, watchdog", () => {
+  assert.deepEqual(ids(79, "workers"), ["id", "status", "p50", "p99", "max", "lag", "busy", "rps", "conns", "tasks", "queue", "wd"]);
+  assert.deepEqual(ids(60, "workers"), ["id", "p99", "lag", "busy", "rps", "conns", "tasks", "queue", "wd"], "narrower: max, p50, status go");
+  const lagAt = (w: number) => fitColumns(TABLES.workers.columns, w).find((f) => f.column.id === "lag")?.width ?? 0;
+  assert.ok(lagAt(79) === 6 && lagAt(100) > 10, "the sparkline shrinks to fit and grows with room");
   const wide = ids(140, "workers");
   assert.ok(wide.includes("max") && wide.includes("gen") && wide.includes("totalRequests"));
   const fitted = fitColumns(TABLES.workers.columns, 79);
   const used = fitted.reduce((n, f) => n + f.width, 0) + fitted.length - 1;
-  assert.equal(used, 79, "spare room goes to the sparkline");
+  assert.equal(used, 79, "the sparkline takes what is left");
 });
 
 test("narrow terminals drop optional columns first, then shrink, then drop the rest", () => {

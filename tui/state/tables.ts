@@ -41,7 +41,10 @@ export interface Column<R> {
   readonly min?: number;
   /** Takes spare room up to this width. */
   readonly grow?: number;
-  /** 0: always shown; higher numbers are dropped first when the terminal is narrow. */
+  /**
+   * When the terminal is narrow: 0 never dropped; from 1 to under 2, dropped only after truncatable
+   * columns were shrunk; 2 and up, dropped before any shrinking. Higher numbers go first.
+   */
   readonly drop: number;
   /** Cell text; `width` is given in the TUI (charts draw to it) and undefined in printers. */
   text(row: R, width?: number): string;
@@ -138,7 +141,7 @@ const workers: TableDef<WorkerRow> = {
       title: "STATUS",
       align: "left",
       width: 8,
-      drop: 3,
+      drop: 1.3,
       text: (r) => r.w.status,
       sort: (r) => r.w.status,
       color: (r) => statusColor(r.w.status),
@@ -148,7 +151,7 @@ const workers: TableDef<WorkerRow> = {
       title: "P50",
       align: "right",
       width: 6,
-      drop: 4,
+      drop: 1.4,
       text: (r) => formatMs(r.w.loop.lagP50Ms),
       sort: (r) => r.w.loop.lagP50Ms,
     }),
@@ -167,18 +170,18 @@ const workers: TableDef<WorkerRow> = {
       title: "MAX",
       align: "right",
       width: 6,
-      drop: 5,
+      drop: 1.5,
       text: (r) => formatMs(r.w.loop.lagMaxMs),
       sort: (r) => r.w.loop.lagMaxMs,
       color: (r, t) => lagColor(r.w.loop.lagMaxMs, t),
     }),
     col<WorkerRow>({
       id: "lag",
-      title: "LAG p99",
+      title: "LAG",
       align: "left",
-      width: 8,
+      width: 10,
       grow: 40,
-      drop: 2,
+      min: 6, drop: 1.1,
       tuiOnly: true,
       text: (r, width) => sparkline(lagSeries(r), width ?? 20, 5),
       sort: (r) => r.w.loop.lagP99Ms,
@@ -188,7 +191,7 @@ const workers: TableDef<WorkerRow> = {
       id: "busy",
       title: "BUSY",
       align: "right",
-      width: 9,
+      width: 8,
       drop: 1,
       text: (r, width) =>
         width === undefined
@@ -201,7 +204,7 @@ const workers: TableDef<WorkerRow> = {
       id: "rps",
       title: "RQ/s",
       align: "right",
-      width: 7,
+      width: 6,
       drop: 0,
       text: (r) => formatRate(r.w.requestsPerSec),
       sort: (r) => r.w.requestsPerSec,
@@ -220,7 +223,7 @@ const workers: TableDef<WorkerRow> = {
       title: "TASK",
       align: "right",
       width: 5,
-      drop: 1,
+      drop: 1.2,
       text: (r) => num(r.w.inflightTasks),
       sort: (r) => r.w.inflightTasks,
     }),
@@ -229,7 +232,7 @@ const workers: TableDef<WorkerRow> = {
       title: "Q m/up",
       align: "right",
       width: 6,
-      drop: 1,
+      drop: 1.2,
       text: (r) => `${queueDepth(r.w, (n) => n === "main→worker")}/${queueDepth(r.w, (n) => n !== "main→worker")}`,
       sort: (r) => queueDepth(r.w, () => true),
     }),
@@ -237,8 +240,8 @@ const workers: TableDef<WorkerRow> = {
       id: "wd",
       title: "WD",
       align: "right",
-      width: 4,
-      drop: 1,
+      width: 3,
+      drop: 1.2,
       text: (r) => num(r.w.watchdogMiss),
       sort: (r) => r.w.watchdogMiss,
       color: (r) => (r.w.status === "blocked" ? "red" : r.w.watchdogMiss > 0 ? "yellow" : undefined),

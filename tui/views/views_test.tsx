@@ -31,10 +31,10 @@ test("WorkersView: one row per worker with lag, sparkline, busy bar, rq/s, conne
   const lines = draw(
     <WorkersView table={table(s, "workers")} view={s.tables.workers} height={6} width={80} thresholds={s.thresholds} />,
   );
-  assert.match(lines[0] ?? "", /ID▲ STATUS\s+P50\s+P99 LAG p99\s+BUSY\s+RQ\/s\s+CONN\s+TASK Q m\/up\s+WD/);
-  assert.match(lines[1] ?? "", /^›\s+0 running\s+0\.40ms\s+1\.8ms [▁-█ ]+ █+.\s+43%\s+413\s+11\s+4\s+0\/1\s+0$/);
-  assert.match(lines[3] ?? "", /^\s+2 running\s+6\.2ms\s+86ms .* 71%\s+96\s+3\s+2\s+2\/4\s+0$/);
-  assert.match(lines[4] ?? "", /^\s+3 blocked\s+0\.50ms\s+3\.0ms .* 97%\s+12\s+2\s+1\s+5\/0\s+3$/);
+  assert.match(lines[0] ?? "", /ID▲ STATUS\s+P50\s+P99\s+MAX LAG\s+BUSY\s+RQ\/s\s+CONN\s+TASK Q m\/up\s+WD/);
+  assert.match(lines[1] ?? "", /^›\s+0 running\s+0\.40ms\s+1\.8ms\s+4\.2ms [▁-█ ]{6} █+.?\s+43%\s+413\s+11\s+4\s+0\/1\s+0$/);
+  assert.match(lines[3] ?? "", /^\s+2 running\s+6\.2ms\s+86ms\s+143ms .* 71%\s+96\s+3\s+2\s+2\/4\s+0$/);
+  assert.match(lines[4] ?? "", /^\s+3 blocked\s+0\.50ms\s+3\.0ms\s+1\.25s .* 97%\s+12\s+2\s+1\s+5\/0\s+3$/);
   assert.equal(lines.length, 7, "column titles + the height asked for");
   assert.ok(lines.every((l) => l.length <= 80), "fits 80 columns");
 });
@@ -44,7 +44,7 @@ test("WorkersView uses more room when there is more", () => {
   const [head] = draw(
     <WorkersView table={table(s, "workers")} view={s.tables.workers} height={4} width={140} thresholds={s.thresholds} />,
   );
-  assert.match(head ?? "", /MAX .* GEN\s+DROP\s+RQ TOT/);
+  assert.match(head ?? "", /MAX LAG .* GEN\s+DROP\s+RQ TOT/);
 });
 
 test("ConnectionsView: share bars per worker, the imbalance figure, the affinity table", () => {
