@@ -3,16 +3,16 @@
  *
  * @module
  */
-import { Command, Option } from "@commander-js/extra-typings";
+import { Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import { startProxy } from "../src/app.ts";
+import { loadBootstrap } from "../src/config/load.ts";
 import { currentRuntime } from "../src/runtime/mod.ts";
-import { loadBootstrap } from "./config_loader.ts";
 import { VERSION } from "./version.ts";
 
-function positiveInt(name: string) {
+function integer(name: string, min: number, max: number) {
   return (v: string): number => {
     const n = Number(v);
-    if (!Number.isInteger(n) || n < 1 || n > 1024) throw new Error(`${name} must be an integer from 1 to 1024, got "${v}"`);
+    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}, got "${v}"`);
     return n;
   };
 }
@@ -28,14 +28,20 @@ export function proxyCommand() {
     .command("serve")
     .description("run the proxy: a main thread (config, admin, stats) and N workers that own the connections")
     .option("-c, --config-path <file>", "Envoy v3 bootstrap (YAML or JSON); without it, the embedded default config")
-    .addOption(new Option("--concurrency <n>", "number of worker threads (default: number of CPUs)").argParser(positiveInt("--concurrency")))
+    .addOption(new Option("--concurrency <n>", "number of worker threads (default: number of CPUs)").argParser(integer("--concurrency", 1, 1024)))
     .addOption(new Option("--admin-token <token>", "require 'Authorization: Bearer <token>' on every admin path").env("WEFT_ADMIN_TOKEN"))
-    .addOption(new Option("--drain-time-s <seconds>", "how long a drain waits for in-flight requests").default(10).argParser(Number))
+    .addOption(new Option("--restart-epoch <n>", "hot restart epoch: epoch N+1 takes over from the running epoch N").default(0).argParser(integer("--restart-epoch", 0, 1_000_000)))
+    .addOption(new Option("--base-id <n>", "names the hot restart control sockets, so several weft instances can coexist").default(0).argParser(integer("--base-id", 0, 1_000_000)))
+    .addOption(new Option("--drain-time-s <s>", "drain time: hot restart, listener removal, and how long shutdown waits for in-flight requests").default(600).argParser(integer("--drain-time-s", 0, 86_400)))
+    .addOption(new Option("--parent-shutdown-time-s <s>", "a hot restart parent exits this long after the handover").default(900).argParser(integer("--parent-shutdown-time-s", 0, 86_400)))
+    .addOption(new Option("--drain-strategy <strategy>", "gradual: close connections with a probability growing over the drain time; immediate: at once").choices(["gradual", "immediate"] as const).default("gradual" as const))
+    .option("--watch-config", "reload when the config file changes (also: SIGHUP, POST /reload)")
     .option("--no-instrumentation", "turn off loop-lag sampling and busy time (benchmarks of their cost)")
     .addOption(new Option("--test-hooks", "enable test-only admin hooks").env("WEFT_TEST_HOOKS").hideHelp())
     .action(async (opts) => {
       const runtime = await currentRuntime();
-      const loaded = await loadBootstrap(runtime, opts.configPath);
+      const path = opts.configPath ?? null;
+      const loaded = await loadBootstrap(runtime, path);
       if (!loaded.ok) {
         for (const m of loaded.messages) console.error(m);
         return runtime.exit(1);
@@ -43,20 +49,23 @@ export function proxyCommand() {
       const concurrency = opts.concurrency ?? runtime.cpuCount();
       try {
         const app = await startProxy({
-          bootstrap: loaded.bootstrap,
-          rawConfig: loaded.raw,
-          configSource: loaded.source,
+          config: loaded,
+          reloadConfig: path === null ? null : () => loadBootstrap(runtime, path),
           concurrency,
           version: VERSION,
           instrumentation: opts.instrumentation,
           testHooks: Boolean(opts.testHooks),
           adminToken: opts.adminToken ?? null,
-          drainTimeMs: Math.max(0, opts.drainTimeS) * 1000,
-          builtinEcho: opts.configPath === undefined,
-          hotRestartEpoch: 0,
+          drainTimeMs: opts.drainTimeS * 1000,
+          parentShutdownTimeMs: opts.parentShutdownTimeS * 1000,
+          drainStrategy: opts.drainStrategy,
+          builtinEcho: path === null,
+          baseId: opts.baseId,
+          restartEpoch: opts.restartEpoch,
+          watchConfig: Boolean(opts.watchConfig),
           log,
         });
-        log(`weft ${VERSION} proxy on ${runtime.version}, ${concurrency} workers, config: ${loaded.source}`);
+        log(`weft ${VERSION} proxy on ${runtime.version}, ${concurrency} workers, epoch ${opts.restartEpoch}, config: ${loaded.source}`);
         for (const l of app.listeners) log(`listener ${l.name} on http://${l.hostname}:${l.port}`);
         if (app.admin) log(`admin on http://${app.admin.hostname}:${app.admin.port}`);
         log("ready");

@@ -16,7 +16,8 @@ const scope = globalThis as unknown as EchoScope;
 scope.onmessage = async (e) => {
   const runtime = await currentRuntime();
   try {
-    const server = await runtime.serveHttp(e.data, async (req) => {
+    // reusePort: a hot-restart child binds it while the parent still serves it.
+    const server = await runtime.serveHttp({ ...e.data, reusePort: true }, async (req) => {
       const url = new URL(req.url);
       const body = new Uint8Array(await req.arrayBuffer());
       const lines = [

@@ -33,6 +33,9 @@ export class DownstreamConnection implements SocketHandlers {
   closeAfterResponse = false;
   private pausedForBuffer = false;
   private pausedByExchange = false;
+  /** When the first byte of a request head still incomplete arrived (request_headers_timeout), or 0. */
+  private headStartedAt = 0;
+  private maxRequestsCounted = false;
   closed = false;
 
   constructor(readonly socket: TcpSocket, readonly slot: ListenerSlot, readonly host: DownstreamHost) {
@@ -106,7 +109,11 @@ export class DownstreamConnection implements SocketHandlers {
       const listener = this.slot.current;
       const view = this.buf.subarray(this.bufStart, this.bufEnd);
       const result = parseRequestHead(view, listener.limits);
-      if (result.status === "incomplete") break;
+      if (result.status === "incomplete") {
+        if (this.headStartedAt === 0) this.headStartedAt = performance.now();
+        break;
+      }
+      this.headStartedAt = 0;
       if (result.status === "error") {
         this.protocolError(result.code, result.reason);
         return;
@@ -116,7 +123,13 @@ export class DownstreamConnection implements SocketHandlers {
       if (this.bufStart === this.bufEnd) this.bufStart = this.bufEnd = 0;
       this.row.requests++;
       this.host.ctx.dispatcher.totalRequests++;
-      if (!head.keepAlive || this.ctx.draining) this.closeAfterResponse = true;
+      if (!head.keepAlive) this.closeAfterResponse = true;
+      const maxRequests = listener.config.http.maxRequestsPerConnection;
+      if (maxRequests > 0 && this.row.requests >= maxRequests) {
+        this.closeAfterResponse = true;
+        if (!this.maxRequestsCounted) listener.http.cxMaxRequestsReached.inc();
+        this.maxRequestsCounted = true;
+      }
       const exchange = new Exchange(this, listener, head);
       this.exchange = exchange;
       exchange.start();
@@ -182,6 +195,30 @@ export class DownstreamConnection implements SocketHandlers {
     this.syncPause();
     // Continue outside the current call stack only if needed; pipelined requests are served now.
     this.pump();
+  }
+
+  /**
+   * Enforce `request_headers_timeout` (408, Envoy's body) and the idle timeout
+   * (`common_http_protocol_options.idle_timeout`, close). Called by the worker's sweep.
+   */
+  checkTimeouts(now: number, perfNow: number): void {
+    if (this.closed || this.exchange !== null) return;
+    const listener = this.slot.current;
+    const hcm = listener.config.http;
+    if (this.headStartedAt > 0 && hcm.requestHeadersTimeoutMs > 0 && perfNow - this.headStartedAt > hcm.requestHeadersTimeoutMs) {
+      listener.http.rqHeaderTimeout.inc();
+      listener.http.rqTotal.inc();
+      listener.http.rqByClass[3]!.inc();
+      this.closeAfterResponse = true;
+      this.send(localReply(408, "request header timeout", { close: true, server: hcm.serverName }));
+      this.socket.end();
+      return;
+    }
+    if (hcm.idleTimeoutMs > 0 && now - this.row.lastActivityAt > hcm.idleTimeoutMs) {
+      listener.http.cxIdleTimeout.inc();
+      this.closeAfterResponse = true;
+      this.socket.end();
+    }
   }
 
   /** Close an idle connection (drain); a busy one closes after its response. */

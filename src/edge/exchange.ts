@@ -11,6 +11,7 @@
 import type { ClusterRouteAction, RedirectAction } from "../config/types.ts";
 import type { TaskRecord } from "../worker/task_table.ts";
 import type { ClusterRuntime, Host, UpstreamConnection, UpstreamUser } from "./cluster.ts";
+import { closeAfterThisResponse } from "./context.ts";
 import type { DownstreamConnection } from "./downstream.ts";
 import { BodyFramer, parseResponseHead } from "./http1/mod.ts";
 import type { RequestHead, ResponseHead } from "./http1/types.ts";
@@ -294,8 +295,8 @@ export class Exchange implements UpstreamUser {
 
   private startResponse(head: ResponseHead): void {
     const elapsed = Math.round(performance.now() - this.sentUpstreamAt);
-    const closeAfter = this.conn.closeAfterResponse || this.conn.ctx.draining || head.bodyKind === "close" ||
-      (!this.requestDone);
+    const closeAfter = this.conn.closeAfterResponse || this.conn.slot.removed || closeAfterThisResponse(this.conn.ctx) ||
+      head.bodyKind === "close" || !this.requestDone;
     if (closeAfter) this.conn.closeAfterResponse = true;
     const out: string[] = [];
     const h = head.headers;
@@ -428,9 +429,9 @@ export class Exchange implements UpstreamUser {
 
   private localResponse(status: number, body: string | null, headers?: string[]): void {
     // Unread request body bytes would be parsed as the next request: close after answering.
-    if (!this.requestDone) this.conn.closeAfterResponse = true;
+    if (!this.requestDone || this.conn.slot.removed || closeAfterThisResponse(this.conn.ctx)) this.conn.closeAfterResponse = true;
     const bytes = localReply(status, body, {
-      close: this.conn.closeAfterResponse || this.conn.ctx.draining,
+      close: this.conn.closeAfterResponse,
       server: this.listener.config.http.serverName,
       headOnly: this.head.method === "HEAD",
       ...(headers ? { headers } : {}),

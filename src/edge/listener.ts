@@ -35,6 +35,9 @@ export class HttpStats {
   readonly rqTimeout: Counter;
   readonly rqHeaderOverflow: Counter;
   readonly cxDestroyRemoteActiveRq: Counter;
+  readonly rqHeaderTimeout: Counter;
+  readonly cxIdleTimeout: Counter;
+  readonly cxMaxRequestsReached: Counter;
 
   constructor(scope: StatsScope, statPrefix: string) {
     const p = `http.${statPrefix}.`;
@@ -56,6 +59,9 @@ export class HttpStats {
     this.rqTimeout = c("downstream_rq_timeout");
     this.rqHeaderOverflow = c("downstream_rq_header_overflow");
     this.cxDestroyRemoteActiveRq = c("downstream_cx_destroy_remote_active_rq");
+    this.rqHeaderTimeout = c("downstream_rq_header_timeout");
+    this.cxIdleTimeout = c("downstream_cx_idle_timeout");
+    this.cxMaxRequestsReached = c("downstream_cx_max_requests_reached");
   }
 }
 
@@ -64,7 +70,12 @@ export class ListenerStats {
   readonly cxActive: Gauge;
   readonly workerCxTotal: Counter;
   readonly workerCxActive: Gauge;
+  /** Refused by the listener's max_connections / the global downstream limit (Envoy's names). */
+  readonly cxOverflow: Counter;
+  readonly globalCxOverflow: Counter;
   constructor(scope: StatsScope, prefix: string, workerId: number) {
+    this.cxOverflow = scope.counter(prefix + "downstream_cx_overflow");
+    this.globalCxOverflow = scope.counter(prefix + "downstream_global_cx_overflow");
     this.cxTotal = scope.counter(prefix + "downstream_cx_total");
     this.cxActive = scope.gauge(prefix + "downstream_cx_active");
     this.workerCxTotal = scope.counter(`${prefix}worker_${workerId}.downstream_cx_total`);
@@ -89,4 +100,8 @@ export interface ListenerSlot {
   current: ListenerRuntime;
   /** Listener stats are tied to the bound address, which does not change under a slot. */
   stats: ListenerStats;
+  /** Column in the shared connection-limit counters. */
+  index: number;
+  /** The listener left the config: its connections close after their current request. */
+  removed: boolean;
 }

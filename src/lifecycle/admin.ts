@@ -14,8 +14,9 @@ export interface LifecycleControl {
   setHealthCheckFailed(failed: boolean): void;
   drainListeners(): void;
   quit(): void;
-  /** Test hook: null when hooks are off. */
+  /** Test hooks: null when hooks are off. */
   blockWorker: ((worker: number, ms: number) => boolean) | null;
+  crashWorker: ((worker: number) => boolean) | null;
 }
 
 export function registerLifecycleAdmin(admin: AdminRegistry, control: LifecycleControl): void {
@@ -79,6 +80,20 @@ export function registerLifecycleAdmin(admin: AdminRegistry, control: LifecycleC
           return text(400, "worker must be an integer and ms from 1 to 60000\n");
         }
         return block(worker, ms) ? text(200, "OK\n") : text(404, `no worker ${worker}\n`);
+      },
+    });
+  }
+  const crash = control.crashWorker;
+  if (crash !== null) {
+    admin.add({
+      path: "/debug/crash_worker",
+      method: "POST",
+      hidden: true,
+      help: "test hook: make a worker throw from its event loop (?worker=N)",
+      handle(_req, url) {
+        const worker = Number(url.searchParams.get("worker"));
+        if (!Number.isInteger(worker)) return text(400, "worker must be an integer\n");
+        return crash(worker) ? text(200, "OK\n") : text(404, `no worker ${worker}\n`);
       },
     });
   }

@@ -196,11 +196,12 @@ export function createBunRuntime(): Runtime {
       }).catch((error: Error) => s.onClose(error));
       return s;
     },
-    serveHttp(options: { hostname: string; port: number }, handler: HttpHandler): Promise<HttpServer> {
+    serveHttp(options: { hostname: string; port: number; reusePort?: boolean }, handler: HttpHandler): Promise<HttpServer> {
       try {
         const server = Bun.serve({
           hostname: options.hostname,
           port: options.port,
+          reusePort: options.reusePort ?? false,
           idleTimeout: 0,
           // deno-lint-ignore no-explicit-any
           fetch(req: Request, srv: any) {
@@ -217,6 +218,12 @@ export function createBunRuntime(): Runtime {
       } catch (e) {
         return Promise.reject(e);
       }
+    },
+    freePort(hostname: string): Promise<number> {
+      const l = Bun.listen({ hostname, port: 0, socket: { data() {} } });
+      const port: number = l.port;
+      l.stop(true);
+      return Promise.resolve(port);
     },
     onSignal(signal: SignalName, handler: () => void): () => void {
       process.on(signal, handler);

@@ -232,12 +232,13 @@ export function createDenoRuntime(): Runtime {
       );
       return s;
     },
-    serveHttp(options: { hostname: string; port: number }, handler: HttpHandler): Promise<HttpServer> {
+    serveHttp(options: { hostname: string; port: number; reusePort?: boolean }, handler: HttpHandler): Promise<HttpServer> {
       return new Promise((resolve, reject) => {
         try {
           const server = Deno.serve({
             hostname: options.hostname,
             port: options.port,
+            reusePort: options.reusePort ?? false,
             onListen: (addr) => {
               resolve({
                 hostname: addr.hostname,
@@ -254,6 +255,12 @@ export function createDenoRuntime(): Runtime {
           reject(e);
         }
       });
+    },
+    freePort(hostname: string): Promise<number> {
+      const l = Deno.listen({ hostname, port: 0 });
+      const port = (l.addr as Deno.NetAddr).port;
+      l.close();
+      return Promise.resolve(port);
     },
     onSignal(signal: SignalName, handler: () => void): () => void {
       Deno.addSignalListener(signal, handler);

@@ -95,7 +95,9 @@ export interface Runtime {
     handlers: SocketHandlers & { open(socket: TcpSocket): void },
   ): TcpSocket;
   /** A web-standard HTTP server (admin endpoints, the built-in echo upstream). */
-  serveHttp(options: { hostname: string; port: number }, handler: HttpHandler): Promise<HttpServer>;
+  serveHttp(options: { hostname: string; port: number; reusePort?: boolean }, handler: HttpHandler): Promise<HttpServer>;
+  /** A port free right now on `hostname` (bound and released at once: another process may take it). */
+  freePort(hostname: string): Promise<number>;
   /** Register a signal handler; returns a function that removes it. Main thread only. */
   onSignal(signal: SignalName, handler: () => void): () => void;
   /** Resolve a host name to IPv4 addresses. */

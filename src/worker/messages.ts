@@ -33,9 +33,28 @@ export type MainToWorker =
   | (Sequenced & { type: "ping" })
   /** Flush stats and the report now (an admin read wants current figures). */
   | (Sequenced & { type: "flush" })
-  | (Sequenced & { type: "drain"; deadlineMs: number })
+  | (Sequenced & { type: "drain"; options: DrainOptions })
   | (Sequenced & { type: "block"; ms: number })
   | (Sequenced & { type: "crash" });
+
+/**
+ * How a worker drains. Shutdown closes idle connections at once and force-closes the rest at the
+ * deadline; a hot-restart parent keeps serving keep-alive requests, closing each connection after a
+ * response (all at once, or with a probability that grows over `drainTimeMs`, Envoy's gradual).
+ */
+export interface DrainOptions {
+  closeIdle: boolean;
+  strategy: "gradual" | "immediate";
+  /** Over how long gradual draining ramps up to closing every connection. */
+  drainTimeMs: number;
+  /** Connections still open then are closed. */
+  deadlineMs: number;
+}
+
+export interface UpdateResult {
+  listeners: BoundListener[];
+  errors: string[];
+}
 
 export interface BoundListener {
   name: string;
@@ -64,7 +83,8 @@ export type WorkerToMain =
   | { type: "ack"; seq: number }
   | { type: "pong"; seq: number }
   | { type: "flush"; workerId: number; stats: StatsDelta; report: WorkerReport }
-  | { type: "drained"; workerId: number };
+  | { type: "drained"; workerId: number }
+  | ({ type: "updated"; workerId: number; version: string } & UpdateResult);
 
 /** Milliseconds on a clock shared by all threads of the process. */
 export function sharedNow(): number {

@@ -6,13 +6,16 @@
  * @module
  */
 import type { ConnectionInfo, QueueStats, TaskInfo, WorkerInfo } from "../admin/wire.ts";
+import type { StatsDelta } from "../stats/scope.ts";
 import type { StatsStore } from "../stats/store.ts";
-import type { BoundListener, InitOptions, MainToWorker, WorkerReport, WorkerToMain } from "./messages.ts";
+import type { BoundListener, DrainOptions, InitOptions, MainToWorker, UpdateResult, WorkerReport, WorkerToMain } from "./messages.ts";
 import { sharedNow } from "./messages.ts";
 
 export interface WatchdogConfig {
   missTimeoutMs: number;
   megamissTimeoutMs: number;
+  /** A worker silent this long is terminated and replaced; 0 = off (Envoy's default). */
+  killTimeoutMs: number;
 }
 
 export interface PoolOptions {
@@ -28,6 +31,9 @@ export interface PoolOptions {
   payload: () => unknown;
   /** Called after every worker flush has been merged. */
   onFlush?: (workerId: number) => void;
+  log: (line: string) => void;
+  /** A worker slot was emptied (before its replacement starts). */
+  onWorkerReplaced?: (workerId: number) => void;
 }
 
 interface Slot {
@@ -51,6 +57,9 @@ interface Slot {
   onFail: ((e: Error) => void) | null;
   onDrained: (() => void) | null;
   flushWaiters: (() => void)[];
+  onUpdated: ((r: UpdateResult) => void) | null;
+  /** What this worker added to each gauge, taken back if it dies. */
+  gaugeShare: Map<string, number>;
   /** Messages ever posted to this worker. */
   posted: number;
 }
@@ -61,6 +70,8 @@ export class WorkerPool {
   private slots: Slot[] = [];
   private seq = 0;
   private watchdogTimer: ReturnType<typeof setInterval> | null = null;
+  private resolvedPorts: Record<string, number> = {};
+  private stopping = false;
   listeners: BoundListener[] = [];
 
   constructor(readonly options: PoolOptions) {}
@@ -74,24 +85,29 @@ export class WorkerPool {
    * listeners configured with port 0 get one real port, which the others then share (SO_REUSEPORT).
    */
   async start(): Promise<BoundListener[]> {
-    const first = await this.spawn(0, {});
-    const resolvedPorts = Object.fromEntries(first.map((l) => [l.name, l.port]));
+    const first = await this.spawn(0, 0);
+    this.resolvedPorts = Object.fromEntries(first.map((l) => [l.name, l.port]));
     const rest = [];
-    for (let i = 1; i < this.options.count; i++) rest.push(this.spawn(i, resolvedPorts));
+    for (let i = 1; i < this.options.count; i++) rest.push(this.spawn(i, 0));
     await Promise.all(rest);
     this.listeners = first;
     this.watchdogTimer = setInterval(() => this.watchdogStep(), PING_INTERVAL_MS);
     return first;
   }
 
-  private spawn(id: number, resolvedPorts: Record<string, number>): Promise<BoundListener[]> {
+  /** Ports resolved for listeners configured with port 0 (reloads add theirs). */
+  setResolvedPort(listener: string, port: number): void {
+    this.resolvedPorts[listener] = port;
+  }
+
+  private spawn(id: number, generation: number): Promise<BoundListener[]> {
     const worker = new Worker(this.options.entry, { type: "module", name: `worker_${id}` });
     const now = sharedNow();
     const slot: Slot = {
       id,
       worker,
       status: "starting",
-      generation: 0,
+      generation,
       report: null,
       lastPongAt: now,
       lastMissAlertAt: 0,
@@ -107,6 +123,8 @@ export class WorkerPool {
       onFail: null,
       onDrained: null,
       flushWaiters: [],
+      onUpdated: null,
+      gaugeShare: new Map(),
       posted: 0,
     };
     this.slots[id] = slot;
@@ -117,9 +135,12 @@ export class WorkerPool {
     worker.onerror = (e: ErrorEvent) => {
       e.preventDefault?.();
       const message = e.message || "worker failed";
-      if (slot.status === "starting") slot.onFail?.(new Error(`worker ${id}: ${message}`));
-      else console.error(`weft: worker ${id} failed: ${message}`);
-      slot.status = "dead";
+      if (slot.status === "starting" && generation === 0) {
+        slot.status = "dead";
+        slot.onFail?.(new Error(`worker ${id}: ${message}`));
+        return;
+      }
+      this.replace(slot, `failed: ${message}`);
     };
     const init: InitOptions = {
       workerId: id,
@@ -127,7 +148,7 @@ export class WorkerPool {
       instrumentation: this.options.instrumentation,
       testHooks: this.options.testHooks,
       payload: this.options.payload(),
-      resolvedPorts,
+      resolvedPorts: { ...this.resolvedPorts },
     };
     return new Promise((resolve, reject) => {
       slot.onReady = resolve;
@@ -150,6 +171,7 @@ export class WorkerPool {
   }
 
   private onMessage(slot: Slot, m: WorkerToMain): void {
+    if (slot.status === "dead") return;
     switch (m.type) {
       case "ack":
         this.ack(slot, m.seq);
@@ -175,11 +197,18 @@ export class WorkerPool {
         slot.status = "drained";
         slot.onDrained?.();
         return;
+      case "updated":
+        if (slot.id === 0) this.listeners = m.listeners;
+        slot.onUpdated?.({ listeners: m.listeners, errors: m.errors });
+        slot.onUpdated = null;
+        return;
     }
   }
 
-  private mergeFlush(slot: Slot, stats: import("../stats/scope.ts").StatsDelta, report: WorkerReport): void {
+  private mergeFlush(slot: Slot, stats: StatsDelta, report: WorkerReport): void {
+    if (slot.status === "dead") return;
     this.options.stats.apply(stats);
+    for (const [name, d] of stats.gauges) slot.gaugeShare.set(name, (slot.gaugeShare.get(name) ?? 0) + d);
     for (const c of report.connChanged) slot.connections.set(c.id, c);
     for (const id of report.connClosed) slot.connections.delete(id);
     const now = sharedNow();
@@ -190,6 +219,26 @@ export class WorkerPool {
     slot.report = report;
     this.options.onFlush?.(slot.id);
     for (const w of slot.flushWaiters.splice(0)) w();
+  }
+
+  /**
+   * A worker died or hung: terminate it and start a new one in its slot on the same listeners. Its
+   * connections are lost; they are counted from main's table as of the worker's last flush.
+   */
+  private replace(slot: Slot, why: string): void {
+    if (this.stopping || slot.status === "dead") return;
+    slot.status = "dead";
+    slot.worker.terminate();
+    const lost = slot.connections.size;
+    const stats = this.options.stats;
+    stats.addCounter("server.worker_restarts");
+    stats.addCounter(`server.worker_${slot.id}.restarts`);
+    stats.addCounter("server.worker_connections_lost", lost);
+    // Its gauges die with it: take back what it had added (its share of *_active).
+    for (const [name, v] of slot.gaugeShare) stats.gauges.set(name, (stats.gauges.get(name) ?? 0) - v);
+    this.options.onWorkerReplaced?.(slot.id);
+    this.options.log(`worker ${slot.id} ${why}; replacing it (generation ${slot.generation + 1}); ${lost} connections lost`);
+    this.spawn(slot.id, slot.generation + 1).catch((e) => this.options.log(`worker ${slot.id} could not be replaced: ${e}`));
   }
 
   private watchdogStep(): void {
@@ -211,13 +260,38 @@ export class WorkerPool {
         stats.addCounter(`server.worker_${slot.id}.watchdog_mega_miss`);
         stats.addCounter("server.watchdog_mega_miss");
       }
+      const kill = this.options.watchdog.killTimeoutMs;
+      if (kill > 0 && silent > kill) {
+        stats.addCounter("server.watchdog_kill");
+        this.replace(slot, `missed the watchdog for ${Math.round(silent)} ms (kill_timeout ${kill} ms)`);
+        continue;
+      }
       this.post(slot, { type: "ping" });
     }
   }
 
-  /** Post a new snapshot to every worker (Envoy's thread-local slot update). */
-  broadcast(payload: unknown, version: string): void {
-    for (const slot of this.slots) if (slot.status === "running") this.post(slot, { type: "update", payload, version });
+  /** Test hook: make worker `id` throw from its event loop. */
+  crash(id: number): boolean {
+    const slot = this.slots[id];
+    if (!slot || !this.options.testHooks) return false;
+    this.post(slot, { type: "crash" });
+    return true;
+  }
+
+  /**
+   * Post a new snapshot to every worker (Envoy's thread-local slot update); resolves with what each
+   * worker reports having applied (a worker that dies meanwhile is skipped).
+   */
+  broadcast(payload: unknown, version: string): Promise<UpdateResult[]> {
+    const waits: Promise<UpdateResult>[] = [];
+    for (const slot of this.slots) {
+      if (slot.status !== "running") continue;
+      waits.push(new Promise((resolve) => {
+        slot.onUpdated = resolve;
+        this.post(slot, { type: "update", payload, version });
+      }));
+    }
+    return Promise.all(waits);
   }
 
   /**
@@ -246,24 +320,25 @@ export class WorkerPool {
     return true;
   }
 
-  /** Ask every worker to drain; resolves when all have, or at the deadline. */
-  async drain(deadlineMs: number): Promise<void> {
+  /** Ask every worker to drain; resolves when all have, or a second after the deadline. */
+  async drain(options: DrainOptions): Promise<void> {
     const waits = this.slots.filter((s) => s.status === "running").map((slot) =>
       new Promise<void>((resolve) => {
         slot.status = "draining";
         slot.onDrained = resolve;
-        this.post(slot, { type: "drain", deadlineMs });
+        this.post(slot, { type: "drain", options });
       })
     );
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([
       Promise.all(waits),
-      new Promise<void>((r) => (timer = setTimeout(r, deadlineMs + 1000))),
+      new Promise<void>((r) => (timer = setTimeout(r, options.deadlineMs + 1000))),
     ]);
     clearTimeout(timer);
   }
 
   terminate(): void {
+    this.stopping = true;
     if (this.watchdogTimer !== null) clearInterval(this.watchdogTimer);
     this.watchdogTimer = null;
     for (const slot of this.slots) {

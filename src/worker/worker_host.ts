@@ -6,16 +6,19 @@
  * @module
  */
 import { Dispatcher } from "./dispatcher.ts";
-import type { BoundListener, InitOptions, MainToWorker, WorkerToMain } from "./messages.ts";
+import type { BoundListener, DrainOptions, InitOptions, MainToWorker, UpdateResult, WorkerToMain } from "./messages.ts";
 
 /** What a data-plane mode does inside a worker. */
 export interface WorkerMode {
   /** Bind listeners and start serving; return the bound addresses. Throwing fails startup. */
   start(init: InitOptions, dispatcher: Dispatcher): Promise<BoundListener[]>;
-  /** A new snapshot from main (config reload, DNS results). Applied between requests. */
-  update(payload: unknown, version: string): void;
-  /** Stop accepting, finish in-flight work, close idle connections; resolve when none are left. */
-  drain(deadlineMs: number): Promise<void>;
+  /**
+   * A new snapshot from main (config reload, DNS results), applied between requests. Returns the
+   * listeners bound after it, and what could not be applied (a new listener that cannot bind).
+   */
+  update(payload: unknown, version: string): Promise<UpdateResult>;
+  /** Stop accepting and finish in-flight work as `options` says; resolve when no connection is left. */
+  drain(options: DrainOptions): Promise<void>;
 }
 
 interface WorkerScope {
@@ -81,11 +84,12 @@ export function hostWorker(modeLoading: Promise<WorkerMode>): void {
         return;
       case "update":
         post({ type: "ack", seq: m.seq });
-        mode.update(m.payload, m.version);
-        return;
+        return mode.update(m.payload, m.version).then((r) => {
+          post({ type: "updated", workerId, version: m.version, ...r });
+        });
       case "drain":
         post({ type: "ack", seq: m.seq });
-        mode.drain(m.deadlineMs).then(() => {
+        mode.drain(m.options).then(() => {
           flush();
           post({ type: "drained", workerId });
         });

@@ -1,0 +1,44 @@
+/**
+ * Reads a bootstrap file (or the embedded default) and reports every error with file, line, column
+ * and YAML path. Used at startup, by `proxy validate`, and by live reload.
+ *
+ * @example
+ * ```ts
+ * const loaded = await loadBootstrap(runtime, "envoy.yaml");
+ * if (!loaded.ok) for (const m of loaded.messages) console.error(m);
+ * ```
+ * @module
+ */
+import { parse as parseYaml } from "yaml";
+import type { Runtime } from "../runtime/types.ts";
+import { DEFAULT_BOOTSTRAP_YAML, formatConfigError, parseBootstrap } from "./mod.ts";
+import type { Bootstrap } from "./types.ts";
+
+export interface LoadedBootstrap {
+  ok: true;
+  bootstrap: Bootstrap;
+  /** The document as written (for /config_dump). */
+  raw: unknown;
+  /** The file path, or "embedded default". */
+  source: string;
+}
+
+export type LoadResult = LoadedBootstrap | { ok: false; messages: string[] };
+
+export async function loadBootstrap(runtime: Runtime, path: string | null): Promise<LoadResult> {
+  let text = DEFAULT_BOOTSTRAP_YAML;
+  if (path !== null) {
+    try {
+      text = await runtime.readTextFile(path);
+    } catch (e) {
+      return { ok: false, messages: [`${path}: cannot read the config file: ${e instanceof Error ? e.message : e}`] };
+    }
+  }
+  const result = parseBootstrap(text);
+  if (!result.ok) return { ok: false, messages: result.errors.map((e) => formatConfigError(e, path ?? "<embedded default>")) };
+  let raw: unknown = null;
+  try {
+    raw = parseYaml(text, { merge: true });
+  } catch { /* parseBootstrap accepted it, so this does not happen */ }
+  return { ok: true, bootstrap: result.bootstrap, raw, source: path ?? "embedded default" };
+}
