@@ -4,20 +4,12 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { createServer } from "node:net";
+import { freePort } from "./helpers/ports.ts";
 import { RawConnection } from "./helpers/http_client.ts";
 import { startUpstream } from "./helpers/upstream.ts";
 import { bootstrapYaml, parseStats } from "./helpers/bootstrap.ts";
 import { startWeft, writeTempFile } from "./helpers/weft_process.ts";
 
-/** A port nothing listens on: bind one, note it, close it. */
-async function deadPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", () => r()));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 test("failures answer with Envoy's status and body, count, and keep the worker serving", { timeout: 60_000 }, async () => {
   const ok = await startUpstream("ok");
@@ -25,7 +17,8 @@ test("failures answer with Envoy's status and body, count, and keep the worker s
   const silent = await startUpstream("silent", () => {});
   // Closes the connection as soon as a request arrives.
   const rude = await startUpstream("rude", (req) => req.socket.destroy());
-  const dead = await deadPort();
+  // A port nothing listens on.
+  const dead = await freePort();
   const yaml = bootstrapYaml({
     routes: `
               - match: { prefix: "/ok" }
