@@ -76,6 +76,7 @@ export function tunnelCommand() {
     .addOption(new Option("--cert-lifetime-s <s>", "workload certificate lifetime (rotated at half life)").default(86400).argParser(int("--cert-lifetime-s", 2, 365 * 86400)))
     .addOption(new Option("--max-streams <n>", "HTTP/2 streams per pooled HBONE connection").default(100).argParser(int("--max-streams", 1, 10000)))
     .option("--no-watch", "do not reload when the config file changes (SIGHUP still does)")
+    .option("--no-preserve-source-ip", "connect to workloads from the node's address instead of the caller's (faster connection setup)")
     .action(async (opts) => {
       const runtime = await currentRuntime();
       const { startTunnel } = await import("../src/tunnel/app.ts");
@@ -101,6 +102,7 @@ export function tunnelCommand() {
           certLifetimeMs: opts.certLifetimeS * 1000,
           maxStreamsPerConnection: opts.maxStreams,
           watchConfig: opts.watch,
+          preserveSourceIp: opts.preserveSourceIp,
           version: VERSION,
           log,
         });

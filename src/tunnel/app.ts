@@ -65,6 +65,8 @@ export interface TunnelOptions {
   /** Reload when the config file changes (default true). */
   watchConfig?: boolean;
   maxStreamsPerConnection?: number;
+  /** Connect to workloads from the source workload's IP (default true, as ztunnel). */
+  preserveSourceIp?: boolean;
   version?: string;
   /** Main-thread log lines (default: stderr). */
   log?: (line: string) => void;
@@ -220,6 +222,7 @@ export async function startTunnel(opts: TunnelOptions): Promise<TunnelApp> {
           caPem: certs.caPem,
           logFormat,
           maxStreamsPerConnection: opts.maxStreamsPerConnection ?? DEFAULT_MAX_STREAMS,
+          preserveSourceIp: opts.preserveSourceIp ?? true,
         },
       });
       return w.wait<{ type: "bound"; addresses: DataPlaneAddresses }>((m) => m.type === "bound", 30_000, "bind")

@@ -895,7 +895,7 @@ export class DataPlane {
     upstream.connect({
       host: a.dstIp,
       port: a.dstPort,
-      localAddress: isLoopbackV4(a.srcIp) ? a.srcIp : undefined,
+      localAddress: this.init.preserveSourceIp && isLoopbackV4(a.srcIp) ? a.srcIp : undefined,
     }, () => {
       connected = true;
       upstream.setNoDelay(true);

@@ -26,6 +26,8 @@ import { peerIdentity, spiffeUrisFromSubjectAltName } from "./identity.ts";
 export const DEFAULT_MAX_STREAMS = 100;
 /** Per-stream flow-control window; large so one stream can fill a loopback link. */
 export const STREAM_WINDOW = 8 << 20;
+/** Largest HTTP/2 frame we accept (fewer, larger DATA frames on bulk streams). */
+export const MAX_FRAME = 1 << 20;
 /** Connection-level window (set where the runtime supports it). */
 export const SESSION_WINDOW = 64 << 20;
 /** A pooled session with no streams is closed after this long. */
@@ -78,6 +80,8 @@ export function createHboneServer(
     allowHTTP1: false,
     settings: {
       initialWindowSize: STREAM_WINDOW,
+      maxFrameSize: MAX_FRAME,
+
       maxConcurrentStreams: 1000,
       enablePush: false,
     },
@@ -299,7 +303,7 @@ export class HbonePool {
     const port = Number(key.dstAddr.slice(colon + 1));
     let socket: tls.TLSSocket | undefined;
     const session = http2.connect(`https://${key.dstAddr}`, {
-      settings: { initialWindowSize: STREAM_WINDOW, enablePush: false },
+      settings: { initialWindowSize: STREAM_WINDOW, maxFrameSize: MAX_FRAME, enablePush: false },
       createConnection: () => {
         const options: tls.ConnectionOptions & { localAddress?: string } = {
           host,

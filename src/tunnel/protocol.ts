@@ -57,6 +57,12 @@ export interface DataPlaneInit {
   caPem: string;
   logFormat: LogFormat;
   maxStreamsPerConnection: number;
+  /**
+   * Connect to the destination workload from the source workload's IP (as ztunnel does), so the
+   * workload sees who called. Costs connection-setup rate when the tunnel closes first (a bound
+   * source port waits out TIME_WAIT before reuse).
+   */
+  preserveSourceIp: boolean;
 }
 
 /** The data-plane addresses as bound (`ip:port`). */

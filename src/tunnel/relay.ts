@@ -13,6 +13,12 @@
 
 import type { Duplex } from "node:stream";
 
+/**
+ * Bytes a side may have queued before its source is paused. Streams signal backpressure at their
+ * (small, 16 KiB for HTTP/2 streams) high-water mark; pausing there costs a pause/resume per chunk.
+ */
+export const RELAY_HIGH_WATER = 1 << 20;
+
 export interface RelayHooks {
   /** Bytes read from `a` and written to `b`. */
   onUp?: (n: number) => void;
@@ -60,12 +66,12 @@ export function relay(
     a.on("data", (c: Uint8Array) => {
       up += c.length;
       onUp?.(c.length);
-      if (!b.write(c)) a.pause();
+      if (!b.write(c) && b.writableLength >= RELAY_HIGH_WATER) a.pause();
     });
     b.on("data", (c: Uint8Array) => {
       down += c.length;
       onDown?.(c.length);
-      if (!a.write(c)) b.pause();
+      if (!a.write(c) && a.writableLength >= RELAY_HIGH_WATER) b.pause();
     });
     a.on("drain", () => b.resume());
     b.on("drain", () => a.resume());

@@ -285,6 +285,17 @@ export async function httpConnect(proxy: string, srcIp: string, host: string, po
   return s;
 }
 
+/** Listens, rejecting on a bind error (an address left in use must fail the test, not hang it). */
+export function listenOn(server: net.Server, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen({ host, port }, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+}
+
 /** Deterministic pseudo-random bytes. */
 export function pattern(size: number, seed: number): Buffer {
   const b = Buffer.alloc(size);
@@ -354,7 +365,7 @@ export async function bulkServer(host: string, port: number, sendBytes: number) 
       for (const w of waiters.splice(0)) w(results.length);
     }).catch(() => {});
   });
-  await new Promise<void>((r) => server.listen({ host, port }, r));
+  await listenOn(server, host, port);
   return {
     server,
     results,
@@ -380,7 +391,7 @@ export async function echoServer(host: string, port: number) {
     s.on("close", () => sockets.delete(s));
     s.pipe(s);
   });
-  await new Promise<void>((r) => server.listen({ host, port }, r));
+  await listenOn(server, host, port);
   return {
     server,
     sockets,

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import { join } from "node:path";
 import {
-  baseConfig, bulkServer, CLIENT_ID, echoServer, eventually, httpConnect, makeWorkdir, receiveStream, roundTrip, run,
+  baseConfig, bulkServer, CLIENT_ID, echoServer, eventually, httpConnect, listenOn, makeWorkdir, receiveStream, roundTrip, run,
   SERVER_ID, sendStream, slot, socks5, startTunnel, sum, type TunnelProcess, withTimeout, writeConfig,
 } from "./_harness.ts";
 
@@ -34,7 +34,7 @@ test("two tunnels: curl over SOCKS5+HBONE, 100 MiB each way via SOCKS5 and CONNE
   const config = join(work.dir, "local.yaml");
   await writeConfig(config, baseConfig(S));
   const web = http.createServer((_req, res) => res.end("hello from server\n"));
-  await new Promise<void>((r) => web.listen({ host: S.wl(3), port: 8080 }, r));
+  await listenOn(web, S.wl(3), 8080);
   const bulk = await bulkServer(S.wl(3), 9000, BULK);
   const plainEcho = await echoServer(S.wl(4), 7000);
   let a: TunnelProcess | undefined, b: TunnelProcess | undefined;

@@ -1,0 +1,284 @@
+/**
+ * Tunnel benchmark: bulk throughput (one connection, upload to EOF) and connection setup rate
+ * (connect, handshake, 1 byte, answer, close; `--concurrency` at once) for four paths:
+ *
+ * - direct: client → backend
+ * - haproxy: client → haproxy `mode tcp` (nbthread = workers) → backend
+ * - weft-tcp: client → weft node-a HTTP CONNECT → backend (a workload with protocol TCP: plain relay)
+ * - weft-hbone: client → weft node-a HTTP CONNECT → HBONE (mTLS HTTP/2) → weft node-b → backend
+ *
+ * Rounds are interleaved and medians reported. The client runs in this process; the backend,
+ * haproxy and the tunnels in their own processes, all on loopback.
+ *
+ * Usage: `deno run -A bench/tunnel/bench.ts [--runtime deno|bun] [--rounds 3] [--mib 512]
+ *         [--seconds 3] [--concurrency 16] [--workers 2] [--out bench/tunnel/results/x.json]`
+ *
+ * @module
+ */
+
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtemp, mkdir, rm, writeFile } from "node:fs/promises";
+import net from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
+import { initCa } from "../../src/tunnel/ca.ts";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const ENTRY = fileURLToPath(new URL("../../test/tunnel/_entry.ts", import.meta.url));
+const BACKEND = fileURLToPath(new URL("./_backend.ts", import.meta.url));
+
+function arg(name: string, def: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : def;
+}
+
+const runtime = arg("runtime", process.versions.bun ? "bun" : "deno");
+const rounds = Number(arg("rounds", "3"));
+const MiB = 1 << 20;
+const bulkBytes = Number(arg("mib", "512")) * MiB;
+const seconds = Number(arg("seconds", "3"));
+const concurrency = Number(arg("concurrency", "16"));
+const workers = Number(arg("workers", "2"));
+const out = arg("out", "");
+const only = arg("paths", "").split(",").filter(Boolean);
+
+const NODE_A = "127.0.200.2";
+const NODE_B = "127.0.200.3";
+// The client workload is 127.0.0.1, the address loopback connections come from without binding:
+// binding a source address costs the active closer a slow port search (TIME_WAIT), see README.
+const CLIENT = "127.0.0.1";
+const HBONE_WL = "127.0.201.3";
+const TCP_WL = "127.0.201.4";
+const HAPROXY = "127.0.200.5:9100";
+const PORT = 9000;
+
+function runtimeArgv(script: string, args: string[]): [string, string[]] {
+  return runtime === "bun" ? ["bun", [script, ...args]] : ["deno", ["run", "-A", script, ...args]];
+}
+
+const children: ChildProcess[] = [];
+function start(cmd: string, args: string[], readyPattern: RegExp, what: string): Promise<ChildProcess> {
+  return new Promise((resolve, reject) => {
+    const c = spawn(cmd, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    children.push(c);
+    let outText = "";
+    const timer = setTimeout(() => reject(new Error(`${what} did not start:\n${outText}`)), 30_000);
+    const onData = (d: Buffer) => {
+      outText += d;
+      if (readyPattern.test(outText)) {
+        clearTimeout(timer);
+        resolve(c);
+      }
+    };
+    c.stdout!.on("data", onData);
+    c.stderr!.on("data", (d: Buffer) => (outText += d));
+    c.once("exit", (code) => reject(new Error(`${what} exited with ${code}:\n${outText}`)));
+  });
+}
+
+function stopAll() {
+  for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
+}
+
+/** Opens a connection to the path's entry and performs its handshake. */
+type Opener = () => Promise<net.Socket>;
+
+function tcp(host: string, port: number, _localAddress?: string): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect({ host, port, allowHalfOpen: true }, () => {
+      s.off("error", reject);
+      s.setNoDelay(true);
+      resolve(s);
+    });
+    s.once("error", reject);
+  });
+}
+
+async function viaConnect(proxy: string, target: string): Promise<net.Socket> {
+  const [h, p] = proxy.split(":") as [string, string];
+  const s = await tcp(h, Number(p), CLIENT);
+  s.write(`CONNECT ${target} HTTP/1.1\r\nHost: ${target}\r\n\r\n`);
+  await new Promise<void>((resolve, reject) => {
+    let buf = "";
+    const onData = (d: Buffer) => {
+      buf += d.toString("latin1");
+      const i = buf.indexOf("\r\n\r\n");
+      if (i < 0) return;
+      s.off("data", onData);
+      s.pause();
+      if (!buf.startsWith("HTTP/1.1 200")) return reject(new Error(`CONNECT refused: ${buf.split("\r\n")[0]}`));
+      resolve();
+    };
+    s.on("data", onData);
+    s.once("error", reject);
+  });
+  return s;
+}
+
+/** Sends `bytes` then EOF; resolves when the backend's byte count comes back. */
+async function bulk(open: Opener, bytes: number): Promise<number> {
+  const block = Buffer.alloc(MiB, 0x5a);
+  const s = await open();
+  const t0 = performance.now();
+  const answer = new Promise<string>((resolve, reject) => {
+    let a = "";
+    s.on("data", (d: Buffer) => (a += d));
+    s.once("end", () => resolve(a));
+    s.once("error", reject);
+  });
+  s.resume();
+  let sent = 0;
+  while (sent < bytes) {
+    sent += block.length;
+    if (!s.write(block)) await new Promise((r) => s.once("drain", r));
+  }
+  s.end();
+  const got = Number((await answer).trim());
+  const secs = (performance.now() - t0) / 1000;
+  s.destroy();
+  if (got !== bytes) throw new Error(`backend got ${got} of ${bytes} bytes`);
+  return bytes / 1e6 / secs;
+}
+
+/** Connections per second: open, handshake, 1 byte, answer, close. */
+async function setupRate(open: Opener, secs: number, conc: number): Promise<number> {
+  const until = performance.now() + secs * 1000;
+  let done = 0;
+  let errors = 0;
+  const one = async () => {
+    const s = await open();
+    await new Promise<void>((resolve, reject) => {
+      s.once("end", () => resolve());
+      s.once("error", reject);
+      s.on("data", () => {});
+      s.resume();
+      s.end("x");
+    });
+    s.destroy();
+  };
+  await Promise.all(Array.from({ length: conc }, async () => {
+    while (performance.now() < until) {
+      try {
+        await one();
+        done++;
+      } catch {
+        errors++;
+        if (errors > 1000) throw new Error("too many connection errors");
+      }
+    }
+  }));
+  return done / secs;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+async function main() {
+  const work = await mkdtemp(join(tmpdir(), "weft-bench-"));
+  try {
+    const ca = join(work, "ca");
+    await initCa(ca);
+    const config = join(work, "local.yaml");
+    await writeFile(config, `workloads:
+- {name: client, namespace: bench, serviceAccount: client, workloadIps: ["${CLIENT}"], protocol: HBONE, node: node-a}
+- {name: server, namespace: bench, serviceAccount: server, workloadIps: ["${HBONE_WL}"], protocol: HBONE, node: node-b}
+- {name: plain, namespace: bench, serviceAccount: plain, workloadIps: ["${TCP_WL}"], protocol: TCP, node: node-b}
+`);
+    const haCfg = join(work, "haproxy.cfg");
+    await writeFile(haCfg, `global
+  nbthread ${workers}
+  maxconn 8000
+defaults
+  mode tcp
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+listen bench
+  bind ${HAPROXY}
+  server backend ${TCP_WL}:${PORT}
+`);
+    await start(...runtimeArgv(BACKEND, [HBONE_WL, String(PORT)]), /listening/, "backend (hbone workload)");
+    await start(...runtimeArgv(BACKEND, [TCP_WL, String(PORT)]), /listening/, "backend (tcp workload)");
+    const ha = spawn("haproxy", ["-f", haCfg, "-db"], { stdio: ["ignore", "ignore", "inherit"] });
+    children.push(ha);
+    // haproxy prints nothing when healthy: wait until it accepts.
+    for (let i = 0; i < 100; i++) {
+      try {
+        (await tcp(...HAPROXY.split(":").map((x, j) => (j ? Number(x) : x)) as [string, number])).destroy();
+        break;
+      } catch {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    const serve = (node: string, bind: string) =>
+      start(...runtimeArgv(ENTRY, ["tunnel", "serve", "-c", config, "--node", node, "--bind", bind, "--ca", ca, "--workers", String(workers), "--no-watch"]), /weft tunnel: ready/, node);
+    await Promise.all([serve("node-a", NODE_A), serve("node-b", NODE_B)]);
+
+    const paths: Record<string, Opener> = {
+      direct: () => tcp(TCP_WL, PORT, CLIENT),
+      haproxy: () => tcp(...HAPROXY.split(":").map((x, j) => (j ? Number(x) : x)) as [string, number], CLIENT),
+      "weft-tcp": () => viaConnect(`${NODE_A}:15001`, `${TCP_WL}:${PORT}`),
+      "weft-hbone": () => viaConnect(`${NODE_A}:15001`, `${HBONE_WL}:${PORT}`),
+    };
+    for (const k of Object.keys(paths)) if (only.length && !only.includes(k) && k !== "haproxy") delete paths[k];
+    // Warm up each path (JIT, pooled HBONE connection, certificates).
+    for (const open of Object.values(paths)) {
+      await bulk(open, 16 * MiB);
+      await setupRate(open, 0.3, 4);
+    }
+    const results: Record<string, { mbps: number[]; cps: number[] }> = {};
+    for (let r = 0; r < rounds; r++) {
+      for (const [name, open] of Object.entries(paths)) {
+        const res = results[name] ??= { mbps: [], cps: [] };
+        res.mbps.push(await bulk(open, bulkBytes));
+        res.cps.push(await setupRate(open, seconds, concurrency));
+        console.error(`round ${r + 1} ${name}: ${res.mbps.at(-1)!.toFixed(0)} MB/s, ${res.cps.at(-1)!.toFixed(0)} conn/s`);
+      }
+    }
+    const haMbps = median(results.haproxy!.mbps);
+    const haCps = median(results.haproxy!.cps);
+    const summary = Object.fromEntries(Object.entries(results).map(([k, v]) => [k, {
+      mbps: Math.round(median(v.mbps)),
+      connPerSec: Math.round(median(v.cps)),
+      mbpsVsHaproxy: Number((median(v.mbps) / haMbps).toFixed(2)),
+      connVsHaproxy: Number((median(v.cps) / haCps).toFixed(2)),
+      rounds: { mbps: v.mbps.map(Math.round), connPerSec: v.cps.map(Math.round) },
+    }]));
+    const report = {
+      date: new Date().toISOString(),
+      tunnelRuntime: runtime,
+      clientRuntime: process.versions.bun ? `bun ${process.versions.bun}` : `deno ${(process.versions as Record<string, string>).deno}`,
+      workers,
+      bulkMiB: bulkBytes / MiB,
+      setupSeconds: seconds,
+      concurrency,
+      rounds,
+      summary,
+      targets: {
+        "weft-tcp >= 1.0x haproxy MB/s": summary["weft-tcp"]!.mbpsVsHaproxy >= 1.0,
+        "weft-hbone >= 0.5x haproxy MB/s": summary["weft-hbone"]!.mbpsVsHaproxy >= 0.5,
+      },
+    };
+    console.log(JSON.stringify(report, null, 2));
+    if (out) {
+      await mkdir(dirname(out), { recursive: true });
+      await writeFile(out, JSON.stringify(report, null, 2) + "\n");
+    }
+  } finally {
+    stopAll();
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+try {
+  await main();
+} catch (e) {
+  console.error(e);
+  stopAll();
+  process.exitCode = 1;
+}
+process.exit();
