@@ -69,20 +69,19 @@ test("weft inspect in tmux: workers, connections, tasks, reconnect, quit", { tim
         throw new Error(`${e.message}\nscreen:\n${last}`);
       });
 
-    // Workers view: 4 rows, each worker owning connections (the CONN column).
-    const workers = await waitFor("4 workers with connections", (s) => {
-      const rows = [...s.matchAll(/^[› ]\s+([0-3]) running .*$/gm)];
-      return rows.length === 4 && s.includes("4 workers") && s.includes("● connected");
+    // Workers view: 4 rows, each worker owning connections (the CONN column), 40 in all once the
+    // snapshot that follows the last connection has arrived.
+    const connCells = (s: string): number[] => {
+      const header = s.split("\n").find((l) => l.includes("STATUS") && l.includes("CONN"));
+      if (header === undefined) return [];
+      const col = header.indexOf("CONN");
+      return [...s.matchAll(/^[› ]\s+([0-3]) running .*$/gm)].map((m) => Number(m[0].slice(col - 2, col + 4).trim()));
+    };
+    const workers = await waitFor("4 workers with 40 connections", (s) => {
+      const cells = connCells(s);
+      return cells.length === 4 && cells.reduce((a, b) => a + b, 0) === 40 && s.includes("4 workers") && s.includes("● connected");
     });
-    const header = workers.split("\n").find((l) => l.includes("STATUS") && l.includes("CONN"))!;
-    const connCol = header.indexOf("CONN");
-    let total = 0;
-    for (const m of workers.matchAll(/^[› ]\s+([0-3]) running .*$/gm)) {
-      const cell = Number(m[0].slice(connCol - 2, connCol + 4).trim());
-      assert.ok(cell > 0, `worker ${m[1]} shows ${cell} connections:\n${workers}`);
-      total += cell;
-    }
-    assert.equal(total, 40, workers);
+    connCells(workers).forEach((n, w) => assert.ok(n > 0, `worker ${w} shows ${n} connections:\n${workers}`));
 
     // 2: the affinity table lists the held connections by remote port.
     tmux("send-keys", "-t", session, "2");
