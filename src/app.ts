@@ -19,7 +19,7 @@ import type { LoadedBootstrap, LoadResult } from "./config/load.ts";
 import type { Bootstrap, Endpoint } from "./config/types.ts";
 import { clusterInfos, registerEdgeAdmin } from "./edge/admin.ts";
 import { clearWorkerRow, createLimitsBuffer, MAX_LISTENERS } from "./edge/connection_limits.ts";
-import { resolveEndpoints, sameEndpoints } from "./edge/dns.ts";
+import { DnsRefresher, resolveEndpoints } from "./edge/dns.ts";
 import type { EdgeSnapshot } from "./edge/snapshot.ts";
 import { registerLifecycleAdmin } from "./lifecycle/admin.ts";
 import { controlSocketPath, HotRestartListener, ParentLink } from "./lifecycle/hot_restart.ts";
@@ -151,20 +151,18 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyApp> {
     };
 
     // DNS clusters re-resolve on dns_refresh_rate; a change reaches workers as a new snapshot.
+    const dns = new DnsRefresher((h) => runtime.resolveIPv4(h));
+    for (const c of bootstrap.clusters) dns.resolved(c.name, Date.now());
+    let dnsBusy = false;
     const dnsTimer = setInterval(async () => {
-      let changed = false;
-      for (const c of bootstrap.clusters) {
-        if (c.type === "STATIC") continue;
-        if (Date.now() - (dnsCheckedAt.get(c.name) ?? 0) < c.dnsRefreshRateMs) continue;
-        dnsCheckedAt.set(c.name, Date.now());
-        const next = await resolveEndpoints(c, (h) => runtime.resolveIPv4(h)).catch(() => null);
-        if (next === null || sameEndpoints(next, endpoints.get(c.name) ?? [])) continue;
-        endpoints.set(c.name, next);
-        changed = true;
+      if (dnsBusy) return;
+      dnsBusy = true;
+      try {
+        if (await dns.refresh(bootstrap.clusters, endpoints, Date.now())) await broadcast();
+      } finally {
+        dnsBusy = false;
       }
-      if (changed) await broadcast();
     }, 250);
-    const dnsCheckedAt = new Map<string, number>();
     stopFns.push(() => clearInterval(dnsTimer));
 
     /**

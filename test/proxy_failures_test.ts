@@ -30,13 +30,16 @@ test("failures answer with Envoy's status and body, count, and keep the worker s
               - match: { prefix: "/slow" }
                 route: { cluster: silent, timeout: 0.3s }
               - match: { prefix: "/rude" }
-                route: { cluster: rude }`,
+                route: { cluster: rude }
+              - match: { prefix: "/dns" }
+                route: { cluster: dns }`,
     clusters: [
       { name: "ok", endpoints: [ok.port] },
       { name: "empty", endpoints: [] },
       { name: "dead", endpoints: [dead], connectTimeout: "0.5s" },
       { name: "silent", endpoints: [silent.port] },
       { name: "rude", endpoints: [rude.port] },
+      { name: "dns", endpoints: [ok.port], type: "STRICT_DNS", host: "localhost" },
     ],
   });
   const weft = await startWeft(["proxy", "serve", "-c", writeTempFile("envoy.yaml", yaml), "--concurrency", "1"]);
@@ -63,6 +66,10 @@ test("failures answer with Envoy's status and body, count, and keep the worker s
     r = await c.request("GET", "/rude");
     assert.equal(r.status, 503);
     assert.match(r.body, /^upstream connect error or disconnect\/reset before headers\. reset reason: connection termination/);
+
+    // A STRICT_DNS cluster resolves its name on main and serves.
+    r = await c.request("GET", "/dns");
+    assert.equal(r.status, 200);
 
     // The same keep-alive connection still works after all of that.
     r = await c.request("GET", "/ok");
@@ -96,7 +103,8 @@ test("failures answer with Envoy's status and body, count, and keep the worker s
     assert.equal(d("http.edge.downstream_rq_header_overflow"), 1);
     assert.equal(d("http.edge.downstream_rq_4xx"), 3);
     assert.equal(d("http.edge.downstream_rq_5xx"), 4);
-    assert.equal(d("http.edge.downstream_rq_2xx"), 1);
+    assert.equal(d("http.edge.downstream_rq_2xx"), 2);
+    assert.equal(d("cluster.dns.upstream_rq_200"), 1);
 
     // And the (single) worker serves new connections afterwards.
     const again = await RawConnection.open(port);

@@ -9,6 +9,10 @@ export interface ClusterSpec {
   endpoints: number[];
   connectTimeout?: string;
   lbPolicy?: string;
+  /** STATIC (default), STRICT_DNS or LOGICAL_DNS. */
+  type?: string;
+  /** Endpoint host: 127.0.0.1 unless a DNS cluster names one. */
+  host?: string;
 }
 
 export interface BootstrapSpec {
@@ -23,13 +27,14 @@ export interface BootstrapSpec {
 export function bootstrapYaml(spec: BootstrapSpec): string {
   const clusters = spec.clusters.map((c) => `
   - name: ${c.name}
+    type: ${c.type ?? "STATIC"}
     connect_timeout: ${c.connectTimeout ?? "1s"}
     lb_policy: ${c.lbPolicy ?? "ROUND_ROBIN"}
     load_assignment:
       cluster_name: ${c.name}
       endpoints:
       - lb_endpoints:${c.endpoints.map((p) => `
-        - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${p} } } }`).join("")}`).join("");
+        - endpoint: { address: { socket_address: { address: ${c.host ?? "127.0.0.1"}, port_value: ${p} } } }`).join("")}`).join("");
   return `
 admin:
   address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
