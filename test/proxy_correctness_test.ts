@@ -34,6 +34,12 @@ test("framing stays exact under pipelining, chunking, aborts and body-less respo
       });
       return;
     }
+    if (url === "/latin1") {
+      req.resume();
+      res.writeHead(200, { "x-echo": req.headers["x-latin"] ?? "", "content-length": "0" });
+      res.end();
+      return;
+    }
     if (url === "/abort") {
       req.on("aborted", () => aborted++);
       req.on("close", () => {
@@ -82,6 +88,10 @@ test("framing stays exact under pipelining, chunking, aborts and body-less respo
     assert.equal((await p.request("GET", "/status/304")).status, 304);
     assert.equal((await p.request("GET", "/status/200")).body, "hello");
     assert.equal((await p.request("GET", "/last")).body, "GET /last 0");
+
+    // Field values are octets: a latin1 byte (0xE9) crosses both ways unchanged, not as UTF-8.
+    p.write(Buffer.from("GET /latin1 HTTP/1.1\r\nhost: x\r\nx-latin: caf\xe9\r\n\r\n", "latin1"));
+    assert.equal((await p.readResponse()).headers["x-echo"], "caf\xe9");
     p.close();
 
     // Content-Length and Transfer-Encoding together: rejected before reaching the upstream.

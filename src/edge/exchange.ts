@@ -17,6 +17,7 @@ import { BodyFramer, parseResponseHead } from "./http1/mod.ts";
 import type { RequestHead, ResponseHead } from "./http1/types.ts";
 import type { ListenerRuntime } from "./listener.ts";
 import { pickWeighted } from "./load_balancer.ts";
+import { headBytes } from "./head_bytes.ts";
 import { ENVOY_BODIES, localReply } from "./local_reply.ts";
 import type { RouteMatchResult } from "./router.ts";
 
@@ -176,7 +177,7 @@ export class Exchange implements UpstreamUser {
     }
     let text = `${head.method} ${target} ${head.minor === 0 ? "HTTP/1.0" : "HTTP/1.1"}\r\nhost: ${hostValue}\r\n`;
     for (let i = 0; i < out.length; i += 2) text += `${out[i]}: ${out[i + 1]}\r\n`;
-    return encoder.encode(text + "\r\n");
+    return headBytes(text + "\r\n");
   }
 
   private redirectLocation(a: RedirectAction): string {
@@ -260,17 +261,24 @@ export class Exchange implements UpstreamUser {
     if (this.phase === "done") return;
     this.respBytes += bytes.byteLength;
     if (this.respHead === null) {
-      this.respBuf = this.respBuf === null ? bytes.slice() : concat(this.respBuf, bytes);
-      this.readResponseHead(conn);
+      // Parse straight from the socket's bytes; keep a copy only while the head is incomplete.
+      const buf = this.respBuf === null ? bytes : concat(this.respBuf, bytes);
+      this.respBuf = null;
+      this.readResponseHead(conn, buf);
       return;
     }
-    this.forwardResponse(bytes, 0, bytes.byteLength);
+    this.forwardResponse(bytes, 0, bytes.byteLength, null);
   }
 
-  private readResponseHead(conn: UpstreamConnection): void {
-    while (this.respHead === null && this.respBuf !== null) {
-      const r = parseResponseHead(this.respBuf, this.head.method, RESPONSE_HEAD_LIMITS);
-      if (r.status === "incomplete") return;
+  private readResponseHead(conn: UpstreamConnection, buf: Uint8Array): void {
+    let at = 0;
+    for (;;) {
+      const view = at === 0 ? buf : buf.subarray(at);
+      const r = parseResponseHead(view, this.head.method, RESPONSE_HEAD_LIMITS);
+      if (r.status === "incomplete") {
+        this.respBuf = view.slice();
+        return;
+      }
       if (r.status === "error") {
         conn.destroy();
         this.upstream = null;
@@ -278,72 +286,76 @@ export class Exchange implements UpstreamUser {
         return;
       }
       const head = r.head;
-      const rest = this.respBuf.subarray(head.headBytes);
-      this.respBuf = rest.byteLength > 0 ? rest : null;
+      at += head.headBytes;
       if (head.status >= 100 && head.status < 200) {
         // 100 Continue was answered by weft itself; other informational responses are dropped.
+        if (at === buf.byteLength) return;
         continue;
       }
       this.respHead = head;
-      this.startResponse(head);
-      const body = this.respBuf;
-      this.respBuf = null;
-      if (body !== null) this.forwardResponse(body, 0, body.byteLength);
-      else if (this.respFramer === null) this.finish();
+      this.forwardResponse(buf, at, buf.byteLength, this.startResponse(head));
+      return;
     }
   }
 
-  private startResponse(head: ResponseHead): void {
+  /** Take the response head: stats, task state, framing; returns the head to send downstream. */
+  private startResponse(head: ResponseHead): string {
     const elapsed = Math.round(performance.now() - this.sentUpstreamAt);
     const closeAfter = this.conn.closeAfterResponse || this.conn.slot.removed || closeAfterThisResponse(this.conn.ctx) ||
       head.bodyKind === "close" || !this.requestDone;
     if (closeAfter) this.conn.closeAfterResponse = true;
-    const out: string[] = [];
+    let text = `HTTP/1.1 ${head.status} ${head.reason}\r\n`;
     const h = head.headers;
     for (let i = 0; i < h.length; i += 2) {
       if (RESPONSE_HOP_BY_HOP.has(h[i]!)) continue;
-      out.push(h[i]!, h[i + 1]!);
+      text += `${h[i]}: ${h[i + 1]}\r\n`;
     }
-    out.push("x-envoy-upstream-service-time", String(elapsed));
-    out.push("server", this.listener.config.http.serverName);
-    if (closeAfter) out.push("connection", "close");
+    text += `x-envoy-upstream-service-time: ${elapsed}\r\nserver: ${this.listener.config.http.serverName}\r\n`;
+    if (closeAfter) text += "connection: close\r\n";
     this.phase = "streaming";
     this.conn.ctx.dispatcher.tasks.setState(this.task, "streaming");
     this.headersSent = true;
-    const status = head.status;
-    const headBytes = encodeResponseHeadFast(status, head.reason, out);
-    if (!this.conn.send(headBytes)) this.pauseUpstream();
     this.respFramer = head.bodyKind === "none" ? null : new BodyFramer(head.bodyKind, head.contentLength);
+    return text + "\r\n";
   }
 
-  private forwardResponse(buf: Uint8Array, start: number, end: number): void {
+  /**
+   * Forward response bytes `buf[start, end)` as far as the body goes, after `head` when the head
+   * is still to be sent: a head and the body bytes that came with it leave in one write.
+   */
+  private forwardResponse(buf: Uint8Array, start: number, end: number, head: string | null): void {
     const framer = this.respFramer;
-    if (framer === null) {
-      // Bytes after a body-less response: the upstream broke framing; do not reuse it.
-      this.upstream?.destroy();
-      this.upstream = null;
-      this.finish();
-      return;
-    }
-    const r = framer.push(buf, start, end);
-    if (r.status === "error") {
-      this.upstream?.destroy();
-      this.upstream = null;
-      this.conn.socket.destroy();
-      this.finish();
-      return;
-    }
-    if (r.used > 0 && !this.conn.send(start === 0 && r.used === buf.byteLength ? buf : buf.subarray(start, start + r.used))) {
-      this.pauseUpstream();
-    }
-    if (r.done) {
-      if (start + r.used < end) {
-        // Extra bytes after the response: the connection cannot be trusted for reuse.
+    let used = 0;
+    let done = true;
+    if (framer !== null && end > start) {
+      const r = framer.push(buf, start, end);
+      if (r.status === "error") {
         this.upstream?.destroy();
         this.upstream = null;
+        this.conn.socket.destroy();
+        this.finish();
+        return;
       }
-      this.finish();
+      used = r.used;
+      done = r.done;
+    } else if (framer !== null) {
+      done = framer.done;
     }
+    let out: Uint8Array | null = null;
+    if (head !== null) {
+      out = headBytes(head, used);
+      if (used > 0) out.set(buf.subarray(start, start + used), head.length);
+    } else if (used > 0) {
+      out = start === 0 && used === buf.byteLength ? buf : buf.subarray(start, start + used);
+    }
+    if (out !== null && !this.conn.send(out)) this.pauseUpstream();
+    if (!done) return;
+    if (start + used < end) {
+      // Bytes after the end of the response: the connection cannot be trusted for reuse.
+      this.upstream?.destroy();
+      this.upstream = null;
+    }
+    this.finish();
   }
 
   private pauseUpstream(): void {
@@ -506,11 +518,4 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   out.set(a);
   out.set(b, a.byteLength);
   return out;
-}
-
-function encodeResponseHeadFast(status: number, reason: string, headers: string[]): Uint8Array {
-  let s = `HTTP/1.1 ${status} ${reason}\r\n`;
-  for (let i = 0; i < headers.length; i += 2) s += `${headers[i]}: ${headers[i + 1]}\r\n`;
-  s += "\r\n";
-  return encoder.encode(s);
 }
