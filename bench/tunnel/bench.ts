@@ -19,7 +19,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, mkdir, rm, writeFile } from "node:fs/promises";
 import net from "node:net";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
@@ -179,6 +179,7 @@ function median(xs: number[]): number {
 
 async function main() {
   const work = await mkdtemp(join(tmpdir(), "weft-bench-"));
+  const loadBefore = loadavg().map((x) => Number(x.toFixed(2)));
   try {
     const ca = join(work, "ca");
     await initCa(ca);
@@ -257,6 +258,8 @@ listen bench
       setupSeconds: seconds,
       concurrency,
       rounds,
+      // Other work on the machine skews absolute figures; the interleaved ratios are what to read.
+      loadAverage: { before: loadBefore, after: loadavg().map((x) => Number(x.toFixed(2))) },
       summary,
       targets: {
         "weft-tcp >= 1.0x haproxy MB/s": summary["weft-tcp"]!.mbpsVsHaproxy >= 1.0,

@@ -187,7 +187,7 @@ export async function startTunnel(opts: TunnelOptions): Promise<TunnelApp> {
 
   let config = parseLocalConfig(await readFile(opts.configPath, "utf8"), opts.configPath);
   let configLoadedAt = Date.now();
-  let reloads = { ok: 0, failed: 0 };
+  const reloads = { ok: 0, failed: 0 };
   let lastReloadError: string | undefined;
   const ca = await loadCa(opts.caDir);
 

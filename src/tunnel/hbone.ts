@@ -26,6 +26,11 @@ import { peerIdentity, spiffeUrisFromSubjectAltName } from "./identity.ts";
 export const DEFAULT_MAX_STREAMS = 100;
 /** Per-stream flow-control window; large so one stream can fill a loopback link. */
 export const STREAM_WINDOW = 8 << 20;
+/**
+ * TLS 1.3 suites in preference order: AES-128-GCM first (fastest with AES-NI; Deno's default pick
+ * was measurably slower on bulk streams), then the other two standard suites.
+ */
+export const TLS13_CIPHERS = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
 /** Largest HTTP/2 frame we accept (fewer, larger DATA frames on bulk streams). */
 export const MAX_FRAME = 1 << 20;
 /** Connection-level window (set where the runtime supports it). */
@@ -76,6 +81,8 @@ export function createHboneServer(
     requestCert: true,
     rejectUnauthorized: true,
     minVersion: "TLSv1.3",
+    ciphers: TLS13_CIPHERS,
+    honorCipherOrder: true,
     ALPNProtocols: ["h2"],
     allowHTTP1: false,
     settings: {
@@ -313,6 +320,7 @@ export class HbonePool {
           cert: material?.cert,
           ca: material?.ca,
           minVersion: "TLSv1.3",
+          ciphers: TLS13_CIPHERS,
           ALPNProtocols: ["h2"],
           servername: undefined,
           checkServerIdentity: (_host: string, cert: tls.PeerCertificate) => {

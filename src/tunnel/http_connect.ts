@@ -117,6 +117,7 @@ export function parseConnectHead(b: Uint8Array): ConnectRequest | undefined {
       );
     }
     const value = l.slice(c + 1).trim();
+    // deno-lint-ignore no-control-regex -- rejecting control characters is the point
     if (/[\x00-\x08\x0a-\x1f\x7f]/.test(value)) {
       throw new ConnectError(
         `Cannot parse CONNECT request: control character in ${name}`,
