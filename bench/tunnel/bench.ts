@@ -43,6 +43,8 @@ const concurrency = Number(arg("concurrency", "16"));
 const workers = Number(arg("workers", "2"));
 const out = arg("out", "");
 const only = arg("paths", "").split(",").filter(Boolean);
+/** Extra `weft tunnel serve` flags, space-separated (e.g. "--no-preserve-source-ip"). */
+const tunnelExtra = arg("tunnel-args", "").split(" ").filter(Boolean);
 
 const NODE_A = "127.0.200.2";
 const NODE_B = "127.0.200.3";
@@ -65,15 +67,23 @@ function start(cmd: string, args: string[], readyPattern: RegExp, what: string):
     children.push(c);
     let outText = "";
     const timer = setTimeout(() => reject(new Error(`${what} did not start:\n${outText}`)), 30_000);
+    let ready = false;
+    // Keep output only until ready: access logs afterwards are drained and dropped, so the client
+    // (this process) does not pay for accumulating them.
     const onData = (d: Buffer) => {
+      if (ready) return;
       outText += d;
       if (readyPattern.test(outText)) {
+        ready = true;
+        outText = "";
         clearTimeout(timer);
         resolve(c);
       }
     };
     c.stdout!.on("data", onData);
-    c.stderr!.on("data", (d: Buffer) => (outText += d));
+    c.stderr!.on("data", (d: Buffer) => {
+      if (!ready) outText += d;
+    });
     c.once("exit", (code) => reject(new Error(`${what} exited with ${code}:\n${outText}`)));
   });
 }
@@ -216,7 +226,7 @@ listen bench
       }
     }
     const serve = (node: string, bind: string) =>
-      start(...runtimeArgv(ENTRY, ["tunnel", "serve", "-c", config, "--node", node, "--bind", bind, "--ca", ca, "--workers", String(workers), "--no-watch"]), /weft tunnel: ready/, node);
+      start(...runtimeArgv(ENTRY, ["tunnel", "serve", "-c", config, "--node", node, "--bind", bind, "--ca", ca, "--workers", String(workers), "--no-watch", ...tunnelExtra]), /weft tunnel: ready/, node);
     await Promise.all([serve("node-a", NODE_A), serve("node-b", NODE_B)]);
 
     const paths: Record<string, Opener> = {
@@ -254,6 +264,7 @@ listen bench
       tunnelRuntime: runtime,
       clientRuntime: process.versions.bun ? `bun ${process.versions.bun}` : `deno ${(process.versions as Record<string, string>).deno}`,
       workers,
+      tunnelArgs: tunnelExtra,
       bulkMiB: bulkBytes / MiB,
       setupSeconds: seconds,
       concurrency,
