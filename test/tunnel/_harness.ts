@@ -174,10 +174,14 @@ export async function startTunnel(args: {
   ca: string;
   workers?: number;
   extra?: string[];
+  /** Run the tunnel on this runtime (default: the test's own). */
+  runtime?: "deno" | "bun";
 }): Promise<TunnelProcess> {
+  const rt = args.runtime ?? (IS_BUN ? "bun" : "deno");
+  const bin = rt === (IS_BUN ? "bun" : "deno") ? process.execPath : rt;
   const cli = ["tunnel", "serve", "-c", args.config, "--node", args.node, "--bind", args.bind, "--ca", args.ca, ...(args.workers ? ["--workers", String(args.workers)] : []), ...(args.extra ?? [])];
-  const argv = IS_BUN ? [ENTRY, ...cli] : ["run", "-A", ENTRY, ...cli];
-  const child = spawn(process.execPath, argv, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } });
+  const argv = rt === "bun" ? [ENTRY, ...cli] : ["run", "-A", ENTRY, ...cli];
+  const child = spawn(bin, argv, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } });
   const t = new TunnelProcess(child, args.name);
   const ready = t.waitForLine((l) => l.startsWith("weft tunnel: ready "), 30_000, "ready");
   const exited = t.exited.then((code) => {

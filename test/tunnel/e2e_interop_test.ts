@@ -1,0 +1,40 @@
+/**
+ * HBONE between runtimes: node-a on this test's runtime, node-b on the other one (skipped when the
+ * other runtime is not installed). Both directions of the mTLS handshake and HTTP/2 CONNECT cross
+ * the Deno/Bun boundary.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import http from "node:http";
+import { join } from "node:path";
+import { baseConfig, CLIENT_ID, IS_BUN, listenOn, makeWorkdir, run, SERVER_ID, slot, startTunnel, type TunnelProcess, writeConfig } from "./_harness.ts";
+
+const S = slot(5);
+const other = IS_BUN ? "deno" : "bun";
+const haveOther = spawnSync(other, ["--version"]).status === 0;
+
+test(`HBONE from a ${IS_BUN ? "Bun" : "Deno"} tunnel to a ${other} tunnel`, { skip: !haveOther && `${other} not installed`, timeout: 120_000 }, async () => {
+  const work = await makeWorkdir();
+  const path = join(work.dir, "local.yaml");
+  await writeConfig(path, baseConfig(S));
+  const web = http.createServer((_req, res) => res.end(`hello from ${other}\n`));
+  await listenOn(web, S.wl(3), 8080);
+  let a: TunnelProcess | undefined, b: TunnelProcess | undefined;
+  try {
+    [a, b] = await Promise.all([
+      startTunnel({ name: "node-a", config: path, node: "node-a", bind: S.nodeA, ca: work.ca }),
+      startTunnel({ name: "node-b", config: path, node: "node-b", bind: S.nodeB, ca: work.ca, runtime: other }),
+    ]);
+    const info = await (await b.admin("/server_info")).json() as { runtime: string };
+    assert.match(info.runtime, new RegExp(`^${other} `));
+    const curl = await run("curl", ["-sS", "--max-time", "10", "--socks5", a.addresses.socks5, "--interface", S.wl(2), `http://${S.wl(3)}:8080/`]);
+    assert.equal(curl.stdout, `hello from ${other}\n`, curl.stderr);
+    const where = { reporter: "destination", source_principal: CLIENT_ID, destination_principal: SERVER_ID, connection_security_policy: "mutual_tls" };
+    assert.ok(await b.metric("istio_tcp_connections_opened_total", where) >= 1);
+  } finally {
+    await Promise.all([a?.stop(), b?.stop()]);
+    web.close();
+    await work.cleanup();
+  }
+});
