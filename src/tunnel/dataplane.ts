@@ -629,6 +629,7 @@ export class DataPlane {
       up.destroy();
     });
     relay(down, up, {
+      busy: this.ins,
       onUp: (n) => {
         rx.add(n);
         conn.bytesIn += n;

@@ -24,6 +24,8 @@ export interface RelayHooks {
   onUp?: (n: number) => void;
   /** Bytes read from `b` and written to `a`. */
   onDown?: (n: number) => void;
+  /** Brackets each data callback (the dispatcher's busy-time accounting). */
+  busy?: { enter(): void; leave(): void };
 }
 
 export interface RelayResult {
@@ -63,15 +65,20 @@ export function relay(
       onUp?.(initial.length);
       b.write(initial);
     }
+    const busy = hooks.busy;
     a.on("data", (c: Uint8Array) => {
+      busy?.enter();
       up += c.length;
       onUp?.(c.length);
       if (!b.write(c) && b.writableLength >= RELAY_HIGH_WATER) a.pause();
+      busy?.leave();
     });
     b.on("data", (c: Uint8Array) => {
+      busy?.enter();
       down += c.length;
       onDown?.(c.length);
       if (!a.write(c) && a.writableLength >= RELAY_HIGH_WATER) b.pause();
+      busy?.leave();
     });
     a.on("drain", () => b.resume());
     b.on("drain", () => a.resume());

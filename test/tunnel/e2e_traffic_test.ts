@@ -6,6 +6,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
 import { join } from "node:path";
+import type { ServerInfo, WorkersResponse } from "../../src/admin/wire.ts";
 import {
   baseConfig, bulkServer, CLIENT_ID, echoServer, eventually, httpConnect, listenOn, makeWorkdir, receiveStream, roundTrip, run,
   SERVER_ID, sendStream, slot, socks5, startTunnel, sum, type TunnelProcess, withTimeout, writeConfig,
@@ -95,6 +96,16 @@ test("two tunnels: curl over SOCKS5+HBONE, 100 MiB each way via SOCKS5 and CONNE
         assert.equal(after.sent - before.sent, BULK, "sent = bytes the server sent");
       }
     }
+    // The dispatcher's view, in the admin wire types `weft inspect` reads.
+    const wa = await (await na.admin("/workers")).json() as WorkersResponse;
+    const wb = await (await nb.admin("/workers")).json() as WorkersResponse;
+    assert.equal(wa.workers.length, 2);
+    assert.equal(wb.workers.length, 4);
+    assert.ok(wa.workers.reduce((n, w) => n + w.totalConnections, 0) >= 6, JSON.stringify(wa.workers.map((w) => w.totalConnections)));
+    assert.ok(wa.workers.every((w) => w.status === "running" && w.loop.samplesPerSec > 0));
+    const info = await (await na.admin("/server_info")).json() as ServerInfo;
+    assert.equal(info.mode, "tunnel");
+    assert.equal(info.state, "LIVE");
   } finally {
     await Promise.all([a?.stop(), b?.stop()]);
     web.close();
