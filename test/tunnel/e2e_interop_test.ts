@@ -24,7 +24,7 @@ test(`HBONE from a ${IS_BUN ? "Bun" : "Deno"} tunnel to a ${other} tunnel`, { sk
   try {
     [a, b] = await Promise.all([
       startTunnel({ name: "node-a", config: path, node: "node-a", bind: S.nodeA, ca: work.ca }),
-      startTunnel({ name: "node-b", config: path, node: "node-b", bind: S.nodeB, ca: work.ca, runtime: other }),
+      startTunnel({ name: "node-b", config: path, node: "node-b", bind: S.nodeB, ca: work.ca, runtime: other, extra: ["--log-format", "json"] }),
     ]);
     const info = await (await b.admin("/server_info")).json() as { runtime: string };
     assert.match(info.runtime, new RegExp(`^${other} `));
@@ -32,6 +32,15 @@ test(`HBONE from a ${IS_BUN ? "Bun" : "Deno"} tunnel to a ${other} tunnel`, { sk
     assert.equal(curl.stdout, `hello from ${other}\n`, curl.stderr);
     const where = { reporter: "destination", source_principal: CLIENT_ID, destination_principal: SERVER_ID, connection_security_policy: "mutual_tls" };
     assert.ok(await b.metric("istio_tcp_connections_opened_total", where) >= 1);
+    // --log-format json: one JSON object per closed connection, with ztunnel's keys.
+    const line = await b.waitForLine((l) => l.startsWith("{") && l.includes('"connection complete"'), 5000, "JSON access log");
+    const entry = JSON.parse(line);
+    assert.equal(entry["src.identity"], CLIENT_ID);
+    assert.equal(entry["dst.identity"], SERVER_ID);
+    assert.equal(entry.direction, "inbound");
+    assert.equal(entry["dst.addr"], `${S.wl(3)}:8080`);
+    assert.ok(entry.bytes_recv > 0 && entry.bytes_sent > 0);
+    assert.match(entry.duration, /^\d+ms$/);
   } finally {
     await Promise.all([a?.stop(), b?.stop()]);
     web.close();
