@@ -124,8 +124,8 @@ class WorkerHandle {
     };
   }
 
-  send(m: MainToWorker): void {
-    this.worker.postMessage(m);
+  send(m: MainToWorker, transfer: Transferable[] = []): void {
+    this.worker.postMessage(m, transfer);
   }
 
   wait<T extends WorkerToMain>(pred: (m: WorkerToMain) => boolean, timeoutMs: number, what: string): Promise<T> {
@@ -214,6 +214,7 @@ export async function startTunnel(opts: TunnelOptions): Promise<TunnelApp> {
         type: "init",
         init: {
           workerId: id,
+          workerCount: nWorkers,
           node: opts.node,
           bindIp: opts.bind,
           ports: p,
@@ -242,6 +243,16 @@ export async function startTunnel(opts: TunnelOptions): Promise<TunnelApp> {
     };
     Object.assign(ports, resolved);
     await Promise.all(Array.from({ length: nWorkers - 1 }, (_, i) => init(i + 1, resolved)));
+    // A port between every pair of workers: streams for a pool key are forwarded to its owner.
+    const peerPorts: Record<number, MessagePort>[] = workers.map(() => ({}));
+    for (let i = 0; i < workers.length; i++) {
+      for (let j = i + 1; j < workers.length; j++) {
+        const ch = new MessageChannel();
+        peerPorts[i]![j] = ch.port1;
+        peerPorts[j]![i] = ch.port2;
+      }
+    }
+    workers.forEach((w, i) => w.send({ type: "peers", ports: peerPorts[i]! }, Object.values(peerPorts[i]!)));
   } catch (e) {
     stopWorkers();
     certs.stop();

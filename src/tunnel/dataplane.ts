@@ -23,6 +23,7 @@ import type { Duplex } from "node:stream";
 import { type AccessLogEntry, formatAccessLog } from "./access_log.ts";
 import { authorize } from "./authz.ts";
 import { relay } from "./relay.ts";
+import { ownerOf, PeerOpenError, PeerStreams } from "./peer_streams.ts";
 import type { LocalConfig, Service, Workload } from "./config.ts";
 import { Drain, type DrainResult } from "./drain.ts";
 import {
@@ -30,6 +31,8 @@ import {
   type HbonePeer,
   HbonePool,
   HboneStatusError,
+  type PoolKey,
+  poolKeyString,
   type TlsMaterial,
 } from "./hbone.ts";
 import {
@@ -124,6 +127,8 @@ export class DataPlane {
   #state: TunnelState;
   #certs: CertMap;
   #pool: HbonePool;
+  /** Streams to and from the other workers (a pool key's sessions live on one owner worker). */
+  readonly #peers: PeerStreams;
   #outbound?: net.Server;
   #socks?: net.Server;
   readonly #inbound = new Map<string, InboundListeners>();
@@ -141,6 +146,8 @@ export class DataPlane {
       tls: (id) => this.#material(id),
       maxStreams: init.maxStreamsPerConnection,
     });
+    this.#peers = new PeerStreams(init.workerId);
+    this.#peers.onOpen = (req, accept, reject) => this.#servePeerOpen(req, accept, reject);
   }
 
   get state(): TunnelState {
@@ -351,6 +358,7 @@ export class DataPlane {
     });
     const result = await this.drainer.start(deadlineMs);
     this.#pool.destroy();
+    this.#peers.close();
     this.ins.stop();
     return result;
   }
@@ -362,6 +370,48 @@ export class DataPlane {
         this.init.logFormat,
       ),
     );
+  }
+
+  /** Connects a port to another worker of this node. */
+  addPeer(worker: number, port: MessagePort): void {
+    this.#peers.addPeer(worker, port);
+  }
+
+  /**
+   * An HBONE stream for `key`: from the local pool when this worker owns the key, otherwise
+   * forwarded to the owner worker, so every worker's streams for one key share its sessions.
+   */
+  async #hboneConnect(key: PoolKey, headers: http2.OutgoingHttpHeaders): Promise<Duplex> {
+    const owner = ownerOf(poolKeyString(key), this.init.workerCount);
+    if (owner === this.init.workerId || !this.#peers.peers.includes(owner)) {
+      return await this.#pool.connect(key, headers);
+    }
+    try {
+      return await this.#peers.open(owner, { key, headers });
+    } catch (e) {
+      if (e instanceof PeerOpenError && e.status !== undefined) throw new HboneStatusError(e.status);
+      throw e;
+    }
+  }
+
+  /** The owner side of a forwarded stream: open it on the local pool and relay. */
+  #servePeerOpen(
+    req: unknown,
+    accept: () => Duplex,
+    reject: (message: string, status?: number) => void,
+  ): void {
+    const { key, headers } = req as { key: PoolKey; headers: http2.OutgoingHttpHeaders };
+    this.#pool.connect(key, headers).then((stream) => {
+      const peer = accept();
+      const release = this.drainer.track(() => {
+        peer.destroy();
+        stream.destroy();
+      });
+      void relay(peer, stream, { busy: this.ins }).then(release);
+    }, (e: Error) => {
+      if (e instanceof HboneStatusError) reject(e.message, e.status);
+      else reject(e.message);
+    });
   }
 
   // ---- outbound -------------------------------------------------------------------------------
@@ -542,7 +592,7 @@ export class DataPlane {
     let upstream: Duplex;
     try {
       if (hbone) {
-        upstream = await this.#pool.connect(
+        upstream = await this.#hboneConnect(
           {
             srcIdentity: srcId,
             dstIdentity: dstId!,

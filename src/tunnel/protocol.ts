@@ -49,6 +49,8 @@ export type CertMap = Record<string, CertData>;
 
 export interface DataPlaneInit {
   workerId: number;
+  /** Workers of this node: a pool key's sessions live on worker `ownerOf(key, workerCount)`. */
+  workerCount: number;
   node: string;
   bindIp: string;
   ports: TunnelPorts;
@@ -85,6 +87,8 @@ export type MainToWorker =
   | { type: "init"; init: DataPlaneInit }
   | { type: "config"; config: LocalConfig; seq: number }
   | { type: "certs"; certs: CertMap }
+  /** Ports to the other workers (by worker id), for forwarding streams to a pool's owner. */
+  | { type: "peers"; ports: Record<number, MessagePort> }
   | { type: "stats"; reqId: number }
   | { type: "drain"; deadlineMs: number };
 

@@ -1,8 +1,8 @@
 /**
  * Done-when 4: 50 concurrent streams from one source to one destination share one HTTP/2
- * connection (visible on /connections); 150 use two. Pools are per worker (a socket cannot move
- * between workers), so the source tunnel runs one worker here; with N workers a key can have up to
- * N × ceil(streams / 100) connections.
+ * connection (visible on /connections); 150 use two. The source tunnel runs 4 workers: the kernel
+ * spreads the client connections over them, and the workers that do not own the pool key forward
+ * their streams to the one that does.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -39,7 +39,7 @@ test("HBONE pooling: 50 streams share one connection, 150 use two", { timeout: 1
   const all: net.Socket[] = [];
   try {
     const [na, nb] = await Promise.all([
-      startTunnel({ name: "node-a", config: path, node: "node-a", bind: S.nodeA, ca: work.ca, workers: 1 }),
+      startTunnel({ name: "node-a", config: path, node: "node-a", bind: S.nodeA, ca: work.ca, workers: 4 }),
       startTunnel({ name: "node-b", config: path, node: "node-b", bind: S.nodeB, ca: work.ca }),
     ]);
     a = na;
@@ -58,6 +58,10 @@ test("HBONE pooling: 50 streams share one connection, 150 use two", { timeout: 1
     assert.deepEqual(p.map((c) => /\((\d+) streams\)/.exec(c.peer ?? "")?.[1]).sort(), ["100", "50"]);
     assert.equal(await inboundSessions(nb), 2);
     assert.equal(echo.stats.accepted, 150);
+    // The connections really were accepted by several workers (and forwarded to the owner).
+    const body = await (await na.admin("/connections")).json() as ConnectionsResponse;
+    const acceptedBy = new Set(body.connections.filter((c) => c.listener === "socks5").map((c) => c.worker));
+    assert.ok(acceptedBy.size > 1, `accepted by workers ${[...acceptedBy]}`);
   } finally {
     for (const s of all) s.destroy();
     await Promise.all([a?.stop(), b?.stop()]);

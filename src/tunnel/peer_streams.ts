@@ -1,0 +1,236 @@
+/**
+ * Byte streams between workers over a `MessagePort`, so one worker can own the HBONE pool of a
+ * (source, destination) key while the others forward their connections to it: ztunnel shares its
+ * pool across threads, and a socket cannot move between Web Workers.
+ *
+ * Each stream is a `Duplex` on both ends (so `relay()` pipes it like a socket), multiplexed by id on
+ * one port per worker pair, with credit-based flow control: a side may have at most {@link WINDOW}
+ * bytes in flight that its peer has not consumed. Chunks travel as transferred `ArrayBuffer`s.
+ *
+ * @example
+ * ```ts
+ * // worker X (accepted the client):
+ * const remote = await peers.open(ownerId, { key, headers }); // a Duplex once the owner has a stream
+ * relay(clientSocket, remote);
+ * // worker Y (owner): peers.onOpen = async (req, accept, reject) => relay(accept(), await pool.connect(...))
+ * ```
+ *
+ * @module
+ */
+
+import { Duplex } from "node:stream";
+
+/** Unconsumed bytes a side may have in flight per stream. */
+export const WINDOW = 2 << 20;
+
+type Msg =
+  | { t: "open"; id: string; req: unknown }
+  | { t: "opened"; id: string }
+  | { t: "failed"; id: string; status?: number; message: string }
+  | { t: "data"; id: string; b: ArrayBuffer }
+  | { t: "credit"; id: string; n: number }
+  | { t: "end"; id: string }
+  | { t: "close"; id: string };
+
+/** Why an open was refused by the owner. */
+export class PeerOpenError extends Error {
+  constructor(message: string, readonly status?: number) {
+    super(message);
+    this.name = "PeerOpenError";
+  }
+}
+
+/** One end of a forwarded stream. */
+export class PeerStream extends Duplex {
+  #unacked = 0;
+  #owed = 0;
+  #pendingWrite: (() => void) | undefined;
+  #remoteClosed = false;
+  #remoteEnded = false;
+
+  constructor(readonly id: string, private readonly send: (m: Msg, transfer?: Transferable[]) => void) {
+    super({ allowHalfOpen: true });
+  }
+
+  override _write(chunk: Uint8Array, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    // Copy out of the (possibly pooled) source buffer, then hand the copy over.
+    const ab = chunk.buffer.slice(chunk.byteOffset, chunk.byteOffset + chunk.byteLength) as ArrayBuffer;
+    const n = ab.byteLength; // read before the transfer detaches it
+    this.send({ t: "data", id: this.id, b: ab }, [ab]);
+    this.#unacked += n;
+    if (this.#unacked < WINDOW) cb();
+    else this.#pendingWrite = () => cb();
+  }
+
+  override _read(): void {
+    if (this.#owed > 0) {
+      this.send({ t: "credit", id: this.id, n: this.#owed });
+      this.#owed = 0;
+    }
+  }
+
+  override _final(cb: (err?: Error | null) => void): void {
+    this.send({ t: "end", id: this.id });
+    cb();
+  }
+
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    if (!this.#remoteClosed) this.send({ t: "close", id: this.id });
+    this.#remoteClosed = true;
+    const w = this.#pendingWrite;
+    this.#pendingWrite = undefined;
+    w?.();
+    cb(err);
+  }
+
+  /** @internal */
+  onData(ab: ArrayBuffer): void {
+    if (this.destroyed) return;
+    const n = ab.byteLength;
+    if (this.push(new Uint8Array(ab))) this.send({ t: "credit", id: this.id, n });
+    else this.#owed += n;
+  }
+
+  /** @internal */
+  onCredit(n: number): void {
+    this.#unacked -= n;
+    if (this.#pendingWrite && this.#unacked < WINDOW) {
+      const w = this.#pendingWrite;
+      this.#pendingWrite = undefined;
+      w();
+    }
+  }
+
+  /** @internal */
+  onEnd(): void {
+    this.#remoteEnded = true;
+    if (!this.destroyed) this.push(null);
+  }
+
+  /**
+   * @internal The peer closed. After its `end`, that is a clean close: what it sent is still being
+   * read here, so close once it has been. Before `end`, it is an abort.
+   */
+  onClose(): void {
+    this.#remoteClosed = true;
+    if (!this.#remoteEnded || this.readableEnded) this.destroy();
+    else this.once("end", () => this.destroy());
+  }
+}
+
+export type OpenHandler = (
+  req: unknown,
+  accept: () => PeerStream,
+  reject: (message: string, status?: number) => void,
+) => void;
+
+/** The streams a worker has with its peers, one port per peer worker. */
+export class PeerStreams {
+  readonly #ports = new Map<number, MessagePort>();
+  readonly #streams = new Map<string, PeerStream>();
+  readonly #pending = new Map<string, { opened: () => void; reject: (e: Error) => void }>();
+  #next = 0;
+  /** Called on the owner when a peer asks for a stream. */
+  onOpen: OpenHandler = (_req, _accept, reject) => reject("no handler");
+
+  constructor(readonly self: number) {}
+
+  get peers(): number[] {
+    return [...this.#ports.keys()];
+  }
+
+  /** Number of open forwarded streams (both directions). */
+  get size(): number {
+    return this.#streams.size;
+  }
+
+  addPeer(worker: number, port: MessagePort): void {
+    this.#ports.set(worker, port);
+    const send = (m: Msg, transfer: Transferable[] = []) => port.postMessage(m, transfer);
+    port.onmessage = (e: MessageEvent<Msg>) => this.#onMessage(e.data, send);
+  }
+
+  /** Asks worker `owner` for a stream; resolves once it has one. */
+  open(owner: number, req: unknown): Promise<PeerStream> {
+    const port = this.#ports.get(owner);
+    if (!port) return Promise.reject(new Error(`no port to worker ${owner}`));
+    const id = `${this.self}.${++this.#next}`;
+    const send = (m: Msg, transfer: Transferable[] = []) => port.postMessage(m, transfer);
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, {
+        // Tracked synchronously, before the owner's next message (data) is dispatched.
+        opened: () => resolve(this.#track(new PeerStream(id, send))),
+        reject,
+      });
+      send({ t: "open", id, req });
+    });
+  }
+
+  #track(s: PeerStream): PeerStream {
+    this.#streams.set(s.id, s);
+    s.once("close", () => this.#streams.delete(s.id));
+    return s;
+  }
+
+  #onMessage(m: Msg, send: (m: Msg, transfer?: Transferable[]) => void): void {
+    switch (m.t) {
+      case "open": {
+        let done = false;
+        this.onOpen(
+          m.req,
+          () => {
+            done = true;
+            const s = this.#track(new PeerStream(m.id, send));
+            send({ t: "opened", id: m.id });
+            return s;
+          },
+          (message, status) => {
+            if (done) return;
+            done = true;
+            send(status === undefined ? { t: "failed", id: m.id, message } : { t: "failed", id: m.id, message, status });
+          },
+        );
+        return;
+      }
+      case "opened": {
+        const p = this.#pending.get(m.id);
+        this.#pending.delete(m.id);
+        p?.opened();
+        return;
+      }
+      case "failed": {
+        const p = this.#pending.get(m.id);
+        this.#pending.delete(m.id);
+        p?.reject(new PeerOpenError(m.message, m.status));
+        return;
+      }
+      case "data":
+        this.#streams.get(m.id)?.onData(m.b);
+        return;
+      case "credit":
+        this.#streams.get(m.id)?.onCredit(m.n);
+        return;
+      case "end":
+        this.#streams.get(m.id)?.onEnd();
+        return;
+      case "close":
+        this.#streams.get(m.id)?.onClose();
+        return;
+    }
+  }
+
+  close(): void {
+    for (const s of this.#streams.values()) s.destroy();
+    for (const p of this.#ports.values()) p.close();
+  }
+}
+
+/** The worker that owns the pool of `key` among `n` workers (FNV-1a of the key). */
+export function ownerOf(key: string, n: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) {
+    h ^= key.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0) % n;
+}

@@ -1,0 +1,126 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { ownerOf, PeerOpenError, PeerStreams, type PeerStream } from "./peer_streams.ts";
+
+function pair() {
+  const a = new PeerStreams(0);
+  const b = new PeerStreams(1);
+  const ch = new MessageChannel();
+  a.addPeer(1, ch.port1);
+  b.addPeer(0, ch.port2);
+  return { a, b, close: () => (a.close(), b.close()) };
+}
+
+/** Writes `total` bytes with backpressure, ends, and returns the hash of what was written. */
+async function pump(s: PeerStream, total: number, seed: number): Promise<string> {
+  const h = createHash("sha256");
+  const block = new Uint8Array(100_000).map((_, i) => (i * seed) & 0xff);
+  for (let sent = 0; sent < total; sent += block.length) {
+    const chunk = block.subarray(0, Math.min(block.length, total - sent));
+    h.update(chunk);
+    if (!s.write(chunk)) await new Promise((r) => s.once("drain", r));
+  }
+  s.end();
+  return h.digest("hex");
+}
+
+function drainAll(s: PeerStream): Promise<{ hash: string; bytes: number }> {
+  return new Promise((resolve) => {
+    const h = createHash("sha256");
+    let bytes = 0;
+    s.on("data", (d: Uint8Array) => {
+      h.update(d);
+      bytes += d.length;
+    });
+    s.once("end", () => resolve({ hash: h.digest("hex"), bytes }));
+  });
+}
+
+test("a forwarded stream carries both directions intact, with half-close", async () => {
+  const { a, b, close } = pair();
+  try {
+    let owner!: PeerStream;
+    const accepted = new Promise<void>((r) => {
+      b.onOpen = (req, accept) => {
+        assert.deepEqual(req, { key: "k" });
+        owner = accept();
+        r();
+      };
+    });
+    const client = await a.open(1, { key: "k" });
+    await accepted;
+    const total = 8 << 20;
+    const [upHash, downHash, up, down] = await Promise.all([pump(client, total, 3), pump(owner, total, 7), drainAll(owner), drainAll(client)]);
+    assert.equal(up.bytes, total);
+    assert.equal(up.hash, upHash);
+    assert.equal(down.bytes, total);
+    assert.equal(down.hash, downHash);
+  } finally {
+    close();
+  }
+});
+
+test("a slow reader holds the writer back (credit)", async () => {
+  const { a, b, close } = pair();
+  try {
+    let owner!: PeerStream;
+    b.onOpen = (_req, accept) => void (owner = accept());
+    const client = await a.open(1, {});
+    owner.pause();
+    let written = 0;
+    const block = new Uint8Array(64 << 10);
+    while (client.write(block)) written += block.length;
+    assert.ok(written < 8 << 20, `stopped after ${written} bytes`);
+    const drained = new Promise((r) => client.once("drain", r));
+    owner.resume();
+    owner.on("data", () => {});
+    await drained;
+  } finally {
+    close();
+  }
+});
+
+test("refusals and closes propagate", async () => {
+  const { a, b, close } = pair();
+  try {
+    b.onOpen = (_req, _accept, reject) => reject("denied", 401);
+    await assert.rejects(a.open(1, {}), (e: PeerOpenError) => e.status === 401 && e.message === "denied");
+    let owner!: PeerStream;
+    b.onOpen = (_req, accept) => void (owner = accept());
+    const client = await a.open(1, {});
+    const closed = new Promise((r) => owner.once("close", r));
+    client.destroy();
+    await closed;
+    assert.equal(a.size + b.size, 0);
+    await assert.rejects(a.open(5, {}), /no port/);
+  } finally {
+    close();
+  }
+});
+
+test("ownerOf spreads keys and is stable", () => {
+  assert.equal(ownerOf("a|b", 1), 0);
+  assert.equal(ownerOf("a|b", 4), ownerOf("a|b", 4));
+  const seen = new Set(Array.from({ length: 64 }, (_, i) => ownerOf(`key${i}`, 4)));
+  assert.equal(seen.size, 4);
+});
+
+test("a close right after end does not drop what the reader has not consumed yet", async () => {
+  const { a, b, close } = pair();
+  try {
+    let owner!: PeerStream;
+    b.onOpen = (_req, accept) => void (owner = accept());
+    const client = await a.open(1, {});
+    owner.pause();
+    const total = 1 << 20;
+    client.end(new Uint8Array(total).fill(9));
+    await new Promise((r) => client.once("finish", r));
+    client.destroy(); // the sender is done with the stream: "close" follows "end"
+    const got = drainAll(owner);
+    owner.resume();
+    assert.equal((await got).bytes, total);
+  } finally {
+    close();
+  }
+});
