@@ -9,7 +9,7 @@ import http2 from "node:http2";
 import { join } from "node:path";
 import { initCa, loadCa } from "../../src/tunnel/ca.ts";
 import {
-  CLIENT_ID, echoServer, eventually, makeWorkdir, Refused, roundTrip, slot, socks5, startTunnel, type TunnelProcess,
+  CLIENT_ID, echoServer, eventually, httpConnect, makeWorkdir, Refused, roundTrip, slot, socks5, startTunnel, type TunnelProcess,
   withTimeout, writeConfig,
 } from "./_harness.ts";
 
@@ -76,6 +76,9 @@ test("authorization, peer certificates and unknown sources", { timeout: 120_000 
     }
     // The workloads behind refused connections never saw one.
     assert.equal(echoes[1]!.stats.accepted + echoes[2]!.stats.accepted, 0);
+
+    // Inbound plaintext (15006) carries no identity, so a principal-based ALLOW refuses it.
+    await assert.rejects(httpConnect(`${S.wl(3)}:15006`, S.wl(2), S.wl(3), 7000), (e: Refused) => e.code === 403);
 
     // Unknown source IP: refused by the source tunnel and counted.
     const unknownBefore = await refused(na, "unknown_source", "source");

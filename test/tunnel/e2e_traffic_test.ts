@@ -66,6 +66,16 @@ test("two tunnels: curl over SOCKS5+HBONE, 100 MiB each way via SOCKS5 and CONNE
     assert.match(log, /src\.identity="spiffe:\/\/cluster\.local\/ns\/default\/sa\/client"/);
     assert.match(log, /direction="outbound"/);
 
+    // Inbound plaintext (15006) on the server's IP: no policy applies, so a plaintext caller gets through.
+    const plainIn = await httpConnect(`${S.wl(3)}:15006`, S.wl(2), S.wl(3), 8080);
+    plainIn.write(`GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+    let body = "";
+    plainIn.on("data", (d: Buffer) => (body += d));
+    await new Promise((r) => plainIn.once("end", r));
+    plainIn.end();
+    assert.match(body, /^HTTP\/1\.1 200[\s\S]*hello from server\n$/);
+    await nb.waitForLine((l) => l.includes("direction=\"inbound\"") && l.includes(`dst.addr=${S.wl(3)}:8080`) && !l.includes("src.identity"), 5000, "plaintext inbound log");
+
     // Plain TCP to a workload with protocol TCP.
     const plain = await socks5(a.addresses.socks5, S.wl(2), S.wl(4), 7000);
     assert.equal(await roundTrip(plain, "plain tcp"), "plain tcp");
