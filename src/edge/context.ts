@@ -8,6 +8,7 @@ import type { Runtime } from "../runtime/types.ts";
 import type { Dispatcher } from "../worker/dispatcher.ts";
 import type { DrainOptions } from "../worker/messages.ts";
 import type { ConnectionLimits } from "./connection_limits.ts";
+import type { Deadlines } from "./deadlines.ts";
 
 export interface WorkerContext {
   runtime: Runtime;
@@ -17,6 +18,7 @@ export interface WorkerContext {
   draining: boolean;
   drain: (DrainOptions & { startedAt: number }) | null;
   limits: ConnectionLimits;
+  deadlines: Deadlines;
 }
 
 /**

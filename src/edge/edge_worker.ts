@@ -13,6 +13,7 @@ import type { BoundListener, DrainOptions, InitOptions, UpdateResult } from "../
 import type { WorkerMode } from "../worker/worker_host.ts";
 import { ClusterRuntime } from "./cluster.ts";
 import { ConnectionLimits } from "./connection_limits.ts";
+import { Deadlines } from "./deadlines.ts";
 import type { WorkerContext } from "./context.ts";
 import { DownstreamConnection, type DownstreamHost } from "./downstream.ts";
 import { type ListenerSlot, ListenerRuntime, ListenerStats, listenerStatPrefix } from "./listener.ts";
@@ -53,6 +54,7 @@ export class EdgeWorker implements WorkerMode, DownstreamHost {
       draining: false,
       drain: null,
       limits: new ConnectionLimits(snap.limits, init.workerId),
+      deadlines: new Deadlines(),
     };
     this.applyClusters(snap);
     const bound: BoundListener[] = [];

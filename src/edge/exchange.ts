@@ -12,6 +12,7 @@ import type { ClusterRouteAction, RedirectAction } from "../config/types.ts";
 import type { TaskRecord } from "../worker/task_table.ts";
 import type { ClusterRuntime, Host, UpstreamConnection, UpstreamUser } from "./cluster.ts";
 import { closeAfterThisResponse } from "./context.ts";
+import type { Expirable } from "./deadlines.ts";
 import type { DownstreamConnection } from "./downstream.ts";
 import { BodyFramer, parseResponseHead } from "./http1/mod.ts";
 import type { RequestHead, ResponseHead } from "./http1/types.ts";
@@ -30,7 +31,7 @@ const CONTINUE_100 = encoder.encode("HTTP/1.1 100 Continue\r\n\r\n");
 
 type Phase = "request" | "connecting" | "waiting" | "streaming" | "done";
 
-export class Exchange implements UpstreamUser {
+export class Exchange implements UpstreamUser, Expirable {
   private phase: Phase = "request";
   private task: TaskRecord;
   private readonly startedAt = performance.now();
@@ -49,7 +50,8 @@ export class Exchange implements UpstreamUser {
   private respFramer: BodyFramer | null = null;
   private respBytes = 0;
   private headersSent = false;
-  private timer: ReturnType<typeof setTimeout> | null = null;
+  /** Route timeout deadline (performance.now()), 0 when not armed. See `deadlines.ts`. */
+  deadline = 0;
   private timeoutMs = 0;
   private pausedUpstream = false;
   private action: ClusterRouteAction | null = null;
@@ -399,12 +401,12 @@ export class Exchange implements UpstreamUser {
   // ---- endings ------------------------------------------------------------------------------
 
   private armTimeout(): void {
-    if (this.timeoutMs <= 0 || this.timer !== null || this.cluster === null) return;
-    this.timer = setTimeout(() => this.onTimeout(), this.timeoutMs);
+    if (this.timeoutMs <= 0 || this.deadline !== 0 || this.cluster === null) return;
+    this.conn.ctx.deadlines.arm(this, performance.now() + this.timeoutMs);
   }
 
-  private onTimeout(): void {
-    this.timer = null;
+  /** The route timeout passed (called by the worker's deadline tick). */
+  expire(): void {
     if (this.phase === "done") return;
     const loop = this.conn.ctx.dispatcher.loop;
     loop.enter();
@@ -465,8 +467,7 @@ export class Exchange implements UpstreamUser {
   private finish(): void {
     if (this.phase === "done") return;
     this.phase = "done";
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
+    this.conn.ctx.deadlines.disarm(this);
     const ctx = this.conn.ctx;
     ctx.dispatcher.tasks.finish(this.task);
     const http = this.listener.http;
@@ -505,7 +506,7 @@ export class Exchange implements UpstreamUser {
     this.upstream?.destroy();
     this.upstream = null;
     this.phase = "done";
-    if (this.timer !== null) clearTimeout(this.timer);
+    this.conn.ctx.deadlines.disarm(this);
     this.conn.ctx.dispatcher.tasks.finish(this.task);
     this.listener.http.rqActive.dec();
     this.cluster?.stats.rqActive.dec();
