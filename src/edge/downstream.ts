@@ -15,6 +15,8 @@ import type { ListenerSlot } from "./listener.ts";
 import { localReply } from "./local_reply.ts";
 import type { ClusterRuntime } from "./cluster.ts";
 
+const EMPTY = new Uint8Array(0);
+
 export interface DownstreamHost {
   ctx: WorkerContext;
   clusters: Map<string, ClusterRuntime>;
@@ -24,10 +26,15 @@ export interface DownstreamHost {
 
 export class DownstreamConnection implements SocketHandlers {
   readonly row: ConnectionRecord;
-  /** Unparsed bytes: the start of the next request head, or pipelined requests. */
-  private buf = new Uint8Array(0);
+  /**
+   * Unparsed bytes: the start of the next request head, or pipelined requests. While a `data` call
+   * runs it may be the socket's own chunk (borrowed, no copy); what is left when the call returns
+   * is copied, and an empty buffer is dropped, so an idle connection holds no buffer at all.
+   */
+  private buf: Uint8Array = EMPTY;
   private bufStart = 0;
   private bufEnd = 0;
+  private inData = false;
   exchange: Exchange | null = null;
   /** No new request will be read; close once the current one finishes. */
   closeAfterResponse = false;
@@ -62,18 +69,49 @@ export class DownstreamConnection implements SocketHandlers {
     row.lastActivityAt = Date.now();
     this.host.ctx.dispatcher.connections.touch(row);
     this.slot.current.http.cxRxBytes.inc(n);
+    this.inData = true;
     const ex = this.exchange;
-    if (ex !== null && ex.wantsRequestBody && this.bufEnd === this.bufStart) {
+    if (this.bufEnd > this.bufStart) this.append(bytes);
+    else if (ex !== null && ex.wantsRequestBody) {
       const used = ex.requestBody(bytes, 0, n);
-      if (used < n && !this.closed) this.append(bytes.subarray(used));
-    } else {
-      this.append(bytes);
-    }
+      if (used < n && !this.closed) this.borrow(bytes.subarray(used));
+    } else this.borrow(bytes);
     this.pump();
+    this.inData = false;
+    this.settle();
     loop.leave();
   }
 
+  private borrow(bytes: Uint8Array): void {
+    this.buf = bytes;
+    this.bufStart = 0;
+    this.bufEnd = bytes.byteLength;
+  }
+
+  /** Outside a `data` call the buffer must be ours: copy what is left of a borrowed chunk, drop an empty one. */
+  private settle(): void {
+    if (this.bufStart === this.bufEnd) {
+      this.buf = EMPTY;
+      this.bufStart = this.bufEnd = 0;
+    } else if (this.bufStart > 0 || this.bufEnd !== this.buf.byteLength || !this.owned) {
+      this.buf = this.buf.slice(this.bufStart, this.bufEnd);
+      this.bufEnd -= this.bufStart;
+      this.bufStart = 0;
+    }
+    this.owned = this.buf !== EMPTY;
+  }
+
+  /** Whether `buf` is a copy this connection owns (else a borrowed socket chunk). */
+  private owned = false;
+
   private append(bytes: Uint8Array): void {
+    if (!this.owned) {
+      // A borrowed chunk cannot grow: make the buffer ours first.
+      this.buf = this.buf.slice(this.bufStart, this.bufEnd);
+      this.bufEnd -= this.bufStart;
+      this.bufStart = 0;
+      this.owned = true;
+    }
     const len = bytes.byteLength;
     if (this.bufEnd + len > this.buf.byteLength) {
       const live = this.bufEnd - this.bufStart;
@@ -193,8 +231,9 @@ export class DownstreamConnection implements SocketHandlers {
       return;
     }
     this.syncPause();
-    // Continue outside the current call stack only if needed; pipelined requests are served now.
+    // Pipelined requests already received are served now.
     this.pump();
+    if (!this.inData) this.settle();
   }
 
   /**
