@@ -14,6 +14,9 @@ bun_cmd() { if command -v bun >/dev/null; then bun "$@"; else npx --yes "bun@$BU
 export NO_COLOR=1
 passed=0 failed=0 status=0
 
+echo "== deno lint =="
+deno_cmd lint || status=1
+
 echo "== deno test =="
 deno_out=$(mktemp)
 deno_cmd test -A --parallel "$@" 2>&1 | tee "$deno_out"

@@ -54,7 +54,7 @@ test("weft inspect in tmux: workers, connections, tasks, reconnect, quit", { tim
       c.write(`GET /held/${i} HTTP/1.1\r\nhost: x\r\n\r\n`);
       held.push(c);
     }
-    await eventually("all requests upstream", async () => up.requests === 40, 10_000);
+    await eventually("all requests upstream", () => up.requests === 40, 10_000);
 
     const [exe, pre] = weftCommand();
     const inspect = [exe, ...pre, "inspect", weft.adminUrl].map(shellQuote).join(" ");
@@ -62,7 +62,7 @@ test("weft inspect in tmux: workers, connections, tasks, reconnect, quit", { tim
     const screen = () => tmux("capture-pane", "-p", "-t", session);
     let last = "";
     const waitFor = (what: string, check: (s: string) => boolean, timeoutMs = 20_000) =>
-      eventually(what, async () => {
+      eventually(what, () => {
         last = screen();
         return check(last) ? last : null;
       }, timeoutMs).catch((e) => {
@@ -107,7 +107,7 @@ test("weft inspect in tmux: workers, connections, tasks, reconnect, quit", { tim
 
     // q: exit status 0 and the terminal restored (alternate screen off, cursor visible).
     tmux("send-keys", "-t", session, "q");
-    await eventually("inspect exited", async () => {
+    await eventually("inspect exited", () => {
       try {
         return readFileSync(exitFile, "utf8").trim() !== "";
       } catch {

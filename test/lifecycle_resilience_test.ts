@@ -34,7 +34,7 @@ test("a worker killed under load is replaced; the others keep serving; the loss 
   try {
     const port = weft.listeners.edge!;
     const load = new Load({ port, keepAlive: 6, newConnections: 2, path: "/" });
-    await eventually("load flowing", async () => load.result.requests > 500, 20_000);
+    await eventually("load flowing", () => load.result.requests > 500, 20_000);
     assert.equal((await weft.admin("/debug/crash_worker?worker=0", { method: "POST" })).status, 200);
     const workers = await eventually("worker 0 replaced", async () => {
       const w = await weft.adminJson<WorkersResponse>("/workers");
@@ -45,7 +45,7 @@ test("a worker killed under load is replaced; the others keep serving; the loss 
     // Connections on the dead worker failed; everything after the replacement succeeds.
     const duringCrash = (await load.stop()).failures.length;
     const after = new Load({ port, keepAlive: 6, newConnections: 2, path: "/" });
-    await eventually("load after recovery", async () => after.result.requests > 1000, 30_000);
+    await eventually("load after recovery", () => after.result.requests > 1000, 30_000);
     const result = await after.stop();
     assert.deepEqual(result.failures, []);
     const stats = parseStats(await (await weft.admin("/stats")).text());

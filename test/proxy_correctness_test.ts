@@ -105,9 +105,9 @@ test("framing stays exact under pipelining, chunking, aborts and body-less respo
     // A client that aborts mid-body: the upstream request is torn down and the host released.
     const a = await RawConnection.open(port);
     a.write(`POST /abort HTTP/1.1\r\nhost: x\r\ncontent-length: ${1024 * 1024}\r\n\r\n${"y".repeat(64 * 1024)}`);
-    await eventually("upstream saw the request", async () => up.requests > before);
+    await eventually("upstream saw the request", () => up.requests > before);
     a.close();
-    await eventually("upstream saw the abort", async () => aborted > 0);
+    await eventually("upstream saw the abort", () => aborted > 0);
     const stats = await eventually("upstream released", async () => {
       const st = parseStats(await (await weft.admin("/stats")).text());
       return st["cluster.up.upstream_rq_active"] === 0 && st["cluster.up.upstream_cx_active"] === 0 ? st : null;

@@ -76,8 +76,7 @@ export class HotRestartListener {
       unlinkSync(path);
     } catch { /* not there */ }
     return new Promise((resolve, reject) => {
-      let listener: HotRestartListener;
-      const server = createServer((socket) => {
+      const server: Server = createServer((socket) => {
         listener.children.add(socket);
         socket.on("close", () => listener.children.delete(socket));
         socket.on("error", () => {});
@@ -91,7 +90,7 @@ export class HotRestartListener {
           }
         });
       });
-      listener = new HotRestartListener(path, server);
+      const listener = new HotRestartListener(path, server);
       server.once("error", reject);
       server.listen(path, () => resolve(listener));
     });

@@ -107,7 +107,7 @@ export function startWeft(args: string[], options: { env?: Record<string, string
 }
 
 /** Poll `check` until it returns a truthy value or the deadline passes (then throw with the last value). */
-export async function eventually<T>(what: string, check: () => Promise<T | null | undefined | false>, timeoutMs = 5000): Promise<T> {
+export async function eventually<T>(what: string, check: () => T | null | undefined | false | Promise<T | null | undefined | false>, timeoutMs = 5000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
