@@ -51,7 +51,8 @@ export async function runInspector(options: InspectorOptions): Promise<number> {
   const stopRecording = recorder ? recordSource(source, recorder) : undefined;
   const instance = render(
     <App source={source} thresholds={options.thresholds} historyLimit={options.historyLimit} />,
-    { alternateScreen: true, exitOnCtrlC: true, patchConsole: true, maxFps: 20 },
+    // interactive: a terminal was checked above; Ink would otherwise go non-interactive when CI is set.
+    { alternateScreen: true, exitOnCtrlC: true, patchConsole: true, maxFps: 20, interactive: true },
   );
   try {
     await instance.waitUntilExit();
