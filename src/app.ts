@@ -24,7 +24,7 @@ import type { EdgeSnapshot } from "./edge/snapshot.ts";
 import { registerLifecycleAdmin } from "./lifecycle/admin.ts";
 import { controlSocketPath, HotRestartListener, ParentLink } from "./lifecycle/hot_restart.ts";
 import { watchFile } from "./lifecycle/watch.ts";
-import { currentRuntime, workerEntry } from "./runtime/mod.ts";
+import { currentRuntime, newWorker, workerEntry } from "./runtime/mod.ts";
 import type { HttpServer, Runtime } from "./runtime/types.ts";
 import { registerStatsAdmin } from "./stats/admin.ts";
 import { StatsStore } from "./stats/store.ts";
@@ -437,7 +437,7 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyApp> {
 
 /** Start the built-in echo upstream in a worker of its own; returns its stop function. */
 async function startBuiltinEcho(): Promise<() => void> {
-  const worker = new Worker(workerEntry("src/edge/builtin_echo_worker.ts"), { type: "module", name: "builtin_echo" });
+  const worker = newWorker(workerEntry("src/edge/builtin_echo_worker.ts"), "builtin_echo");
   const result = await new Promise<{ ok: boolean; message?: string }>((resolve) => {
     worker.onmessage = (e) => resolve(e.data);
     worker.onerror = (e) => resolve({ ok: false, message: e.message });

@@ -1,11 +1,12 @@
 /**
  * Issue 2, point 7: the standalone binary built by the compile recipe (`bun scripts/compile.ts`)
- * serves the embedded default config and proxies a request through the built-in upstream.
+ * serves the embedded default config and proxies a request through the built-in upstream, and its
+ * tunnel starts its workers.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
@@ -37,5 +38,35 @@ test("the compiled binary serves the default config and proxies a request", { ti
     assert.equal(await (await weft.admin("/ready")).text(), "LIVE\n");
   } finally {
     assert.equal(await weft.stop(), 0);
+  }
+
+  // The tunnel's workers start from the binary too.
+  const dir = mkdtempSync(join(tmpdir(), "weft-bin-tunnel-"));
+  execFileSync(out, ["tunnel", "ca", "init", "--dir", dir], { stdio: "pipe" });
+  writeFileSync(join(dir, "local.yaml"), `workloads:
+- uid: cluster1//v1/Pod/default/client
+  name: client
+  namespace: default
+  serviceAccount: client
+  workloadIps: ["127.0.77.12"]
+  protocol: HBONE
+  node: node-a
+`);
+  const tunnel = spawn(out, ["tunnel", "serve", "-c", join(dir, "local.yaml"), "--node", "node-a", "--bind", "127.0.77.2", "--ca", dir], { stdio: ["ignore", "pipe", "pipe"] });
+  try {
+    const ready = await new Promise<string>((resolve, reject) => {
+      let text = "";
+      tunnel.stdout!.on("data", (d) => {
+        text += d;
+        if (text.includes("weft tunnel: ready")) resolve(text);
+      });
+      tunnel.on("exit", (code) => reject(new Error(`tunnel exited with ${code}`)));
+    });
+    assert.match(ready, /"admin":"127\.0\.77\.2:15000"/);
+    const workers = await (await fetch("http://127.0.77.2:15000/workers")).json() as { workers: { status: string }[] };
+    assert.deepEqual(workers.workers.map((w) => w.status), ["running", "running"]);
+  } finally {
+    process.kill(tunnel.pid!, "SIGTERM");
+    await new Promise((r) => tunnel.on("exit", r));
   }
 });

@@ -22,6 +22,7 @@ import process from "node:process";
 import type { ConnectionInfo, ServerInfo, ServerState, Snapshot, TaskInfo, WorkerInfo } from "../admin/wire.ts";
 import { AdminRegistry, json, text } from "../admin/registry.ts";
 import { EventHub } from "../admin/event_stream.ts";
+import { newWorker, workerEntry } from "../runtime/mod.ts";
 import { RUNTIME } from "./_compat.ts";
 import type { LogFormat } from "./access_log.ts";
 import { loadCa } from "./ca.ts";
@@ -103,7 +104,8 @@ class WorkerHandle {
   status = "starting";
 
   constructor(readonly id: number, onError: (msg: string) => void) {
-    this.worker = new Worker(new URL("./worker_main.ts", import.meta.url).href, { type: "module" });
+    // workerEntry: also resolves inside a Bun-compiled binary.
+    this.worker = newWorker(workerEntry("src/tunnel/worker_main.ts"), `worker_${id}`);
     this.worker.onmessage = (e: MessageEvent<WorkerToMain>) => {
       const m = e.data;
       if (m.type === "stats") {

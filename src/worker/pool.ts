@@ -10,6 +10,7 @@ import type { StatsDelta } from "../stats/scope.ts";
 import type { StatsStore } from "../stats/store.ts";
 import type { BoundListener, DrainOptions, InitOptions, MainToWorker, UpdateResult, WorkerReport, WorkerToMain } from "./messages.ts";
 import { sharedNow } from "./messages.ts";
+import { newWorker } from "../runtime/mod.ts";
 
 export interface WatchdogConfig {
   missTimeoutMs: number;
@@ -101,7 +102,7 @@ export class WorkerPool {
   }
 
   private spawn(id: number, generation: number): Promise<BoundListener[]> {
-    const worker = new Worker(this.options.entry, { type: "module", name: `worker_${id}` });
+    const worker = newWorker(this.options.entry, `worker_${id}`);
     const now = sharedNow();
     const slot: Slot = {
       id,
