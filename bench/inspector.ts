@@ -14,6 +14,8 @@ export interface InspectorStats {
   dropped: number;
   /** Set if the stream failed or ended early. */
   error: string | null;
+  /** How long it was attached, ms. */
+  attachedMs: number;
 }
 
 export interface Inspector {
@@ -26,7 +28,8 @@ export interface Inspector {
 
 export function attachInspector(adminUrl: string, timeoutMs = 10_000): Inspector {
   const ac = new AbortController();
-  const s: InspectorStats = { snapshots: 0, bytes: 0, maxSnapshotBytes: 0, dropped: 0, error: null };
+  const s: InspectorStats = { snapshots: 0, bytes: 0, maxSnapshotBytes: 0, dropped: 0, error: null, attachedMs: 0 };
+  const t0 = Date.now();
   let resolveReady!: () => void;
   let rejectReady!: (e: Error) => void;
   const ready = new Promise<void>((res, rej) => {
@@ -75,11 +78,11 @@ export function attachInspector(adminUrl: string, timeoutMs = 10_000): Inspector
   })();
   return {
     ready,
-    stats: () => ({ ...s }),
+    stats: () => ({ ...s, attachedMs: Date.now() - t0 }),
     async close() {
       ac.abort();
       await done;
-      return { ...s };
+      return { ...s, attachedMs: Date.now() - t0 };
     },
   };
 }

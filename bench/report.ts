@@ -15,14 +15,28 @@ function num(n: number, digits = 0): string {
   return n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
 }
 
-function sp(s: Spread, digits = 0, suffix = ""): string {
+/** Rounds in the session being rendered: a figure from fewer rounds says so. */
+let sessionRounds = 0;
+
+/** A median over rounds; `disturbed`: only runs disturbed by other processes were available. */
+type Figure = Spread & { disturbed?: boolean };
+
+function sp(s: Figure, digits = 0, suffix = ""): string {
   if (s.n === 0) return "–";
-  if (s.n === 1) return `${num(s.median, digits)}${suffix}`;
-  return `${num(s.median, digits)}${suffix} (${num(s.min, digits)}–${num(s.max, digits)})`;
+  const notes = `${s.n < sessionRounds ? ` [n=${s.n}]` : ""}${s.disturbed ? " ⚠" : ""}`;
+  if (s.n === 1) return `${num(s.median, digits)}${suffix}${notes}`;
+  return `${num(s.median, digits)}${suffix} (${num(s.min, digits)}–${num(s.max, digits)})${notes}`;
 }
 
 function ratio(s: Spread): string {
   return sp(s, 2, "×");
+}
+
+/** A spread of fractions as percentages, with the same notes as sp(). */
+function pctFig(f: Figure): string {
+  if (f.n === 0) return "–";
+  const notes = `${f.n < sessionRounds ? ` [n=${f.n}]` : ""}${f.disturbed ? " ⚠" : ""}`;
+  return f.n === 1 ? `${pct(f.median)}${notes}` : `${pct(f.median)} (${pct(f.min)} to ${pct(f.max)})${notes}`;
 }
 
 function pct(x: number, digits = 1): string {
@@ -73,6 +87,17 @@ class View {
     return clean.length ? clean : this.pairs(this.s.throughput, a, b, f);
   }
 
+  /** True when no round had undisturbed runs of both (tpPairs fell back to disturbed ones). */
+  pairsDisturbed(a: string, b: string): boolean {
+    const clean = this.s.throughput.filter((t) => this.clean(t));
+    return !clean.some((x) => x.caseId === a && clean.some((y) => y.caseId === b && y.round === x.round)) && this.allTp(a).length > 0;
+  }
+
+  /** Spread of per-round f(a) / f(b) values, marked when only disturbed rounds were available. */
+  tpPairSpread(a: string, b: string, f: (t: ThroughputSample) => number, map: (r: number) => number = (r) => r): Figure {
+    return { ...spread(this.tpPairs(a, b, f).map(map)), disturbed: this.pairsDisturbed(a, b) };
+  }
+
   has(id: string): boolean {
     return this.tp(id).length > 0;
   }
@@ -87,12 +112,12 @@ class View {
     return out;
   }
 
-  tpRatio(id: string, f: (t: ThroughputSample) => number, base = "nginx"): Spread {
-    return spread(this.tpPairs(id, base, f));
+  tpRatio(id: string, f: (t: ThroughputSample) => number, base = "nginx"): Figure {
+    return this.tpPairSpread(id, base, f);
   }
 
-  tpSpread(id: string, f: (t: ThroughputSample) => number): Spread {
-    return spread(this.tp(id).map(f));
+  tpSpread(id: string, f: (t: ThroughputSample) => number): Figure {
+    return { ...spread(this.tp(id).map(f)), disturbed: !this.allTp(id).some((t) => this.clean(t)) && this.allTp(id).length > 0 };
   }
 
   /** Proxy CPU µs per request (user, sys), over all rounds. */
@@ -155,6 +180,19 @@ function cpuExplanation(v: View, id: string): string {
   return parts.join("; ");
 }
 
+/** What the peak RSS is made of: the idle baseline, and what one worker adds. */
+function rssExplanation(v: View, rt: string): string {
+  const peak = (id: string) => v.tpSpread(id, (t) => (t.peakRss ?? NaN) / MiB).median;
+  const one = peak(`weft-${rt}-1`), two = peak(`weft-${rt}-2`);
+  const idle = spread(v.s.idle.filter((x) => x.caseId === `weft-${rt}-2`).map((x) => x.result.rssBeforeBytes / MiB)).median;
+  const parts = ["peak RSS is VmHWM of the weft process (start-up, warm-up and the measured run)"];
+  if (Number.isFinite(one) && Number.isFinite(two)) {
+    parts.push(`1 worker peaks at ${num(one)} MiB, 2 at ${num(two)} MiB: each worker (a JS VM) adds about ${num(two - one)} MiB`);
+  }
+  if (Number.isFinite(idle)) parts.push(`the 2-worker process already holds ${num(idle)} MiB idle after a warm-up, before any load`);
+  return parts.join("; ");
+}
+
 /** Per-thread-name CPU summed over rounds, µs per request. */
 function mergedThreads(v: View, id: string): { name: string; threads: number; user: number; sys: number }[] {
   const t = v.tp(id).filter((x) => x.threads && x.requests > 0);
@@ -176,13 +214,14 @@ function mergedThreads(v: View, id: string): { name: string; threads: number; us
 
 export function evaluateTargets(s: Session): TargetRow[] {
   const v = new View(s);
+  sessionRounds = s.options.rounds;
   const rows: TargetRow[] = [];
   const atLeast = (target: string, value: Spread, min: number, unit: string, why: () => string) => {
     if (value.n === 0) return rows.push({ target, measured: "not measured", met: null, gap: "" });
     const met = value.median >= min;
     rows.push({
       target,
-      measured: `${num(value.median, 2)}${unit} (${num(value.min, 2)}–${num(value.max, 2)})`,
+      measured: sp(value, 2, unit),
       met,
       gap: met
         ? `${pct(value.median / min - 1)} margin`
@@ -194,7 +233,7 @@ export function evaluateTargets(s: Session): TargetRow[] {
     const met = value.median <= max;
     rows.push({
       target,
-      measured: `${num(value.median, digits)}${unit} (${num(value.min, digits)}–${num(value.max, digits)})`,
+      measured: sp(value, digits, unit),
       met,
       gap: met ? `${pct(1 - value.median / max)} headroom` : `${pct(value.median / max - 1)} over the limit${why() ? `. ${why()}` : ""}`,
     });
@@ -215,7 +254,10 @@ export function evaluateTargets(s: Session): TargetRow[] {
     } else {
       atLeast("weft Deno 2w requests/s ≥ 0.6× nginx", v.tpRatio(id, (t) => t.rps), 0.6, "×", () => cpuExplanation(v, id));
     }
-    atMost(`weft ${R} 2w idle keep-alive connection ≤ 8 KiB RSS`, v.idleSpread(id), 8, " KiB", 2, () => "see the idle-connection table");
+    atMost(`weft ${R} 2w idle keep-alive connection ≤ 8 KiB RSS`, v.idleSpread(id), 8, " KiB", 2, () => {
+      const n = v.idleSpread("nginx");
+      return n.n ? `nginx holds one for ${num(n.median, 2)} KiB; the growth is the runtime's per-socket state and buffers (see Analysis, if present)` : "";
+    });
     const limit = rt === "bun" ? 100 : 200;
     atMost(
       `weft ${R} 2w peak RSS under load ≤ ${limit} MiB`,
@@ -223,36 +265,61 @@ export function evaluateTargets(s: Session): TargetRow[] {
       limit,
       " MiB",
       0,
-      () => "peak RSS (VmHWM) of the weft process over start-up, warm-up and the measured run",
+      () => rssExplanation(v, rt),
     );
     atLeast(`weft ${R} 2w streaming 1 GiB ≥ 1.0× nginx MB/s`, v.streamRatio(id, "nginx"), 1.0, "×", () => "");
-    const overhead = spread(v.tpPairs(`${id}-noinstr`, id, (t) => t.rps).map((r) => 1 - 1 / r));
+    const overhead = v.tpPairSpread(`${id}-noinstr`, id, (t) => t.rps, (r) => 1 - 1 / r);
     if (overhead.n === 0) rows.push({ target: `weft ${R} dispatcher instrumentation ≤ 3% of requests/s`, measured: "not measured", met: null, gap: "" });
     else {
       const met = overhead.median <= 0.03;
       rows.push({
         target: `weft ${R} dispatcher instrumentation ≤ 3% of requests/s`,
-        measured: `${pct(overhead.median)} (${pct(overhead.min)} to ${pct(overhead.max)})`,
+        measured: pctFig(overhead),
         met,
-        gap: met
-          ? `within the limit; round-to-round spread of weft alone is ${pct(spreadWidth(v.tpSpread(id, (t) => t.rps)))}`
-          : `${((overhead.median - 0.03) * 100).toFixed(1)} points over the limit (round-to-round spread ${pct(spreadWidth(v.tpSpread(id, (t) => t.rps)))})`,
+        gap: `${met ? "within the limit" : `${((overhead.median - 0.03) * 100).toFixed(1)} points over the limit`}; ${instrumentationCpu(v, id)}`,
       });
     }
   }
   return rows;
 }
 
+/** The instrumentation's cost in CPU per request (less noisy than req/s), and the req/s noise floor. */
+function instrumentationCpu(v: View, id: string): string {
+  const on = v.cpuPerRequest(id), off = v.cpuPerRequest(`${id}-noinstr`);
+  const noise = spreadWidth(v.tpSpread(id, (t) => t.rps));
+  const parts: string[] = [];
+  if (on && off) {
+    const a = on.user + on.sys, b = off.user + off.sys;
+    parts.push(`CPU per request ${num(a, 1)} µs on, ${num(b, 1)} µs off (${pct(a / b - 1)})`);
+  }
+  if (Number.isFinite(noise) && v.tp(id).length > 1) {
+    parts.push(`the instrumented runs alone spread by ${(noise * 100).toFixed(1)}% across rounds, so a 3% effect is near the noise`);
+  }
+  return parts.join("; ");
+}
+
 function spreadWidth(s: Spread): number {
   return s.n ? (s.max - s.min) / s.median : NaN;
+}
+
+/** The same function JIT-compiled more than once (tiers, inlining) appears once, summed. */
+function mergeShares(list: ProfileShare[]): ProfileShare[] {
+  const m = new Map<string, number>();
+  for (const x of list) {
+    const key = x.what.replace(/^JS:[*+~^]?'?/, "JS: ");
+    m.set(key, (m.get(key) ?? 0) + x.share);
+  }
+  return [...m].map(([what, share]) => ({ what, share })).sort((a, b) => b.share - a.share);
 }
 
 function shares(list: ProfileShare[], n: number): string {
   return list.slice(0, n).map((x) => `${(x.share * 100).toFixed(1)}% ${x.what.replace(/\|/g, "\\|")}`).join("<br>");
 }
 
-export function renderReport(s: Session): string {
+/** `analysis`: hand-written notes (markdown) placed after the targets, e.g. from `<results>.analysis.md`. */
+export function renderReport(s: Session, analysis = ""): string {
   const v = new View(s);
+  sessionRounds = s.options.rounds;
   const m = s.machine;
   const o = s.options;
   const out: string[] = [];
@@ -294,6 +361,12 @@ export function renderReport(s: Session): string {
     ),
   );
   out.push("");
+  if (analysis.trim()) {
+    out.push("## Analysis");
+    out.push("");
+    out.push(analysis.trim());
+    out.push("");
+  }
 
   // Throughput
   const tpIds = s.cases.filter((c) => v.has(c.id)).map((c) => c.id);
@@ -393,7 +466,7 @@ export function renderReport(s: Session): string {
               runtimeName(rt),
               sp(v.tpSpread(a, (x) => x.rps)),
               sp(v.tpSpread(b, (x) => x.rps)),
-              ratio(spread(v.tpPairs(b, a, (x) => x.rps))),
+              ratio(v.tpPairSpread(b, a, (x) => x.rps)),
               sp(v.tpSpread(a, (x) => x.p99), 2),
               sp(v.tpSpread(b, (x) => x.p99), 2),
               sp(cores(a), 2),
@@ -422,13 +495,13 @@ export function renderReport(s: Session): string {
         ["runtime", "on req/s", "off req/s", "overhead (per round)", "on p99 ms", "off p99 ms", "on µs/req", "off µs/req"],
         instr.map((rt) => {
           const on = `weft-${rt}-2`, off = `weft-${rt}-2-noinstr`;
-          const ov = spread(v.tpPairs(off, on, (x) => x.rps).map((r) => 1 - 1 / r));
+          const ov = v.tpPairSpread(off, on, (x) => x.rps, (r) => 1 - 1 / r);
           const c1 = v.cpuPerRequest(on), c2 = v.cpuPerRequest(off);
           return [
             runtimeName(rt),
             sp(v.tpSpread(on, (x) => x.rps)),
             sp(v.tpSpread(off, (x) => x.rps)),
-            `${pct(ov.median)} (${pct(ov.min)} to ${pct(ov.max)})`,
+            pctFig(ov),
             sp(v.tpSpread(on, (x) => x.p99), 2),
             sp(v.tpSpread(off, (x) => x.p99), 2),
             c1 ? num(c1.user + c1.sys, 1) : "–",
@@ -458,26 +531,24 @@ export function renderReport(s: Session): string {
             "plain p99 ms",
             "+ inspector p99 ms",
             "Δ p99",
-            "snapshots per run",
+            "snapshots per second attached",
             "largest snapshot",
             "dropped",
           ],
           insp.map((rt) => {
             const a = `weft-${rt}-2`, b = `weft-${rt}-2-inspector`;
-            const dr = spread(v.tpPairs(b, a, (x) => x.rps).map((r) => r - 1));
-            const dp = spread(
-              v.tpPairs(b, a, (x) => x.p99).map((r) => r - 1),
-            );
+            const dr = v.tpPairSpread(b, a, (x) => x.rps, (r) => r - 1);
+            const dp = v.tpPairSpread(b, a, (x) => x.p99, (r) => r - 1);
             const st = v.tp(b).map((x) => x.inspector).filter((x) => x !== null);
             return [
               runtimeName(rt),
               sp(v.tpSpread(a, (x) => x.rps)),
               sp(v.tpSpread(b, (x) => x.rps)),
-              `${pct(dr.median)} (${pct(dr.min)} to ${pct(dr.max)})`,
+              pctFig(dr),
               sp(v.tpSpread(a, (x) => x.p99), 2),
               sp(v.tpSpread(b, (x) => x.p99), 2),
-              `${pct(dp.median)} (${pct(dp.min)} to ${pct(dp.max)})`,
-              sp(spread(st.map((x) => x!.snapshots))),
+              pctFig(dp),
+              sp(spread(st.map((x) => (x!.attachedMs ? (x!.snapshots / x!.attachedMs) * 1000 : NaN))), 2),
               `${num(Math.max(0, ...st.map((x) => x!.maxSnapshotBytes)) / 1024, 1)} KiB`,
               num(st.reduce((a2, x) => a2 + x!.dropped, 0)),
             ];
@@ -562,7 +633,7 @@ export function renderReport(s: Session): string {
     out.push("## Profile (perf, under the same wrk load)");
     out.push("");
     out.push(
-      "`perf stat` counts syscalls (raw_syscalls:sys_enter) and context switches of the proxy's processes over the window, divided by the requests wrk completed in it; `perf record` samples them at 499 Hz (no call graphs). Deno runs with V8's `--perf-basic-prof`, so its JIT frames have JavaScript names; Bun's JIT frames are anonymous (`[JIT]`), and both runtime binaries are stripped (addresses only). perf slows the proxy a little.",
+      "`perf stat` counts syscalls (raw_syscalls:sys_enter) and context switches of the proxy's processes over the window, divided by the requests wrk completed in it; `perf record` samples them at 499 Hz (no call graphs). Deno runs with V8's `--perf-basic-prof`, so its JIT frames have JavaScript names; Bun's JIT frames are anonymous (`[JIT]`), and both runtime binaries are stripped (addresses only). Counting every syscall slows every proxy noticeably (compare req/s under perf with the throughput table); the per-request counts and the shares stay comparable between proxies.",
     );
     out.push("");
     out.push(
@@ -587,7 +658,7 @@ export function renderReport(s: Session): string {
           shares(p.threads, 8),
           shares(p.dsos, 6),
           shares(p.symbols, 20),
-          shares(p.js ?? [], 15),
+          shares(mergeShares(p.js ?? []), 12),
         ]),
       ),
     );

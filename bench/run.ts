@@ -5,7 +5,7 @@
  *   deno run -A bench/run.ts [--rounds 3] [--duration 10] [--warmup 3] [--quick]
  *                            [--runtimes bun,deno] [--only throughput,streaming,idle,profile]
  *                            [--idle-conns 10000] [--stream-mib 1024] [--no-profile]
- *                            [--weft-ref HEAD] [--quiet-cores 0.3] [--quiet-wait 120] [--retries 2]
+ *                            [--weft-ref HEAD] [--quiet-cores 0.3] [--quiet-wait 120] [--retries 3]
  *                            [--out dir]
  *   bun bench/run.ts …       (the same; the harness uses node: APIs only)
  *
@@ -72,7 +72,7 @@ function parseOptions(argv: string[]): Options {
     weftRef: null,
     quietCores: 0.3,
     quietWaitS: 120,
-    retries: 2,
+    retries: 3,
   };
   const set = new Set<string>();
   for (let i = 0; i < argv.length; i++) {
@@ -290,12 +290,12 @@ async function throughputRun(
 ): Promise<{ sample: ThroughputSample; incidents: Incident[] }> {
   const port = peer?.port ?? backend.port;
   const url = `http://127.0.0.1:${port}/`;
+  const quiet = await quietMachine(o);
   let inspector: Inspector | null = null;
   if (c.inspector && peer?.adminUrl) {
     inspector = attachInspector(peer.adminUrl);
     await inspector.ready;
   }
-  const quiet = await quietMachine(o);
   await runWrk({ url, durationS: o.warmupS });
   const pids = peer ? peer.pids() : null;
   const cpu0 = pids ? cpuTimes(pids) : null;
@@ -371,8 +371,8 @@ async function throughputRun(
 }
 
 /** Wait for a quiet machine (see --quiet-cores); says so when it gave up. */
-async function quietMachine(o: Options): Promise<{ busyCores: number }> {
-  const q = await waitForQuiet(o.quietCores, o.quietWaitS * 1000);
+async function quietMachine(o: Options, maxWaitS = o.quietWaitS): Promise<{ busyCores: number }> {
+  const q = await waitForQuiet(o.quietCores, Math.min(maxWaitS, o.quietWaitS) * 1000);
   if (!q.quiet) log(`machine still busy (${q.busyCores.toFixed(2)} CPUs) after waiting ${Math.round(q.waitedMs / 1000)} s; measuring anyway`);
   else if (q.waitedMs > 2000) log(`waited ${Math.round(q.waitedMs / 1000)} s for a quiet machine`);
   return q;
@@ -425,7 +425,7 @@ async function idlePhase(session: Session, o: Options, backend: Peer): Promise<v
           if (!peer) return;
           // Warm the request path (JIT, upstream pools) so "before" is a proxy that has served.
           await runWrk({ url: `http://127.0.0.1:${peer.port}/`, durationS: 1 });
-          await quietMachine(o);
+          await quietMachine(o, 10); // memory, not CPU: a short wait is enough
           const result = await measureIdleConnections({
             port: peer.port,
             count: o.idleConnections,
