@@ -24,30 +24,25 @@ function query(url: URL): StatsQuery | Response {
 const PROMETHEUS_TYPE = "text/plain; version=0.0.4; charset=UTF-8";
 
 export function registerStatsAdmin(admin: AdminRegistry, store: StatsStore, beforeRead: () => Promise<void>): void {
+  /** Current figures and the parsed query, or the 400 for a bad query; then `render`. */
+  const read = (render: (q: StatsQuery, url: URL) => Response) => async (_req: Request, url: URL) => {
+    await beforeRead();
+    const q = query(url);
+    return q instanceof Response ? q : render(q, url);
+  };
+  const prometheus = (q: StatsQuery) => new Response(renderPrometheus(store, q), { headers: { "content-type": PROMETHEUS_TYPE } });
   admin.add({
     path: "/stats",
     help: "print server stats (?format=json|prometheus, ?filter=REGEX, ?usedonly)",
-    async handle(_req, url) {
-      await beforeRead();
-      const q = query(url);
-      if (q instanceof Response) return q;
+    handle: read((q, url) => {
       const format = url.searchParams.get("format");
       if (format === "json") return json(renderJson(store, q));
-      if (format === "prometheus") return new Response(renderPrometheus(store, q), { headers: { "content-type": PROMETHEUS_TYPE } });
+      if (format === "prometheus") return prometheus(q);
       if (format !== null && format !== "text") return text(400, `unsupported format: ${format} (use json, prometheus or text)\n`);
       return text(200, renderText(store, q));
-    },
+    }),
   });
-  admin.add({
-    path: "/stats/prometheus",
-    help: "print server stats in prometheus format",
-    async handle(_req, url) {
-      await beforeRead();
-      const q = query(url);
-      if (q instanceof Response) return q;
-      return new Response(renderPrometheus(store, q), { headers: { "content-type": PROMETHEUS_TYPE } });
-    },
-  });
+  admin.add({ path: "/stats/prometheus", help: "print server stats in prometheus format", handle: read(prometheus) });
   admin.add({
     path: "/reset_counters",
     method: "POST",

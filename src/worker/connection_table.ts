@@ -15,19 +15,11 @@
  */
 import type { ConnectionInfo } from "../admin/wire.ts";
 
-/** A live row. `dirty` marks it for the next flush; `announced` once main has seen it. */
-export interface ConnectionRecord {
-  id: string;
-  worker: number;
-  remoteAddress: string;
-  remotePort: number;
-  listener: string;
-  openedAt: number;
-  requests: number;
-  bytesIn: number;
-  bytesOut: number;
-  lastActivityAt: number;
-  kind: string;
+/**
+ * A live row: the wire row without its derived ages (computed at report time). `peer` is "" until
+ * known; `dirty` marks the row for the next flush; `announced` once main has seen it.
+ */
+export interface ConnectionRecord extends Omit<ConnectionInfo, "ageMs" | "idleMs" | "peer"> {
   peer: string;
   dirty: boolean;
   announced: boolean;
