@@ -153,7 +153,7 @@ export class DownstreamConnection implements SocketHandlers {
       }
       this.headStartedAt = 0;
       if (result.status === "error") {
-        this.protocolError(result.code, result.reason);
+        this.protocolError(result.code);
         return;
       }
       const head = result.head;
@@ -199,14 +199,13 @@ export class DownstreamConnection implements SocketHandlers {
     else this.socket.resume();
   }
 
-  private protocolError(code: number, reason: string): void {
+  private protocolError(code: number): void {
     const http = this.slot.current.http;
     http.cxProtocolError.inc();
     http.rqTotal.inc();
     http.rqByClass[3]!.inc();
     if (code === 431) http.rqHeaderOverflow.inc();
     const body = code === 431 ? "Request Header Fields Too Large" : code === 501 ? "Not Implemented" : "Bad Request";
-    void reason;
     this.send(localReply(code, body, { close: true, server: this.slot.current.config.http.serverName }));
     this.closeAfterResponse = true;
     this.socket.end();

@@ -54,7 +54,6 @@ export class Exchange implements UpstreamUser, Expirable {
   deadline = 0;
   private timeoutMs = 0;
   private pausedUpstream = false;
-  private action: ClusterRouteAction | null = null;
   private match: RouteMatchResult | null = null;
   private upstreamHead: Uint8Array | null = null;
 
@@ -100,7 +99,6 @@ export class Exchange implements UpstreamUser, Expirable {
   }
 
   private proxy(action: ClusterRouteAction): void {
-    this.action = action;
     const choice = pickWeighted(action.clusters, action.totalWeight);
     const cluster = this.conn.host.clusters.get(choice.name);
     this.task.cluster = choice.name;

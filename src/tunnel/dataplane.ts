@@ -67,6 +67,16 @@ import { normalizeIp, TunnelState, workloadIdentity } from "./state.ts";
 
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 
+/** The HTTP status a CONNECT client is answered with for each refusal. */
+const REFUSAL_STATUS: Record<Refusal, [number, string]> = {
+  unknown_source: [403, "Forbidden"],
+  source_not_local: [403, "Forbidden"],
+  policy_denied: [403, "Forbidden"],
+  no_route: [502, "Bad Gateway"],
+  connect_failed: [503, "Service Unavailable"],
+  bad_request: [400, "Bad Request"],
+};
+
 type Refusal =
   | "unknown_source"
   | "source_not_local"
@@ -479,17 +489,9 @@ export class DataPlane {
         socket.off("data", onData);
         socket.pause();
         clearTimeout(timer);
-        const status: Record<Refusal, [number, string]> = {
-          unknown_source: [403, "Forbidden"],
-          source_not_local: [403, "Forbidden"],
-          policy_denied: [403, "Forbidden"],
-          no_route: [502, "Bad Gateway"],
-          connect_failed: [503, "Service Unavailable"],
-          bad_request: [400, "Bad Request"],
-        };
         void this.#outbound2(socket, conn, listener, req.host, req.port, buf, {
           ok: () => socket.write(CONNECT_OK),
-          fail: (reason) => socket.end(errorResponse(...status[reason])),
+          fail: (reason) => socket.end(errorResponse(...REFUSAL_STATUS[reason])),
         });
       } catch (e) {
         clearTimeout(timer);
@@ -793,14 +795,6 @@ export class DataPlane {
       if (req.host !== listenerIp) {
         return void socket.end(errorResponse(400, "Bad Request"));
       }
-      const status: Record<Refusal, [number, string]> = {
-        unknown_source: [403, "Forbidden"],
-        source_not_local: [403, "Forbidden"],
-        policy_denied: [403, "Forbidden"],
-        no_route: [502, "Bad Gateway"],
-        connect_failed: [503, "Service Unavailable"],
-        bad_request: [400, "Bad Request"],
-      };
       this.#inbound2({
         downstream: socket,
         conn,
@@ -816,7 +810,7 @@ export class DataPlane {
           socket.write(CONNECT_OK);
           socket.resume();
         },
-        fail: (reason) => socket.end(errorResponse(...status[reason])),
+        fail: (reason) => socket.end(errorResponse(...REFUSAL_STATUS[reason])),
       });
     };
     socket.on("data", onData);
