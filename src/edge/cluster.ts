@@ -216,8 +216,8 @@ export class UpstreamConnection implements SocketHandlers {
     this.socket.destroy();
   }
 
-  write(bytes: Uint8Array): boolean {
-    return this.socket.write(bytes);
+  write(bytes: Uint8Array, start = 0, end = bytes.byteLength): boolean {
+    return this.socket.write(bytes, start, end);
   }
 }
 

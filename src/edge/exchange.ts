@@ -18,7 +18,7 @@ import { BodyFramer, parseResponseHead } from "./http1/mod.ts";
 import type { RequestHead, ResponseHead } from "./http1/types.ts";
 import type { ListenerRuntime } from "./listener.ts";
 import { pickWeighted } from "./load_balancer.ts";
-import { headBytes } from "./head_bytes.ts";
+import { type HeadWriter, headWriter } from "./head_writer.ts";
 import { ENVOY_BODIES, localReply } from "./local_reply.ts";
 import type { RouteMatchResult } from "./router.ts";
 
@@ -55,7 +55,7 @@ export class Exchange implements UpstreamUser, Expirable {
   private timeoutMs = 0;
   private pausedUpstream = false;
   private match: RouteMatchResult | null = null;
-  private upstreamHead: Uint8Array | null = null;
+  private action: ClusterRouteAction | null = null;
 
   constructor(readonly conn: DownstreamConnection, readonly listener: ListenerRuntime, readonly head: RequestHead) {
     const d = conn.ctx.dispatcher;
@@ -112,7 +112,7 @@ export class Exchange implements UpstreamUser, Expirable {
     cluster.stats.rqActive.inc();
     this.timeoutMs = action.timeoutMs;
     if (this.head.expectContinue && !this.requestDone) this.conn.send(CONTINUE_100);
-    this.upstreamHead = this.buildUpstreamHead(action);
+    this.action = action;
     if (this.requestDone) this.armTimeout();
     this.connectUpstream(false);
   }
@@ -140,10 +140,21 @@ export class Exchange implements UpstreamUser, Expirable {
     }
   }
 
-  private buildUpstreamHead(action: ClusterRouteAction): Uint8Array {
+  /** The request head as forwarded upstream, into `w`: hop-by-hop fields dropped, Envoy's x-forwarded-* and x-request-id added. */
+  private writeUpstreamHead(w: HeadWriter): void {
     const head = this.head;
-    const conn = this.conn;
-    const out: string[] = [];
+    const action = this.action!;
+    let target = head.target;
+    if (action.prefixRewrite !== null && this.match !== null) {
+      const m = this.match.route.route.match;
+      if (m.kind === "prefix" || m.kind === "path") target = action.prefixRewrite + target.slice(m.value.length);
+    }
+    w.reset();
+    w.text(head.method);
+    w.text(" ");
+    w.text(target);
+    w.text(head.minor === 0 ? " HTTP/1.0\r\n" : " HTTP/1.1\r\n");
+    w.field("host", action.hostRewriteLiteral ?? head.host ?? "");
     let xff: string | null = null;
     let hasProto = false;
     let requestId = false;
@@ -151,7 +162,7 @@ export class Exchange implements UpstreamUser, Expirable {
     for (let i = 0; i < h.length; i += 2) {
       const name = h[i]!;
       if (HOP_BY_HOP.has(name)) {
-        if (name === "te" && h[i + 1]!.toLowerCase() === "trailers") out.push(name, h[i + 1]!);
+        if (name === "te" && h[i + 1]!.toLowerCase() === "trailers") w.field(name, h[i + 1]!);
         continue;
       }
       if (name === "x-forwarded-for") {
@@ -160,24 +171,29 @@ export class Exchange implements UpstreamUser, Expirable {
       }
       if (name === "x-forwarded-proto") hasProto = true;
       else if (name === "x-request-id") requestId = true;
-      out.push(name, h[i + 1]!);
+      w.field(name, h[i + 1]!);
     }
-    const hostValue = action.hostRewriteLiteral ?? head.host ?? "";
-    const remote = conn.socket.remoteAddress;
-    out.push("x-forwarded-for", xff === null ? remote : `${xff}, ${remote}`);
-    if (!hasProto) out.push("x-forwarded-proto", "http");
-    if (!requestId && this.listener.config.http.generateRequestId) out.push("x-request-id", crypto.randomUUID());
-    if (action.timeoutMs > 0) out.push("x-envoy-expected-rq-timeout-ms", String(action.timeoutMs));
+    w.text("x-forwarded-for: ");
+    if (xff !== null) {
+      w.text(xff);
+      w.text(", ");
+    }
+    w.text(this.conn.socket.remoteAddress);
+    w.crlf();
+    if (!hasProto) w.field("x-forwarded-proto", "http");
+    if (!requestId && this.listener.config.http.generateRequestId) {
+      w.text("x-request-id: ");
+      w.uuid4();
+      w.crlf();
+    }
+    if (action.timeoutMs > 0) {
+      w.text("x-envoy-expected-rq-timeout-ms: ");
+      w.decimal(action.timeoutMs);
+      w.crlf();
+    }
     // HTTP/1.0 clients cannot read chunked responses: ask the upstream for a 1.0 response.
-    if (head.minor === 0) out.push("connection", "close");
-    let target = head.target;
-    if (action.prefixRewrite !== null && this.match !== null) {
-      const m = this.match.route.route.match;
-      if (m.kind === "prefix" || m.kind === "path") target = action.prefixRewrite + target.slice(m.value.length);
-    }
-    let text = `${head.method} ${target} ${head.minor === 0 ? "HTTP/1.0" : "HTTP/1.1"}\r\nhost: ${hostValue}\r\n`;
-    for (let i = 0; i < out.length; i += 2) text += `${out[i]}: ${out[i + 1]}\r\n`;
-    return headBytes(text + "\r\n");
+    if (head.minor === 0) w.field("connection", "close");
+    w.crlf();
   }
 
   private redirectLocation(a: RedirectAction): string {
@@ -205,7 +221,7 @@ export class Exchange implements UpstreamUser, Expirable {
       this.abortRequest(400, "Bad Request");
       return end - start;
     }
-    if (r.used > 0) this.forwardBody(buf.subarray(start, start + r.used));
+    if (r.used > 0) this.forwardBody(buf, start, start + r.used);
     if (r.done) {
       this.requestDone = true;
       if (this.phase !== "done") {
@@ -216,17 +232,18 @@ export class Exchange implements UpstreamUser, Expirable {
     return r.used;
   }
 
-  private forwardBody(bytes: Uint8Array): void {
+  /** Send request body bytes `buf[start, end)` upstream, or keep them until it is connected. */
+  private forwardBody(buf: Uint8Array, start: number, end: number): void {
     if (this.phase === "done") return;
     const up = this.upstream;
     if (up === null || !up.connected || this.phase === "connecting") {
       // Not connected yet: keep a bounded amount, then stop reading the client.
-      this.early.push(bytes.slice());
-      this.earlyBytes += bytes.byteLength;
+      this.early.push(buf.slice(start, end));
+      this.earlyBytes += end - start;
       if (this.earlyBytes > this.listener.config.perConnectionBufferLimitBytes) this.conn.setExchangePause(true);
       return;
     }
-    if (!up.write(bytes)) this.conn.setExchangePause(true);
+    if (!up.write(buf, start, end)) this.conn.setExchangePause(true);
   }
 
   // ---- upstream events ----------------------------------------------------------------------
@@ -240,7 +257,9 @@ export class Exchange implements UpstreamUser, Expirable {
     this.conn.ctx.dispatcher.tasks.setState(this.task, this.requestDone ? "waiting_response" : "reading_request");
     conn.requests++;
     this.sentUpstreamAt = performance.now();
-    let ok = conn.write(this.upstreamHead!);
+    const w = headWriter();
+    this.writeUpstreamHead(w);
+    let ok = conn.write(w.bytes, 0, w.length);
     for (const b of this.early) ok = conn.write(b);
     this.early = [];
     this.earlyBytes = 0;
@@ -267,7 +286,7 @@ export class Exchange implements UpstreamUser, Expirable {
       this.readResponseHead(conn, buf);
       return;
     }
-    this.forwardResponse(bytes, 0, bytes.byteLength, null);
+    this.forwardResponse(bytes, 0, bytes.byteLength, false);
   }
 
   private readResponseHead(conn: UpstreamConnection, buf: Uint8Array): void {
@@ -293,37 +312,47 @@ export class Exchange implements UpstreamUser, Expirable {
         continue;
       }
       this.respHead = head;
-      this.forwardResponse(buf, at, buf.byteLength, this.startResponse(head));
+      this.startResponse(head);
+      this.forwardResponse(buf, at, buf.byteLength, true);
       return;
     }
   }
 
-  /** Take the response head: stats, task state, framing; returns the head to send downstream. */
-  private startResponse(head: ResponseHead): string {
+  /** Take the response head: stats, task state, framing; the head to send downstream goes into this thread's head writer. */
+  private startResponse(head: ResponseHead): void {
     const elapsed = Math.round(performance.now() - this.sentUpstreamAt);
     const closeAfter = this.conn.closeAfterResponse || this.conn.slot.removed || closeAfterThisResponse(this.conn.ctx) ||
       head.bodyKind === "close" || !this.requestDone;
     if (closeAfter) this.conn.closeAfterResponse = true;
-    let text = `HTTP/1.1 ${head.status} ${head.reason}\r\n`;
+    const w = headWriter();
+    w.reset();
+    w.text("HTTP/1.1 ");
+    w.decimal(head.status);
+    w.text(" ");
+    w.text(head.reason);
+    w.crlf();
     const h = head.headers;
     for (let i = 0; i < h.length; i += 2) {
       if (RESPONSE_HOP_BY_HOP.has(h[i]!)) continue;
-      text += `${h[i]}: ${h[i + 1]}\r\n`;
+      w.field(h[i]!, h[i + 1]!);
     }
-    text += `x-envoy-upstream-service-time: ${elapsed}\r\nserver: ${this.listener.config.http.serverName}\r\n`;
-    if (closeAfter) text += "connection: close\r\n";
+    w.text("x-envoy-upstream-service-time: ");
+    w.decimal(elapsed);
+    w.crlf();
+    w.field("server", this.listener.config.http.serverName);
+    if (closeAfter) w.field("connection", "close");
+    w.crlf();
     this.phase = "streaming";
     this.conn.ctx.dispatcher.tasks.setState(this.task, "streaming");
     this.headersSent = true;
     this.respFramer = head.bodyKind === "none" ? null : new BodyFramer(head.bodyKind, head.contentLength);
-    return text + "\r\n";
   }
 
   /**
-   * Forward response bytes `buf[start, end)` as far as the body goes, after `head` when the head
-   * is still to be sent: a head and the body bytes that came with it leave in one write.
+   * Forward response bytes `buf[start, end)` as far as the body goes, after the head in the head
+   * writer when `withHead`: a head and the body bytes that came with it leave in one write.
    */
-  private forwardResponse(buf: Uint8Array, start: number, end: number, head: string | null): void {
+  private forwardResponse(buf: Uint8Array, start: number, end: number, withHead: boolean): void {
     const framer = this.respFramer;
     let used = 0;
     let done = true;
@@ -341,14 +370,15 @@ export class Exchange implements UpstreamUser, Expirable {
     } else if (framer !== null) {
       done = framer.done;
     }
-    let out: Uint8Array | null = null;
-    if (head !== null) {
-      out = headBytes(head, used);
-      if (used > 0) out.set(buf.subarray(start, start + used), head.length);
+    let ok = true;
+    if (withHead) {
+      const w = headWriter();
+      if (used > 0) w.copy(buf, start, start + used);
+      ok = this.conn.send(w.bytes, 0, w.length);
     } else if (used > 0) {
-      out = start === 0 && used === buf.byteLength ? buf : buf.subarray(start, start + used);
+      ok = this.conn.send(buf, start, start + used);
     }
-    if (out !== null && !this.conn.send(out)) this.pauseUpstream();
+    if (!ok) this.pauseUpstream();
     if (!done) return;
     if (start + used < end) {
       // Bytes after the end of the response: the connection cannot be trusted for reuse.

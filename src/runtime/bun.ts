@@ -44,17 +44,19 @@ class BunTcpSocket implements TcpSocket {
     this.localPort = raw.localPort ?? 0;
   }
 
-  write(data: Uint8Array): boolean {
+  write(data: Uint8Array, start = 0, end = data.byteLength): boolean {
     if (this.closed) return false;
+    const n = end - start;
     if (this.raw === null || this.queue.length > 0) {
-      this.queue.push(data.slice());
-      this.pendingBytes += data.byteLength;
+      this.queue.push(data.slice(start, end));
+      this.pendingBytes += n;
       this.wantDrain = true;
       return false;
     }
-    const written: number = this.raw.write(data);
-    if (written >= data.byteLength) return true;
-    const rest = data.slice(written > 0 ? written : 0);
+    // A range, not a view: creating a view of a fresh array is costly in JavaScriptCore.
+    const written: number = this.raw.write(data, start, n);
+    if (written >= n) return true;
+    const rest = data.slice(start + (written > 0 ? written : 0), end);
     this.queue.push(rest);
     this.pendingBytes += rest.byteLength;
     this.wantDrain = true;

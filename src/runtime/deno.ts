@@ -79,10 +79,10 @@ class DenoTcpSocket implements TcpSocket {
     }
   }
 
-  write(data: Uint8Array): boolean {
+  write(data: Uint8Array, start = 0, end = data.byteLength): boolean {
     if (this.closed) return false;
-    this.queue.push(data.slice());
-    this.pendingBytes += data.byteLength;
+    this.queue.push(data.slice(start, end));
+    this.pendingBytes += end - start;
     if (this.conn !== null && !this.writing) void this.writeLoop();
     if (this.pendingBytes > 0) {
       // Writes complete asynchronously; signal back-pressure only past a small high-water mark.

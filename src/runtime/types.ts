@@ -14,10 +14,11 @@ export interface TcpSocket {
   readonly remotePort: number;
   readonly localPort: number;
   /**
-   * Queue bytes for sending. Never drops data: what the kernel does not take now is copied and sent
-   * later. Returns false when the caller should stop producing until the `drain` handler runs.
+   * Queue `data[start, end)` (all of it by default) for sending. Never drops data: what the kernel
+   * does not take now is copied and sent later, so the caller may reuse `data` once this returns.
+   * Returns false when the caller should stop producing until the `drain` handler runs.
    */
-  write(data: Uint8Array): boolean;
+  write(data: Uint8Array, start?: number, end?: number): boolean;
   /** Bytes accepted by `write` and not yet handed to the kernel. */
   readonly pendingBytes: number;
   /** Close after everything written so far is sent. */
