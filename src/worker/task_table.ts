@@ -13,18 +13,29 @@
  */
 import type { TaskInfo, TaskState } from "../admin/wire.ts";
 
-export interface TaskRecord {
-  id: string;
-  connectionId: string;
-  state: TaskState;
-  startedAt: number;
+/** One in-flight task. A class, and its id formatted only when read: one is made per request. */
+export class TaskRecord {
+  route = "";
+  cluster = "";
   stateAt: number;
-  listener: string;
-  route: string;
-  cluster: string;
-  method: string;
-  path: string;
-  tracked: boolean;
+  constructor(
+    readonly worker: number,
+    readonly seq: number,
+    readonly connectionId: string,
+    public state: TaskState,
+    readonly startedAt: number,
+    readonly listener: string,
+    readonly method: string,
+    readonly path: string,
+    readonly tracked: boolean,
+  ) {
+    this.stateAt = startedAt;
+  }
+
+  /** `<worker>.<sequence>`, unique in the process. */
+  get id(): string {
+    return `${this.worker}.${this.seq}`;
+  }
 }
 
 export class TaskTable {
@@ -39,20 +50,7 @@ export class TaskTable {
   }
 
   start(connectionId: string, listener: string, method: string, path: string, state: TaskState = "reading_request"): TaskRecord {
-    const now = performance.now();
-    const t: TaskRecord = {
-      id: `${this.worker}.${this.nextId++}`,
-      connectionId,
-      state,
-      startedAt: now,
-      stateAt: now,
-      listener,
-      route: "",
-      cluster: "",
-      method,
-      path,
-      tracked: this.tasks.size < this.limit,
-    };
+    const t = new TaskRecord(this.worker, this.nextId++, connectionId, state, performance.now(), listener, method, path, this.tasks.size < this.limit);
     if (t.tracked) this.tasks.add(t);
     else this.dropped++;
     return t;
