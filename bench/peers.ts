@@ -159,6 +159,9 @@ export async function startBackend(sessionDir: string, bigFile: string): Promise
 
 let instance = 0;
 
+/** As in scripts/weft.sh and the deno.json tasks. */
+const DENO_V8_FLAGS = "--v8-flags=--max-semi-space-size=4";
+
 /** Start a proxy in front of `backendPort`; resolves once it accepts connections (and weft says ready). */
 export async function startPeer(
   spec: PeerSpec,
@@ -185,7 +188,8 @@ export async function startPeer(
   const exe = need(spec.runtime);
   const rtArgs = extra.runtimeArgs ?? [];
   const main = join(peerSettings.weftDir, "cmd/main.ts");
-  const pre = spec.runtime === "bun" ? [...rtArgs, main] : ["run", "-A", ...rtArgs, main];
+  // Deno runs with the V8 flag weft is documented to run with (scripts/weft.sh, deno.json tasks).
+  const pre = spec.runtime === "bun" ? [...rtArgs, main] : ["run", "-A", DENO_V8_FLAGS, ...rtArgs, main];
   const args = [...pre, "proxy", "serve", "-c", yaml, "--concurrency", String(spec.workers), "--drain-time-s", "2"];
   if (!spec.instrumentation) args.push("--no-instrumentation");
   const p = spawnPeer(`weft-${spec.runtime}`, exe, args, { env: extra.env, cwd: peerSettings.weftDir });

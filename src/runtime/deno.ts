@@ -18,10 +18,10 @@ import type {
 
 /**
  * Every connection keeps a read pending, with its own buffer. Small buffers keep idle connections
- * cheap (10,000 idle keep-alive connections); a read that fills its buffer grows it, so bulk
- * transfers still read 64 KiB at a time, and a small read shrinks it back.
+ * cheap (10,000 idle keep-alive connections); a read that fills its buffer grows it (512 B, 4 KiB,
+ * 32 KiB, 64 KiB), so bulk transfers still read 64 KiB at a time, and a small read shrinks it back.
  */
-const SMALL_READ_BYTES = 1024;
+const SMALL_READ_BYTES = 512;
 const LARGE_READ_BYTES = 64 * 1024;
 /** Queued write bytes past which `write` reports back-pressure. */
 const WRITE_HIGH_WATER_BYTES = 64 * 1024;
@@ -71,7 +71,7 @@ class DenoTcpSocket implements TcpSocket {
         }
         if (this.closed) return;
         this.handlers!.data(this, buf.subarray(0, n));
-        if (n === buf.byteLength && buf.byteLength < LARGE_READ_BYTES) buf = new Uint8Array(LARGE_READ_BYTES);
+        if (n === buf.byteLength && buf.byteLength < LARGE_READ_BYTES) buf = new Uint8Array(Math.min(LARGE_READ_BYTES, buf.byteLength * 8));
         else if (n < SMALL_READ_BYTES && buf.byteLength > SMALL_READ_BYTES) buf = new Uint8Array(SMALL_READ_BYTES);
       }
     } catch (e) {
