@@ -66,7 +66,7 @@ export class DownstreamConnection implements SocketHandlers {
     const n = bytes.byteLength;
     const row = this.row;
     row.bytesIn += n;
-    row.lastActivityAt = Date.now();
+    row.lastActivityAt = loop.wallNow();
     this.host.ctx.dispatcher.connections.touch(row);
     this.slot.current.http.cxRxBytes.inc(n);
     this.inData = true;
@@ -149,7 +149,7 @@ export class DownstreamConnection implements SocketHandlers {
       const view = this.bufStart === 0 && this.bufEnd === this.buf.byteLength ? this.buf : this.buf.subarray(this.bufStart, this.bufEnd);
       const result = parseRequestHead(view, listener.limits);
       if (result.status === "incomplete") {
-        if (this.headStartedAt === 0) this.headStartedAt = performance.now();
+        if (this.headStartedAt === 0) this.headStartedAt = this.host.ctx.dispatcher.loop.now();
         break;
       }
       this.headStartedAt = 0;

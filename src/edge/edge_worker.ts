@@ -153,9 +153,8 @@ export class EdgeWorker implements WorkerMode, DownstreamHost {
     if (this.open.size === 0) return;
     const loop = this.ctx.dispatcher.loop;
     loop.enter();
-    const now = Date.now();
-    const perfNow = performance.now();
-    for (const conn of this.open) conn.checkTimeouts(now, perfNow);
+    // The clock connections stamp their activity with (loop.wallNow), so a wall-clock step cannot expire them.
+    for (const conn of this.open) conn.checkTimeouts(loop.wallNow(), loop.now());
     loop.leave();
   }
 

@@ -34,7 +34,7 @@ type Phase = "request" | "connecting" | "waiting" | "streaming" | "done";
 export class Exchange implements UpstreamUser, Expirable {
   private phase: Phase = "request";
   private task: TaskRecord;
-  private readonly startedAt = performance.now();
+  private readonly startedAt: number;
   private reqFramer: BodyFramer | null;
   private requestDone: boolean;
   private early: Uint8Array[] = [];
@@ -59,6 +59,7 @@ export class Exchange implements UpstreamUser, Expirable {
 
   constructor(readonly conn: DownstreamConnection, readonly listener: ListenerRuntime, readonly head: RequestHead) {
     const d = conn.ctx.dispatcher;
+    this.startedAt = d.loop.now();
     this.task = d.tasks.start(conn.row.id, listener.config.name, head.method, head.target);
     this.reqFramer = head.bodyKind === "none" ? null : new BodyFramer(head.bodyKind, head.contentLength);
     this.requestDone = this.reqFramer === null;
@@ -256,7 +257,7 @@ export class Exchange implements UpstreamUser, Expirable {
     this.phase = "waiting";
     this.conn.ctx.dispatcher.tasks.setState(this.task, this.requestDone ? "waiting_response" : "reading_request");
     conn.requests++;
-    this.sentUpstreamAt = performance.now();
+    this.sentUpstreamAt = this.conn.ctx.dispatcher.loop.now();
     const w = headWriter();
     this.writeUpstreamHead(w);
     let ok = conn.write(w.bytes, 0, w.length);
@@ -320,7 +321,7 @@ export class Exchange implements UpstreamUser, Expirable {
 
   /** Take the response head: stats, task state, framing; the head to send downstream goes into this thread's head writer. */
   private startResponse(head: ResponseHead): void {
-    const elapsed = Math.round(performance.now() - this.sentUpstreamAt);
+    const elapsed = Math.round(this.conn.ctx.dispatcher.loop.now() - this.sentUpstreamAt);
     const closeAfter = this.conn.closeAfterResponse || this.conn.slot.removed || closeAfterThisResponse(this.conn.ctx) ||
       head.bodyKind === "close" || !this.requestDone;
     if (closeAfter) this.conn.closeAfterResponse = true;
@@ -430,7 +431,7 @@ export class Exchange implements UpstreamUser, Expirable {
 
   private armTimeout(): void {
     if (this.timeoutMs <= 0 || this.deadline !== 0 || this.cluster === null) return;
-    this.conn.ctx.deadlines.arm(this, performance.now() + this.timeoutMs);
+    this.conn.ctx.deadlines.arm(this, this.conn.ctx.dispatcher.loop.now() + this.timeoutMs);
   }
 
   /** The route timeout passed (called by the worker's deadline tick). */
@@ -502,14 +503,15 @@ export class Exchange implements UpstreamUser, Expirable {
     http.rqActive.dec();
     const status = this.respHead?.status ?? 0;
     http.rqByClass[Math.floor(status / 100) - 1]?.inc();
-    http.rqTime.record(performance.now() - this.startedAt);
+    const now = ctx.dispatcher.loop.now();
+    http.rqTime.record(now - this.startedAt);
     const cluster = this.cluster;
     const host = this.host;
     if (cluster !== null) cluster.stats.rqActive.dec();
     // Local failures were counted by failBeforeHeaders; here only responses from the upstream.
     if (cluster !== null && host !== null && this.respHead !== null && this.respHead.headBytes > 0) {
       cluster.stats.countResponse(status);
-      cluster.stats.rqTime.record(performance.now() - this.sentUpstreamAt);
+      cluster.stats.rqTime.record(now - this.sentUpstreamAt);
       if (status >= 500) host.stats.rqError.inc();
       else host.stats.rqSuccess.inc();
     }

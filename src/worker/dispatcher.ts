@@ -33,7 +33,7 @@ export class Dispatcher {
   constructor(readonly workerId: number, options: { instrumentation: boolean }) {
     this.loop.enabled = options.instrumentation;
     this.connections = new ConnectionTable(workerId);
-    this.tasks = new TaskTable(workerId);
+    this.tasks = new TaskTable(workerId, undefined, () => this.loop.now());
     this.queues = new QueueTracker(workerId);
   }
 

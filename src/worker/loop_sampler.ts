@@ -10,7 +10,7 @@
  * ```ts
  * const s = new LoopSampler();
  * s.start();
- * s.enter(); handleData(); s.leave();
+ * s.enter(); handleData(); s.leave(); // handleData reads the time with s.now()
  * s.report(1000).lagP99Ms;
  * ```
  * @module
@@ -19,6 +19,7 @@ import type { LoopStats } from "../admin/wire.ts";
 
 export const LAG_BUCKETS_MS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, Infinity];
 const HISTORY = 60;
+const TIME_ORIGIN = performance.timeOrigin;
 
 export class LoopSampler {
   private ring: Float64Array;
@@ -68,7 +69,20 @@ export class LoopSampler {
   }
 
   leave(): void {
-    if (--this.depth === 0) this.busyMs += performance.now() - this.enteredAt;
+    if (--this.depth === 0 && this.enabled) this.busyMs += performance.now() - this.enteredAt;
+  }
+
+  /**
+   * `performance.now()` as of the start of the current callback (read once per callback, not once
+   * per use: a clock read costs 40 ns on Bun and 120 ns on Deno); outside a callback, now.
+   */
+  now(): number {
+    return this.depth > 0 ? this.enteredAt : performance.now();
+  }
+
+  /** {@linkcode now} as Unix epoch milliseconds, comparable across threads (see `sharedNow`). */
+  wallNow(): number {
+    return TIME_ORIGIN + this.now();
   }
 
   /** Figures since the previous report (busy, samples/s) and over the ring window (lag). */

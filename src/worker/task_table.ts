@@ -43,14 +43,14 @@ export class TaskTable {
   private nextId = 1;
   dropped = 0;
 
-  constructor(readonly worker: number, readonly limit = 10_000) {}
+  constructor(readonly worker: number, readonly limit = 10_000, private clock: () => number = () => performance.now()) {}
 
   get size(): number {
     return this.tasks.size;
   }
 
   start(connectionId: string, listener: string, method: string, path: string, state: TaskState = "reading_request"): TaskRecord {
-    const t = new TaskRecord(this.worker, this.nextId++, connectionId, state, performance.now(), listener, method, path, this.tasks.size < this.limit);
+    const t = new TaskRecord(this.worker, this.nextId++, connectionId, state, this.clock(), listener, method, path, this.tasks.size < this.limit);
     if (t.tracked) this.tasks.add(t);
     else this.dropped++;
     return t;
@@ -58,7 +58,7 @@ export class TaskTable {
 
   setState(t: TaskRecord, state: TaskState): void {
     t.state = state;
-    t.stateAt = performance.now();
+    t.stateAt = this.clock();
   }
 
   finish(t: TaskRecord): void {
