@@ -262,16 +262,19 @@ export class ClusterRuntime {
     return this.lb.pick(this.hosts);
   }
 
-  /** An idle pooled connection to `host`, handed to `user`; or a new one, connecting. */
-  acquire(host: Host, user: UpstreamUser): { conn: UpstreamConnection; reused: boolean } {
+  /**
+   * An idle pooled connection to `host`, handed to `user` (already `connected`: reused);
+   * or a new one, connecting.
+   */
+  acquire(host: Host, user: UpstreamUser): UpstreamConnection {
     const idle = host.idle.pop();
     if (idle !== undefined && !idle.socket.closed) {
       idle.user = user;
-      return { conn: idle, reused: true };
+      return idle;
     }
     const conn = new UpstreamConnection(host, user);
     conn.connect();
-    return { conn, reused: false };
+    return conn;
   }
 
   /** Return a connection whose exchange finished cleanly. */

@@ -131,7 +131,8 @@ export class Exchange implements UpstreamUser, Expirable {
     host.stats.rqTotal.inc();
     host.stats.rqActive.inc();
     if (fresh) host.idle.splice(0).forEach((c) => c.destroy());
-    const { conn, reused } = cluster.acquire(host, this);
+    const conn = cluster.acquire(host, this);
+    const reused = conn.connected;
     this.upstream = conn;
     this.reused = reused;
     if (reused) this.onUpstreamConnected(conn);

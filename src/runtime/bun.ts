@@ -105,12 +105,19 @@ class BunTcpSocket implements TcpSocket {
     else this.onClose(new Error("destroyed before connect"));
   }
 
+  private paused = false;
+
+  // Idempotent here, as the proxy re-asserts the read state after every exchange: no native call then.
   pause(): void {
-    this.raw?.pause();
+    if (this.paused || this.raw === null) return;
+    this.paused = true;
+    this.raw.pause();
   }
 
   resume(): void {
-    this.raw?.resume();
+    if (!this.paused || this.raw === null) return;
+    this.paused = false;
+    this.raw.resume();
   }
 
   onClose(error?: Error): void {
