@@ -27,7 +27,9 @@ export const peerSettings = {
 export type PeerSpec =
   | { kind: "nginx"; workers: number }
   | { kind: "haproxy"; threads: number }
-  | { kind: "weft"; runtime: WeftRuntime; workers: number; instrumentation: boolean };
+  | { kind: "weft"; runtime: WeftRuntime; workers: number; instrumentation: boolean }
+  /** The runtime's floor: a minimal relay with weft's codec and nothing else (peers/bun_floor.ts). */
+  | { kind: "floor" };
 
 export interface ExitInfo {
   code: number | null;
@@ -182,6 +184,11 @@ export async function startPeer(
     await waitForPort(port, 20_000, () => deadMessage(p));
     return { ...p, port, adminUrl: null, pids: () => [p.pid] };
   }
+  if (spec.kind === "floor") {
+    const p = spawnPeer("bun-floor", need("bun"), [join(peerSettings.weftDir, "bench/peers/bun_floor.ts"), String(port), String(backendPort)], { cwd: peerSettings.weftDir });
+    await waitForPort(port, 20_000, () => deadMessage(p));
+    return { ...p, port, adminUrl: null, pids: () => [p.pid] };
+  }
   const adminPort = await uniquePort();
   const yaml = join(dir, "weft.yaml");
   writeFileSync(yaml, fillTemplate("weft.yaml", { PORT: port, ADMIN_PORT: adminPort, BACKEND_PORT: backendPort }));
@@ -211,6 +218,7 @@ export function describeSpec(spec: PeerSpec | null): string {
   if (!spec) return "direct to backend";
   if (spec.kind === "nginx") return `nginx proxy_pass, keep-alive upstream, ${spec.workers} workers`;
   if (spec.kind === "haproxy") return `haproxy http mode, ${spec.threads} threads`;
+  if (spec.kind === "floor") return "minimal Bun relay with weft's codec, 1 thread (bench/peers/bun_floor.ts)";
   return `weft on ${spec.runtime === "bun" ? "Bun" : "Deno"}, ${spec.workers} worker${spec.workers > 1 ? "s" : ""}${
     spec.instrumentation ? "" : ", --no-instrumentation"
   }`;

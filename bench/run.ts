@@ -174,10 +174,14 @@ function weftCase(rt: WeftRuntime, workers: number, extra: "" | "noinstr" | "ins
 const DIRECT: CaseDef = { id: "direct", label: "direct to backend", spec: null };
 const NGINX: CaseDef = { id: "nginx", label: "nginx 2w", spec: { kind: "nginx", workers: 2 } };
 const HAPROXY: CaseDef = { id: "haproxy", label: "haproxy 2t", spec: { kind: "haproxy", threads: 2 } };
+const FLOOR: CaseDef = { id: "bun-floor", label: "Bun floor (minimal relay)", spec: { kind: "floor" } };
 
 function throughputCases(runtimes: WeftRuntime[]): CaseDef[] {
   const out = [DIRECT, NGINX, HAPROXY];
-  for (const rt of runtimes) out.push(weftCase(rt, 1), weftCase(rt, 2), weftCase(rt, 2, "noinstr"), weftCase(rt, 2, "inspector"));
+  for (const rt of runtimes) {
+    if (rt === "bun") out.push(FLOOR);
+    out.push(weftCase(rt, 1), weftCase(rt, 2), weftCase(rt, 2, "noinstr"), weftCase(rt, 2, "inspector"));
+  }
   return out;
 }
 
@@ -221,7 +225,7 @@ function oddLogLines(peer: Peer): string[] {
   return peer.log().split("\n").filter((l) =>
     l.trim() &&
     !/^weft: (weft \S+ proxy on|listener |admin on|ready|stopped|draining|drain|shutting down|shutdown|received|SIG)/i.test(l) &&
-    !/\[notice\]|\[NOTICE\]|Proxy edge started|Proxy backend started|Loading success|FD limit \(\d+\) too low for maxconn|Cannot raise FD limit/.test(l)
+    !/\[notice\]|\[NOTICE\]|^bun floor: ready$|Proxy edge started|Proxy backend started|Loading success|FD limit \(\d+\) too low for maxconn|Cannot raise FD limit/.test(l)
   );
 }
 

@@ -1,0 +1,65 @@
+/**
+ * The runtime's floor for an HTTP/1.1 proxy on Bun, run beside weft so every results file shows
+ * how close weft is to what the runtime allows: `Bun.listen` downstream, weft's strict request
+ * and response head parsers, one pooled `Bun.connect` upstream connection per downstream
+ * connection, bytes forwarded as received. No routing, stats, instrumentation, timeouts, header
+ * rewriting or back-pressure: a benchmark peer, not a proxy (bodies must arrive with their head).
+ *
+ * Usage: `bun bench/peers/bun_floor.ts <listen-port> <backend-port>`
+ */
+import { parseRequestHead, parseResponseHead } from "../../src/edge/http1/mod.ts";
+
+// deno-lint-ignore no-explicit-any
+declare const Bun: any;
+// deno-lint-ignore no-explicit-any
+type Socket = any;
+
+const [listenPort, backendPort] = process.argv.slice(2).map(Number);
+const limits = { maxHeadBytes: 60 * 1024, maxHeaders: 100 };
+
+Bun.listen({
+  hostname: "127.0.0.1",
+  port: listenPort,
+  socket: {
+    open(client: Socket) {
+      client.data = { upstream: null, queued: [] as Uint8Array[] };
+    },
+    data(client: Socket, bytes: Uint8Array) {
+      const r = parseRequestHead(bytes, limits);
+      if (r.status !== "ok") {
+        client.end();
+        return;
+      }
+      const state = client.data;
+      if (state.upstream !== null) {
+        state.upstream.write(bytes);
+        return;
+      }
+      state.queued.push(bytes.slice());
+      if (state.queued.length > 1) return;
+      Bun.connect({
+        hostname: "127.0.0.1",
+        port: backendPort,
+        socket: {
+          open(upstream: Socket) {
+            state.upstream = upstream;
+            for (const b of state.queued) upstream.write(b);
+            state.queued = [];
+          },
+          data(_upstream: Socket, response: Uint8Array) {
+            parseResponseHead(response, "GET", limits);
+            client.write(response);
+          },
+          close() {
+            client.end();
+          },
+        },
+      });
+    },
+    close(client: Socket) {
+      client.data.upstream?.end();
+    },
+  },
+});
+console.error("bun floor: ready");
+process.on("SIGTERM", () => process.exit(0));
