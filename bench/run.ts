@@ -6,7 +6,7 @@
  *                            [--runtimes bun,deno] [--only throughput,streaming,idle,profile]
  *                            [--idle-conns 10000] [--stream-mib 1024] [--no-profile]
  *                            [--weft-ref HEAD] [--quiet-cores 0.3] [--quiet-wait 120] [--retries 3]
- *                            [--out dir]
+ *                            [--cases nginx,weft-bun-2,…] [--out dir]
  *   bun bench/run.ts …       (the same; the harness uses node: APIs only)
  *
  * Phases: throughput (wrk -t1 -c64 --latency per configuration, incl. weft with dispatcher
@@ -14,6 +14,10 @@
  * proxy), idle connections (10,000 held keep-alive connections, RSS per connection), and a perf
  * profile of weft under the same load. Writes bench/results/<date>-<runtime>.md (+ .json) and
  * bench/results/latest.md.
+ *
+ * --cases ID,… keeps only those configurations (ids as in the results' Configurations table; nginx is
+ * always kept, as every ratio is to nginx in the same round): more rounds of a few configurations,
+ * e.g. `--only throughput --cases weft-bun-2,weft-bun-2-noinstr --rounds 10` for the instrumentation cost.
  *
  * --weft-ref REF benchmarks weft as committed at REF (exported with git archive into the session's
  * temp dir, node_modules linked) instead of the working tree. Before every measured run the harness
@@ -56,6 +60,8 @@ interface Options {
   quietCores: number;
   quietWaitS: number;
   retries: number;
+  /** Configuration ids to keep (nginx always), or null for all. */
+  cases: Set<string> | null;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -73,6 +79,7 @@ function parseOptions(argv: string[]): Options {
     quietCores: 0.3,
     quietWaitS: 120,
     retries: 3,
+    cases: null,
   };
   const set = new Set<string>();
   for (let i = 0; i < argv.length; i++) {
@@ -126,6 +133,9 @@ function parseOptions(argv: string[]): Options {
       case "--out":
         o.outDir = val();
         break;
+      case "--cases":
+        o.cases = new Set(["nginx", ...val().split(",")]);
+        break;
       case "--weft-ref":
         o.weftRef = val();
         break;
@@ -176,21 +186,25 @@ const NGINX: CaseDef = { id: "nginx", label: "nginx 2w", spec: { kind: "nginx", 
 const HAPROXY: CaseDef = { id: "haproxy", label: "haproxy 2t", spec: { kind: "haproxy", threads: 2 } };
 const FLOOR: CaseDef = { id: "bun-floor", label: "Bun floor (minimal relay)", spec: { kind: "floor" } };
 
+/** The configurations `--cases` keeps (all without it). */
+let caseFilter: Set<string> | null = null;
+const kept = (cases: CaseDef[]) => caseFilter === null ? cases : cases.filter((c) => caseFilter!.has(c.id));
+
 function throughputCases(runtimes: WeftRuntime[]): CaseDef[] {
   const out = [DIRECT, NGINX, HAPROXY];
   for (const rt of runtimes) {
     if (rt === "bun") out.push(FLOOR);
     out.push(weftCase(rt, 1), weftCase(rt, 2), weftCase(rt, 2, "noinstr"), weftCase(rt, 2, "inspector"));
   }
-  return out;
+  return kept(out);
 }
 
 function streamingCases(runtimes: WeftRuntime[]): CaseDef[] {
-  return [DIRECT, NGINX, HAPROXY, ...runtimes.map((rt) => weftCase(rt, 2))];
+  return kept([DIRECT, NGINX, HAPROXY, ...runtimes.map((rt) => weftCase(rt, 2))]);
 }
 
 function idleCases(runtimes: WeftRuntime[]): CaseDef[] {
-  return [NGINX, HAPROXY, ...runtimes.map((rt) => weftCase(rt, 2))];
+  return kept([NGINX, HAPROXY, ...runtimes.map((rt) => weftCase(rt, 2))]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -528,6 +542,7 @@ function checkTools(o: Options): void {
 
 async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2));
+  caseFilter = o.cases;
   checkTools(o);
   const nofile = raiseNofile();
   // The client (this process) and the proxy each hold one fd per idle connection, plus upstreams.
