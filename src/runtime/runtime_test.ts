@@ -1,20 +1,19 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { currentRuntime } from "./mod.ts";
-import type { TcpSocket } from "./types.ts";
+import type { Runtime, TcpSocket } from "./types.ts";
 
-test("write(data, start, end) sends the range, and the caller may reuse data as soon as write returns", async () => {
-  const runtime = await currentRuntime();
-  // 8 MiB: more than loopback takes at once, so part of it is queued (and must have been copied).
-  const size = 8 * 1024 * 1024;
-  const source = new Uint8Array(size + 20).map((_, i) => (i * 7) & 0xff);
-  const expected = source.slice(10, 10 + size);
+/**
+ * A listener that checks every byte it receives against `expected(offset)`; `verify` waits until
+ * `size` bytes arrived (or the connection closed, or `timeoutMs` passed) and asserts they all matched.
+ */
+async function checkingSink(runtime: Runtime, size: number, expected: (offset: number) => number) {
   let received = 0;
   let mismatch = -1;
   const done = Promise.withResolvers<void>();
   const listener = await runtime.listenTcp({ hostname: "127.0.0.1", port: 0, reusePort: false }, () => ({
     data(_s: TcpSocket, bytes: Uint8Array) {
-      for (let i = 0; i < bytes.byteLength && mismatch < 0; i++) if (bytes[i] !== expected[received + i]) mismatch = received + i;
+      for (let i = 0; i < bytes.byteLength && mismatch < 0; i++) if (bytes[i] !== expected(received + i)) mismatch = received + i;
       received += bytes.byteLength;
       if (received >= size) done.resolve();
     },
@@ -23,25 +22,49 @@ test("write(data, start, end) sends the range, and the caller may reuse data as 
       done.resolve();
     },
   }));
+  return {
+    port: listener.port,
+    close: () => listener.close(),
+    async verify(timeoutMs: number): Promise<void> {
+      const timer = setTimeout(() => done.reject(new Error(`timed out after ${received} bytes`)), timeoutMs);
+      try {
+        await done.promise;
+      } finally {
+        clearTimeout(timer);
+      }
+      assert.equal(mismatch, -1, `first wrong byte at ${mismatch}`);
+      assert.equal(received, size);
+    },
+  };
+}
+
+/** A client connected to `port` (rejects if it closes first). */
+function connectClient(runtime: Runtime, port: number, onDrain: () => void = () => {}): Promise<TcpSocket> {
+  const opened = Promise.withResolvers<TcpSocket>();
+  runtime.connectTcp({ hostname: "127.0.0.1", port }, {
+    open: (s) => opened.resolve(s),
+    data() {},
+    drain: onDrain,
+    close: (_s, e) => opened.reject(e ?? new Error("closed")),
+  });
+  return opened.promise;
+}
+
+test("write(data, start, end) sends the range, and the caller may reuse data as soon as write returns", async () => {
+  const runtime = await currentRuntime();
+  // 8 MiB: more than loopback takes at once, so part of it is queued (and must have been copied).
+  const size = 8 * 1024 * 1024;
+  const source = new Uint8Array(size + 20).map((_, i) => (i * 7) & 0xff);
+  const expected = source.slice(10, 10 + size);
+  const sink = await checkingSink(runtime, size, (i) => expected[i]!);
   try {
-    const opened = Promise.withResolvers<TcpSocket>();
-    runtime.connectTcp({ hostname: "127.0.0.1", port: listener.port }, {
-      open: (s) => opened.resolve(s),
-      data() {},
-      drain() {},
-      close: (_s, e) => opened.reject(e ?? new Error("closed")),
-    });
-    const client = await opened.promise;
+    const client = await connectClient(runtime, sink.port);
     client.write(source, 10, 10 + size);
     source.fill(0); // overwritten at once, as the head writer reuses its buffer
-    const timer = setTimeout(() => done.reject(new Error(`timed out after ${received} bytes`)), 20_000);
-    await done.promise;
-    clearTimeout(timer);
+    await sink.verify(20_000);
     client.destroy();
-    assert.equal(mismatch, -1, `first wrong byte at ${mismatch}`);
-    assert.equal(received, size);
   } finally {
-    listener.close();
+    sink.close();
   }
 });
 
@@ -49,18 +72,7 @@ test("bytes a data handler relays to another socket arrive intact, also while re
   const runtime = await currentRuntime();
   const size = 32 * 1024 * 1024;
   const pattern = (i: number) => (i * 31 + (i >> 16)) & 0xff;
-  let received = 0;
-  let mismatch = -1;
-  const done = Promise.withResolvers<void>();
-  const sink = await runtime.listenTcp({ hostname: "127.0.0.1", port: 0, reusePort: false }, () => ({
-    data(_s: TcpSocket, bytes: Uint8Array) {
-      for (let i = 0; i < bytes.byteLength && mismatch < 0; i++) if (bytes[i] !== pattern(received + i)) mismatch = received + i;
-      received += bytes.byteLength;
-      if (received >= size) done.resolve();
-    },
-    drain() {},
-    close() {},
-  }));
+  const sink = await checkingSink(runtime, size, pattern);
   // The relay: every chunk read from the client is written to the sink, with back-pressure.
   const relay = await runtime.listenTcp({ hostname: "127.0.0.1", port: 0, reusePort: false }, (inbound) => {
     const outbound = runtime.connectTcp({ hostname: "127.0.0.1", port: sink.port }, {
@@ -78,14 +90,6 @@ test("bytes a data handler relays to another socket arrive intact, also while re
     };
   });
   try {
-    const opened = Promise.withResolvers<TcpSocket>();
-    const client = runtime.connectTcp({ hostname: "127.0.0.1", port: relay.port }, {
-      open: (s) => opened.resolve(s),
-      data() {},
-      drain: () => pump(),
-      close() {},
-    });
-    await opened.promise;
     let sent = 0;
     const pump = () => {
       while (sent < size) {
@@ -96,13 +100,10 @@ test("bytes a data handler relays to another socket arrive intact, also while re
         if (!client.write(chunk)) return;
       }
     };
+    const client = await connectClient(runtime, relay.port, () => pump());
     pump();
-    const timer = setTimeout(() => done.reject(new Error(`timed out after ${received} bytes`)), 30_000);
-    await done.promise;
-    clearTimeout(timer);
+    await sink.verify(30_000);
     client.destroy();
-    assert.equal(mismatch, -1, `first wrong byte at ${mismatch}`);
-    assert.equal(received, size);
   } finally {
     relay.close();
     sink.close();
