@@ -12,6 +12,14 @@ function pair() {
   return { a, b, close: () => (a.close(), b.close()) };
 }
 
+/** A stream `a` opens to `b` that `b` accepts: the opener's end and the owner's. */
+async function openAccepted(a: PeerStreams, b: PeerStreams): Promise<{ client: PeerStream; owner: PeerStream }> {
+  let owner!: PeerStream;
+  b.onOpen = (_req, accept) => void (owner = accept());
+  const client = await a.open(1, {});
+  return { client, owner };
+}
+
 /** Writes `total` bytes with backpressure, ends, and returns the hash of what was written. */
 async function pump(s: PeerStream, total: number, seed: number): Promise<string> {
   const h = createHash("sha256");
@@ -64,9 +72,7 @@ test("a forwarded stream carries both directions intact, with half-close", async
 test("a slow reader holds the writer back (credit)", async () => {
   const { a, b, close } = pair();
   try {
-    let owner!: PeerStream;
-    b.onOpen = (_req, accept) => void (owner = accept());
-    const client = await a.open(1, {});
+    const { client, owner } = await openAccepted(a, b);
     owner.pause();
     let written = 0;
     const block = new Uint8Array(64 << 10);
@@ -86,9 +92,7 @@ test("refusals and closes propagate", async () => {
   try {
     b.onOpen = (_req, _accept, reject) => reject("denied", 401);
     await assert.rejects(a.open(1, {}), (e: PeerOpenError) => e.status === 401 && e.message === "denied");
-    let owner!: PeerStream;
-    b.onOpen = (_req, accept) => void (owner = accept());
-    const client = await a.open(1, {});
+    const { client, owner } = await openAccepted(a, b);
     const closed = new Promise((r) => owner.once("close", r));
     client.destroy();
     await closed;
@@ -109,9 +113,7 @@ test("ownerOf spreads keys and is stable", () => {
 test("a close right after end does not drop what the reader has not consumed yet", async () => {
   const { a, b, close } = pair();
   try {
-    let owner!: PeerStream;
-    b.onOpen = (_req, accept) => void (owner = accept());
-    const client = await a.open(1, {});
+    const { client, owner } = await openAccepted(a, b);
     owner.pause();
     const total = 1 << 20;
     client.end(new Uint8Array(total).fill(9));
