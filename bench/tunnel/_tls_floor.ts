@@ -1,0 +1,58 @@
+/**
+ * The runtime's floor for HBONE, run beside weft so the results show what `node:tls` allows: the
+ * same two hops as weft-hbone (plain TCP into node-a, mutual TLS 1.3 between the nodes, plain TCP out
+ * of node-b), relayed with `pipe`, without HTTP/2, pooling, policy, metrics or instrumentation. A
+ * benchmark peer, not a tunnel: one TLS connection per client connection.
+ *
+ * Usage: `<runtime> _tls_floor.ts out <listen-host> <listen-port> <tls-host> <tls-port> <dir>` (node-a's
+ * side) or `<runtime> _tls_floor.ts in <tls-host> <tls-port> <backend-host> <backend-port> <dir>`
+ * (node-b's side); `<dir>` holds `key.pem`, `cert.pem` and `ca.pem`. Prints "listening" when bound.
+ */
+import { readFileSync } from "node:fs";
+import net from "node:net";
+import { join } from "node:path";
+import process from "node:process";
+import type { Duplex } from "node:stream";
+import tls from "node:tls";
+import { TLS13_CIPHERS } from "../../src/tunnel/hbone.ts";
+
+const [side, host, port, toHost, toPort, dir] = process.argv.slice(2) as [string, string, string, string, string, string];
+const material = {
+  key: readFileSync(join(dir, "key.pem"), "utf8"),
+  cert: readFileSync(join(dir, "cert.pem"), "utf8"),
+  ca: readFileSync(join(dir, "ca.pem"), "utf8"),
+};
+
+function join2(a: Duplex, b: Duplex): void {
+  a.pipe(b);
+  b.pipe(a);
+  a.on("error", () => b.destroy());
+  b.on("error", () => a.destroy());
+}
+
+const listening = () => console.log("listening");
+if (side === "out") {
+  net.createServer({ allowHalfOpen: true }, (client) => {
+    const upstream = tls.connect({
+      host: toHost,
+      port: Number(toPort),
+      ...material,
+      minVersion: "TLSv1.3",
+      ciphers: TLS13_CIPHERS,
+      // The floor checks the chain, not the SPIFFE name (weft checks both).
+      checkServerIdentity: () => undefined,
+    });
+    join2(client, upstream);
+  }).listen({ host, port: Number(port) }, listening);
+} else {
+  tls.createServer({
+    ...material,
+    requestCert: true,
+    rejectUnauthorized: true,
+    minVersion: "TLSv1.3",
+    ciphers: TLS13_CIPHERS,
+    honorCipherOrder: true,
+    allowHalfOpen: true,
+  }, (peer) => join2(peer, net.connect({ host: toHost, port: Number(toPort), allowHalfOpen: true })))
+    .listen({ host, port: Number(port) }, listening);
+}
