@@ -488,7 +488,7 @@ export function renderReport(s: Session, analysis = ""): string {
       out.push("## Dispatcher instrumentation overhead (2 workers)");
       out.push("");
       out.push(
-        "The same weft run with `--no-instrumentation` (loop-lag sampler and busy-time accounting off) in the same round. Overhead = 1 − on ÷ off, per round.",
+        "The same weft run with `--no-instrumentation` (loop-lag sampler, busy-time accounting and task table off) in the same round. Overhead = 1 − on ÷ off, per round.",
       );
       out.push("");
       out.push(table(

@@ -36,7 +36,7 @@ export function proxyCommand() {
     .addOption(new Option("--parent-shutdown-time-s <s>", "a hot restart parent exits this long after the handover").default(900).argParser(integer("--parent-shutdown-time-s", 0, 86_400)))
     .addOption(new Option("--drain-strategy <strategy>", "gradual: close connections with a probability growing over the drain time; immediate: at once").choices(["gradual", "immediate"] as const).default("gradual" as const))
     .option("--watch-config", "reload when the config file changes (also: SIGHUP, POST /reload)")
-    .option("--no-instrumentation", "turn off loop-lag sampling and busy time (benchmarks of their cost)")
+    .option("--no-instrumentation", "turn off loop-lag sampling, busy time and the task table (benchmarks of their cost)")
     .addOption(new Option("--test-hooks", "enable test-only admin hooks").env("WEFT_TEST_HOOKS").hideHelp())
     .action(async (opts) => {
       const runtime = await currentRuntime();

@@ -34,6 +34,7 @@ export class Dispatcher {
     this.loop.enabled = options.instrumentation;
     this.connections = new ConnectionTable(workerId);
     this.tasks = new TaskTable(workerId, undefined, () => this.loop.now());
+    this.tasks.enabled = options.instrumentation;
     this.queues = new QueueTracker(workerId);
   }
 

@@ -42,14 +42,23 @@ export class TaskTable {
   private tasks = new Set<TaskRecord>();
   private nextId = 1;
   dropped = 0;
+  /**
+   * When false (`--no-instrumentation`), nothing is tracked: `start` hands out one shared, untracked
+   * record and reads no clock, so the benchmark's "instrumentation off" leaves out the task table too.
+   */
+  enabled = true;
+  private readonly inert: TaskRecord;
 
-  constructor(readonly worker: number, readonly limit = 10_000, private clock: () => number = () => performance.now()) {}
+  constructor(readonly worker: number, readonly limit = 10_000, private clock: () => number = () => performance.now()) {
+    this.inert = new TaskRecord(worker, 0, "", "reading_request", 0, "", "", "", false);
+  }
 
   get size(): number {
     return this.tasks.size;
   }
 
   start(connectionId: string, listener: string, method: string, path: string, state: TaskState = "reading_request"): TaskRecord {
+    if (!this.enabled) return this.inert;
     const t = new TaskRecord(this.worker, this.nextId++, connectionId, state, this.clock(), listener, method, path, this.tasks.size < this.limit);
     if (t.tracked) this.tasks.add(t);
     else this.dropped++;
@@ -57,6 +66,7 @@ export class TaskTable {
   }
 
   setState(t: TaskRecord, state: TaskState): void {
+    if (!t.tracked) return; // listed nowhere: no clock read
     t.state = state;
     t.stateAt = this.clock();
   }
