@@ -13,12 +13,14 @@
  * haproxy and the tunnels in their own processes, all on loopback.
  *
  * Usage: `deno run -A bench/tunnel/bench.ts [--runtime deno|bun] [--rounds 3] [--mib 512]
- *         [--seconds 3] [--concurrency 16] [--workers 2] [--out bench/tunnel/results/x.json]`
+ *         [--seconds 3] [--concurrency 16] [--workers 2] [--paths a,b] [--logs dir]
+ *         [--out bench/tunnel/results/x.json]`
  *
  * @module
  */
 
 import { spawn, type ChildProcess } from "node:child_process";
+import { createWriteStream } from "node:fs";
 import { mkdtemp, mkdir, rm, writeFile } from "node:fs/promises";
 import net from "node:net";
 import { loadavg, tmpdir } from "node:os";
@@ -46,6 +48,8 @@ const concurrency = Number(arg("concurrency", "16"));
 const workers = Number(arg("workers", "2"));
 const out = arg("out", "");
 const only = arg("paths", "").split(",").filter(Boolean);
+/** Where every child's output goes in full (default: dropped once the child is ready). */
+const logDir = arg("logs", "");
 /** Extra `weft tunnel serve` flags, space-separated (e.g. "--no-preserve-source-ip"). */
 const tunnelExtra = arg("tunnel-args", "").split(" ").filter(Boolean);
 
@@ -71,6 +75,11 @@ function start(cmd: string, args: string[], readyPattern: RegExp, what: string):
   return new Promise((resolve, reject) => {
     const c = spawn(cmd, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
     children.push(c);
+    if (logDir) {
+      const log = createWriteStream(join(logDir, `${what.replace(/[^\w.-]+/g, "_")}.log`));
+      c.stdout!.pipe(log);
+      c.stderr!.pipe(log);
+    }
     let outText = "";
     const timer = setTimeout(() => reject(new Error(`${what} did not start:\n${outText}`)), 30_000);
     let ready = false;
@@ -143,16 +152,20 @@ class LostAnswer extends Error {
   }
 }
 
-/** Runs a bulk upload, again (up to 3 tries) when the EOF was lost; counts the losses in `lost`. */
+/**
+ * Runs a bulk upload, again (up to 3 tries) when the EOF was lost; counts the losses in `lost`.
+ * NaN when every try lost it: that run is left out of the medians (and shows in `lostEof`).
+ */
 async function bulkRetrying(open: Opener, bytes: number, lost: { n: number }): Promise<number> {
-  for (let attempt = 1; ; attempt++) {
+  for (let attempt = 1; attempt <= 3; attempt++) {
     try {
       return await bulk(open, bytes);
     } catch (e) {
-      if (!(e instanceof LostAnswer) || attempt >= 3) throw e;
+      if (!(e instanceof LostAnswer)) throw e;
       lost.n++;
     }
   }
+  return NaN;
 }
 
 /** Sends `bytes` then EOF; resolves when the backend's byte count comes back. */
@@ -216,13 +229,15 @@ async function setupRate(open: Opener, secs: number, conc: number): Promise<numb
   return done / secs;
 }
 
+/** Median of the measured values (NaN, a run that failed, left out). */
 function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
+  const s = xs.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)]!;
 }
 
 async function main() {
   const work = await mkdtemp(join(tmpdir(), "weft-bench-"));
+  if (logDir) await mkdir(logDir, { recursive: true });
   const loadBefore = loadavg().map((x) => Number(x.toFixed(2)));
   try {
     const ca = join(work, "ca");
