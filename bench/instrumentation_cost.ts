@@ -7,8 +7,9 @@
  * effect; this resolves nanoseconds. Divide by the proxy's CPU per request (from `bench/run.ts`) for
  * the share.
  *
- * Usage: `deno run -A bench/instrumentation_cost.ts [--us-per-request 41.8]` or
- * `bun bench/instrumentation_cost.ts [...]`.
+ * Usage: `deno run -A bench/instrumentation_cost.ts [--us-per-request 41.8] [--json]` or
+ * `bun bench/instrumentation_cost.ts [...]`. `--json` prints one {@linkcode InstrumentationCost}
+ * (what `bench/run.ts` records beside its on/off throughput pairs).
  *
  * @module
  */
@@ -22,6 +23,17 @@ const arg = (name: string): string | undefined => {
   return i >= 0 ? process.argv[i + 1] : undefined;
 };
 const usPerRequest = Number(arg("us-per-request") ?? 0);
+
+/** One runtime's measurement (ns per request; medians over rounds). */
+export interface InstrumentationCost {
+  runtime: string;
+  nsOn: number;
+  nsOff: number;
+  /** Median of the per-round differences on − off. */
+  nsDelta: number;
+  rounds: number;
+  requestsPerRound: number;
+}
 
 /** ns per request for `requests` requests on 64 connections, as the proxy makes the calls. */
 function run(d: Dispatcher, requests: number): number {
@@ -63,6 +75,11 @@ for (let r = 0; r < ROUNDS; r++) {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const delta = median(nsOn.map((v, i) => v - nsOff[i]!));
 const runtime = process.versions.bun ? `bun ${process.versions.bun}` : `deno ${(process.versions as Record<string, string>).deno}`;
+if (process.argv.includes("--json")) {
+  const cost: InstrumentationCost = { runtime, nsOn: median(nsOn), nsOff: median(nsOff), nsDelta: delta, rounds: ROUNDS, requestsPerRound: REQUESTS };
+  console.log(JSON.stringify(cost));
+  process.exit(0);
+}
 const lines = [
   `${runtime}: dispatcher calls of one request, median of ${ROUNDS} rounds × ${REQUESTS} requests`,
   `  instrumentation on  ${median(nsOn).toFixed(0)} ns/request (${nsOn.map((v) => v.toFixed(0)).join(", ")})`,

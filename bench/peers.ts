@@ -65,7 +65,8 @@ export function which(cmd: string): string | null {
   return null;
 }
 
-function need(cmd: string): string {
+/** The path of `cmd`, or an error that says how to install it. */
+export function need(cmd: string): string {
   const p = which(cmd);
   if (!p) throw new Error(`${cmd} is not installed (run bash bench/install.sh)`);
   return p;

@@ -269,11 +269,22 @@ export function evaluateTargets(s: Session): TargetRow[] {
     );
     atLeast(`weft ${R} 2w streaming 1 GiB ≥ 1.0× nginx MB/s`, v.streamRatio(id, "nginx"), 1.0, "×", () => "");
     const overhead = v.tpPairSpread(`${id}-noinstr`, id, (t) => t.rps, (r) => 1 - 1 / r);
-    if (overhead.n === 0) rows.push({ target: `weft ${R} dispatcher instrumentation ≤ 3% of requests/s`, measured: "not measured", met: null, gap: "" });
+    const target = `weft ${R} dispatcher instrumentation ≤ 3% of requests/s`;
+    const isolated = isolatedInstrumentationShare(v, rt, id);
+    if (isolated !== null) {
+      // The isolated measurement decides: the throughput pairs spread too much to resolve 3%.
+      const met = isolated.share <= 0.03;
+      rows.push({
+        target,
+        measured: `${(isolated.share * 100).toFixed(2)}% of CPU per request in isolation${overhead.n > 0 ? `; req/s pairs ${pctFig(overhead)}` : ""}`,
+        met,
+        gap: `${isolated.text}${met ? "" : `, ${((isolated.share - 0.03) * 100).toFixed(1)} points over the limit`}; ${instrumentationCpu(v, id)}`,
+      });
+    } else if (overhead.n === 0) rows.push({ target, measured: "not measured", met: null, gap: "" });
     else {
       const met = overhead.median <= 0.03;
       rows.push({
-        target: `weft ${R} dispatcher instrumentation ≤ 3% of requests/s`,
+        target,
         measured: pctFig(overhead),
         met,
         gap: `${met ? "within the limit" : `${((overhead.median - 0.03) * 100).toFixed(1)} points over the limit`}; ${instrumentationCpu(v, id)}`,
@@ -281,6 +292,18 @@ export function evaluateTargets(s: Session): TargetRow[] {
     }
   }
   return rows;
+}
+
+/** `bench/instrumentation_cost.ts`'s ns per request as a share of the instrumented run's CPU per request. */
+function isolatedInstrumentationShare(v: View, rt: string, id: string): { share: number; text: string } | null {
+  const cost = v.s.instrumentationCost?.[rt];
+  const cpu = v.cpuPerRequest(id);
+  if (!cost || !cpu) return null;
+  const us = cpu.user + cpu.sys;
+  return {
+    share: cost.nsDelta / 1000 / us,
+    text: `bench/instrumentation_cost.ts: ${cost.nsDelta.toFixed(0)} ns per request on vs off (${cost.nsOn.toFixed(0)} vs ${cost.nsOff.toFixed(0)}) of ${num(us, 1)} µs CPU per request`,
+  };
 }
 
 /** The instrumentation's cost in CPU per request (less noisy than req/s), and the req/s noise floor. */

@@ -35,7 +35,8 @@ import process from "node:process";
 import { measureIdleConnections } from "./idle_conns.ts";
 import { attachInspector, type Inspector } from "./inspector.ts";
 import { describeMachine } from "./machine.ts";
-import { BENCH_DIR, describeSpec, type Peer, peerSettings, REPO, startBackend, startPeer, type WeftRuntime, which } from "./peers.ts";
+import type { InstrumentationCost } from "./instrumentation_cost.ts";
+import { BENCH_DIR, describeSpec, need, type Peer, peerSettings, REPO, startBackend, startPeer, type WeftRuntime, which } from "./peers.ts";
 import { type CpuTimes, cpuTimes, machineCpu, peakRssBytes, rssBytes, rssSampler, threadDelta, threadTimes, waitForQuiet } from "./procstat.ts";
 import { profileCase } from "./profile.ts";
 import { renderReport } from "./report.ts";
@@ -493,6 +494,27 @@ async function profilePhase(session: Session, o: Options, backend: Peer): Promis
   }
 }
 
+/**
+ * The instrumentation's cost in isolation (`bench/instrumentation_cost.ts`, ns per request) on each
+ * runtime whose on/off throughput pair ran: the pairs alone cannot resolve 3% on a noisy machine.
+ */
+function instrumentationCost(session: Session): Record<string, InstrumentationCost> {
+  const out: Record<string, InstrumentationCost> = {};
+  const script = join(peerSettings.weftDir, "bench/instrumentation_cost.ts");
+  for (const rt of ["bun", "deno"] as const) {
+    if (!session.cases.some((c) => c.id === `weft-${rt}-2-noinstr`)) continue;
+    const [cmd, args] = rt === "bun" ? [need("bun"), [script, "--json"]] : [need("deno"), ["run", "-A", script, "--json"]];
+    try {
+      const text = execFileSync(cmd, args, { cwd: peerSettings.weftDir, encoding: "utf8", timeout: 120_000, stdio: ["ignore", "pipe", "pipe"] });
+      out[rt] = JSON.parse(text.trim().split("\n").at(-1)!) as InstrumentationCost;
+      log(`instrumentation cost in isolation on ${rt}: ${out[rt].nsDelta.toFixed(0)} ns/request`);
+    } catch (e) {
+      log(`instrumentation cost on ${rt}: not measured (${e instanceof Error ? e.message.split("\n")[0] : e})`);
+    }
+  }
+  return out;
+}
+
 function failure(session: Session, phase: string, c: CaseDef, round: number, e: unknown): void {
   const msg = e instanceof Error ? e.message : String(e);
   log(`${phase} round ${round} ${c.id}: FAILED: ${msg.split("\n")[0]}`);
@@ -612,7 +634,10 @@ async function main(): Promise<void> {
   process.on("SIGTERM", onSignal);
 
   try {
-    if (o.phases.has("throughput")) await throughputPhase(session, o, backend);
+    if (o.phases.has("throughput")) {
+      await throughputPhase(session, o, backend);
+      session.instrumentationCost = instrumentationCost(session);
+    }
     if (o.phases.has("streaming")) await streamingPhase(session, o, backend);
     if (o.phases.has("idle")) await idlePhase(session, o, backend);
     if (o.phases.has("profile")) await profilePhase(session, o, backend);

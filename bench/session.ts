@@ -6,6 +6,7 @@
  */
 import type { IdleResult } from "./idle_conns.ts";
 import type { InspectorStats } from "./inspector.ts";
+import type { InstrumentationCost } from "./instrumentation_cost.ts";
 import type { Machine } from "./machine.ts";
 import type { PeerSpec } from "./peers.ts";
 import type { ThreadCpu } from "./procstat.ts";
@@ -125,4 +126,6 @@ export interface Session {
   idle: IdleSample[];
   profiles: ProfileEntry[];
   incidents: Incident[];
+  /** `bench/instrumentation_cost.ts` per weft runtime, run after throughput pairs with instrumentation off. */
+  instrumentationCost?: Record<string, InstrumentationCost>;
 }
