@@ -7,6 +7,9 @@
  * Usage: `<runtime> _tls_floor.ts out <listen-host> <listen-port> <tls-host> <tls-port> <dir>` (node-a's
  * side) or `<runtime> _tls_floor.ts in <tls-host> <tls-port> <backend-host> <backend-port> <dir>`
  * (node-b's side); `<dir>` holds `key.pem`, `cert.pem` and `ca.pem`. Prints "listening" when bound.
+ *
+ * `<runtime> _tls_floor.ts plain <listen-host> <listen-port> <backend-host> <backend-port>` is the
+ * plain relay's floor instead: one bare `node:net` relay, as weft-tcp is one tunnel.
  */
 import { readFileSync } from "node:fs";
 import net from "node:net";
@@ -16,8 +19,8 @@ import type { Duplex } from "node:stream";
 import tls from "node:tls";
 import { TLS13_CIPHERS } from "../../src/tunnel/hbone.ts";
 
-const [side, host, port, toHost, toPort, dir] = process.argv.slice(2) as [string, string, string, string, string, string];
-const material = {
+const [side, host, port, toHost, toPort, dir = ""] = process.argv.slice(2) as [string, string, string, string, string, string?];
+const material = side === "plain" ? {} : {
   key: readFileSync(join(dir, "key.pem"), "utf8"),
   cert: readFileSync(join(dir, "cert.pem"), "utf8"),
   ca: readFileSync(join(dir, "ca.pem"), "utf8"),
@@ -31,7 +34,11 @@ function join2(a: Duplex, b: Duplex): void {
 }
 
 const listening = () => console.log("listening");
-if (side === "out") {
+if (side === "plain") {
+  net.createServer({ allowHalfOpen: true }, (client) => {
+    join2(client, net.connect({ host: toHost, port: Number(toPort), allowHalfOpen: true }));
+  }).listen({ host, port: Number(port) }, listening);
+} else if (side === "out") {
   net.createServer({ allowHalfOpen: true }, (client) => {
     const upstream = tls.connect({
       host: toHost,

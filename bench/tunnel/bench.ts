@@ -8,6 +8,8 @@
  * - weft-hbone: client → weft node-a HTTP CONNECT → HBONE (mTLS HTTP/2) → weft node-b → backend
  * - tls-floor: client → relay → mutual TLS 1.3 → relay → backend, both relays bare `node:tls` + `pipe`
  *   on the tunnels' runtime (`_tls_floor.ts`): what that runtime's TLS allows any HBONE to reach
+ * - tcp-floor: client → one bare `node:net` relay (`pipe`) → backend, on the tunnels' runtime: what
+ *   the plain relay (weft-tcp) could reach on it
  *
  * Rounds are interleaved and medians reported. The client runs in this process; the backend,
  * haproxy and the tunnels in their own processes, all on loopback.
@@ -64,6 +66,8 @@ const HAPROXY = "127.0.200.5:9100";
 /** The TLS floor's entry (on node-a's address) and its TLS listener (on node-b's). */
 const FLOOR_IN = 15100;
 const FLOOR_TLS = 15108;
+/** The plain relay floor's entry (on node-a's address). */
+const FLOOR_PLAIN = 15101;
 const PORT = 9000;
 
 function runtimeArgv(script: string, args: string[]): [string, string[]] {
@@ -287,6 +291,9 @@ listen bench
       await start(...runtimeArgv(TLS_FLOOR, ["in", NODE_B, String(FLOOR_TLS), HBONE_WL, String(PORT), floorDir]), /listening/, "tls floor (in)");
       await start(...runtimeArgv(TLS_FLOOR, ["out", NODE_A, String(FLOOR_IN), NODE_B, String(FLOOR_TLS), floorDir]), /listening/, "tls floor (out)");
     }
+    if (!only.length || only.includes("tcp-floor")) {
+      await start(...runtimeArgv(TLS_FLOOR, ["plain", NODE_A, String(FLOOR_PLAIN), TCP_WL, String(PORT)]), /listening/, "tcp floor");
+    }
 
     const paths: Record<string, Opener> = {
       direct: () => tcp(TCP_WL, PORT, CLIENT),
@@ -294,6 +301,7 @@ listen bench
       "weft-tcp": () => viaConnect(`${NODE_A}:15001`, `${TCP_WL}:${PORT}`),
       "weft-hbone": () => viaConnect(`${NODE_A}:15001`, `${HBONE_WL}:${PORT}`),
       "tls-floor": () => tcp(NODE_A, FLOOR_IN, CLIENT),
+      "tcp-floor": () => tcp(NODE_A, FLOOR_PLAIN, CLIENT),
     };
     for (const k of Object.keys(paths)) if (only.length && !only.includes(k) && k !== "haproxy") delete paths[k];
     // Warm up each path (JIT, pooled HBONE connection, certificates).
