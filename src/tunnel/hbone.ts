@@ -19,7 +19,7 @@
 import http2 from "node:http2";
 import tls from "node:tls";
 import type { Duplex } from "node:stream";
-import { CAN_SET_LOCAL_WINDOW } from "./_compat.ts";
+import { GROW_SESSION_WINDOW } from "./_compat.ts";
 import { peerIdentity, spiffeUrisFromSubjectAltName } from "./identity.ts";
 
 /** ztunnel's default cap of concurrent streams per pooled connection. */
@@ -33,8 +33,6 @@ export const STREAM_WINDOW = 8 << 20;
 export const TLS13_CIPHERS = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
 /** Largest HTTP/2 frame we accept (fewer, larger DATA frames on bulk streams). */
 export const MAX_FRAME = 1 << 20;
-/** Connection-level window (set where the runtime supports it). */
-export const SESSION_WINDOW = 64 << 20;
 /** A pooled session with no streams is closed after this long. */
 export const DEFAULT_IDLE_MS = 30_000;
 
@@ -110,11 +108,9 @@ export function createHboneServer(
       session.destroy();
       return;
     }
-    if (CAN_SET_LOCAL_WINDOW) {
-      try {
-        session.setLocalWindowSize(SESSION_WINDOW);
-      } catch { /* not supported */ }
-    }
+    const grow = GROW_SESSION_WINDOW.server;
+    if (grow.when === "now") growSessionWindow(session, grow.bytes);
+    else session.once("localSettings", () => growSessionWindow(session, grow.bytes));
     session.on("error", () => {});
     hooks.onSession?.(session, id);
     const peer: HbonePeer = {
@@ -143,6 +139,13 @@ export function createHboneServer(
     });
   });
   return server;
+}
+
+/** Raises the session's connection-level receive window (when the runtime allows: `GROW_SESSION_WINDOW`). */
+function growSessionWindow(session: http2.Http2Session, bytes: number): void {
+  try {
+    session.setLocalWindowSize(bytes);
+  } catch { /* not supported */ }
 }
 
 /** What a pooled session is keyed by. */
@@ -367,11 +370,8 @@ export class HbonePool {
       }, this.#opts.connectTimeoutMs);
       session.once("connect", () => {
         clearTimeout(timer);
-        if (CAN_SET_LOCAL_WINDOW) {
-          try {
-            session.setLocalWindowSize(SESSION_WINDOW);
-          } catch { /* not supported */ }
-        }
+        const grow = GROW_SESSION_WINDOW.client;
+        if (grow.when === "now") growSessionWindow(session, grow.bytes);
         const s = socket ?? (session.socket as tls.TLSSocket);
         info.localAddress = s?.localAddress ?? "";
         info.localPort = s?.localPort ?? 0;
