@@ -15,6 +15,7 @@
  */
 import process from "node:process";
 import { Dispatcher } from "../src/worker/dispatcher.ts";
+import { spread } from "./stats.ts";
 
 const REQUESTS = 200_000;
 const ROUNDS = 7;
@@ -72,7 +73,7 @@ for (let r = 0; r < ROUNDS; r++) {
   nsOn.push(run(on, REQUESTS));
   nsOff.push(run(off, REQUESTS));
 }
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const median = (xs: number[]) => spread(xs).median;
 const delta = median(nsOn.map((v, i) => v - nsOff[i]!));
 const runtime = process.versions.bun ? `bun ${process.versions.bun}` : `deno ${(process.versions as Record<string, string>).deno}`;
 if (process.argv.includes("--json")) {

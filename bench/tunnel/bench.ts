@@ -284,10 +284,11 @@ listen bench
     if (!only.length || only.includes("tls-floor")) {
       const floorDir = join(work, "floor");
       await mkdir(floorDir);
-      const cert = await (await loadCa(ca)).mint("spiffe://cluster.local/ns/bench/sa/floor");
+      const root = await loadCa(ca);
+      const cert = await root.mint("spiffe://cluster.local/ns/bench/sa/floor");
       await writeFile(join(floorDir, "key.pem"), cert.keyPem);
       await writeFile(join(floorDir, "cert.pem"), cert.certPem);
-      await writeFile(join(floorDir, "ca.pem"), (await loadCa(ca)).certPem);
+      await writeFile(join(floorDir, "ca.pem"), root.certPem);
       await start(...runtimeArgv(TLS_FLOOR, ["in", NODE_B, String(FLOOR_TLS), HBONE_WL, String(PORT), floorDir]), /listening/, "tls floor (in)");
       await start(...runtimeArgv(TLS_FLOOR, ["out", NODE_A, String(FLOOR_IN), NODE_B, String(FLOOR_TLS), floorDir]), /listening/, "tls floor (out)");
     }

@@ -5,16 +5,17 @@ import { TaskTable } from "./task_table.ts";
 test("tasks are listed with their state until finished; past the limit they are counted as dropped", () => {
   let clock = 100;
   const tasks = new TaskTable(3, 2, () => clock);
-  const a = tasks.start("3.1", "main", "GET", "/a");
+  const a = tasks.start("conn-a", "main", "GET", "/a");
   clock = 110;
   tasks.setState(a, "connecting_upstream");
-  const b = tasks.start("3.1", "main", "GET", "/b");
-  const c = tasks.start("3.2", "main", "GET", "/c");
+  const b = tasks.start("conn-a", "main", "GET", "/b");
+  const c = tasks.start("conn-b", "main", "GET", "/c");
   assert.equal(tasks.size, 2);
   assert.equal(tasks.dropped, 1);
   assert.equal(c.tracked, false);
   const listed = tasks.list(10);
-  assert.deepEqual(listed.map((t) => [t.id, t.state, t.path]), [["3.1", "connecting_upstream", "/a"], ["3.2", "reading_request", "/b"]]);
+  // Task ids are `<worker>.<sequence>`, not the connection's id.
+  assert.deepEqual(listed.map((t) => [t.id, t.connectionId, t.state, t.path]), [["3.1", "conn-a", "connecting_upstream", "/a"], ["3.2", "conn-a", "reading_request", "/b"]]);
   tasks.finish(a);
   tasks.finish(b);
   assert.equal(tasks.size, 0);
