@@ -7,7 +7,7 @@
  * - weft-tcp: client → weft node-a HTTP CONNECT → backend (a workload with protocol TCP: plain relay)
  * - weft-hbone: client → weft node-a HTTP CONNECT → HBONE (mTLS HTTP/2) → weft node-b → backend
  * - tls-floor: client → relay → mutual TLS 1.3 → relay → backend, both relays bare `node:tls` + `pipe`
- *   on the tunnels' runtime (`_tls_floor.ts`): what that runtime's TLS allows any HBONE to reach
+ *   on the tunnels' runtime (`_floor.ts`): what that runtime's TLS allows any HBONE to reach
  * - tcp-floor: client → one bare `node:net` relay (`pipe`) → backend, on the tunnels' runtime: what
  *   the plain relay (weft-tcp) could reach on it
  *
@@ -34,7 +34,7 @@ import { initCa, loadCa } from "../../src/tunnel/ca.ts";
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const ENTRY = fileURLToPath(new URL("../../test/tunnel/_entry.ts", import.meta.url));
 const BACKEND = fileURLToPath(new URL("./_backend.ts", import.meta.url));
-const TLS_FLOOR = fileURLToPath(new URL("./_tls_floor.ts", import.meta.url));
+const FLOOR_SCRIPT = fileURLToPath(new URL("./_floor.ts", import.meta.url));
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -289,11 +289,11 @@ listen bench
       await writeFile(join(floorDir, "key.pem"), cert.keyPem);
       await writeFile(join(floorDir, "cert.pem"), cert.certPem);
       await writeFile(join(floorDir, "ca.pem"), root.certPem);
-      await start(...runtimeArgv(TLS_FLOOR, ["in", NODE_B, String(FLOOR_TLS), HBONE_WL, String(PORT), floorDir]), /listening/, "tls floor (in)");
-      await start(...runtimeArgv(TLS_FLOOR, ["out", NODE_A, String(FLOOR_IN), NODE_B, String(FLOOR_TLS), floorDir]), /listening/, "tls floor (out)");
+      await start(...runtimeArgv(FLOOR_SCRIPT, ["in", NODE_B, String(FLOOR_TLS), HBONE_WL, String(PORT), floorDir]), /listening/, "tls floor (in)");
+      await start(...runtimeArgv(FLOOR_SCRIPT, ["out", NODE_A, String(FLOOR_IN), NODE_B, String(FLOOR_TLS), floorDir]), /listening/, "tls floor (out)");
     }
     if (!only.length || only.includes("tcp-floor")) {
-      await start(...runtimeArgv(TLS_FLOOR, ["plain", NODE_A, String(FLOOR_PLAIN), TCP_WL, String(PORT)]), /listening/, "tcp floor");
+      await start(...runtimeArgv(FLOOR_SCRIPT, ["plain", NODE_A, String(FLOOR_PLAIN), TCP_WL, String(PORT)]), /listening/, "tcp floor");
     }
 
     const paths: Record<string, Opener> = {

@@ -1,14 +1,15 @@
 /**
- * The runtime's floor for HBONE, run beside weft so the results show what `node:tls` allows: the
- * same two hops as weft-hbone (plain TCP into node-a, mutual TLS 1.3 between the nodes, plain TCP out
- * of node-b), relayed with `pipe`, without HTTP/2, pooling, policy, metrics or instrumentation. A
- * benchmark peer, not a tunnel: one TLS connection per client connection.
+ * The runtime's floors for the tunnel's two paths, run beside weft so the results show what
+ * `node:tls` and `node:net` allow. The TLS floor has the same two hops as weft-hbone (plain TCP into
+ * node-a, mutual TLS 1.3 between the nodes, plain TCP out of node-b), relayed with `pipe`, without
+ * HTTP/2, pooling, policy, metrics or instrumentation. Benchmark peers, not a tunnel: one TLS
+ * connection per client connection.
  *
- * Usage: `<runtime> _tls_floor.ts out <listen-host> <listen-port> <tls-host> <tls-port> <dir>` (node-a's
- * side) or `<runtime> _tls_floor.ts in <tls-host> <tls-port> <backend-host> <backend-port> <dir>`
+ * Usage: `<runtime> _floor.ts out <listen-host> <listen-port> <tls-host> <tls-port> <dir>` (node-a's
+ * side) or `<runtime> _floor.ts in <tls-host> <tls-port> <backend-host> <backend-port> <dir>`
  * (node-b's side); `<dir>` holds `key.pem`, `cert.pem` and `ca.pem`. Prints "listening" when bound.
  *
- * `<runtime> _tls_floor.ts plain <listen-host> <listen-port> <backend-host> <backend-port>` is the
+ * `<runtime> _floor.ts plain <listen-host> <listen-port> <backend-host> <backend-port>` is the
  * plain relay's floor instead: one bare `node:net` relay, as weft-tcp is one tunnel.
  */
 import { readFileSync } from "node:fs";
