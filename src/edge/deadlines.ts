@@ -11,8 +11,9 @@
  * ```
  * @module
  */
+import { SlotSet, type Slotted } from "../worker/slot_set.ts";
 
-export interface Expirable {
+export interface Expirable extends Slotted {
   /** performance.now() value after which `expire` is called; 0 when not armed. */
   deadline: number;
   expire(): void;
@@ -21,7 +22,8 @@ export interface Expirable {
 const TICK_MS = 50;
 
 export class Deadlines {
-  private armed = new Set<Expirable>();
+  // Not a Set: one add and one delete per request (see SlotSet).
+  private armed = new SlotSet<Expirable>();
   private timer: ReturnType<typeof setInterval> | null = null;
 
   arm(item: Expirable, at: number): void {
@@ -43,9 +45,10 @@ export class Deadlines {
       return;
     }
     const now = performance.now();
-    for (const item of this.armed) {
-      if (item.deadline > now) continue;
-      this.armed.delete(item);
+    // Expiring one item can arm or disarm others (the set moves members): collect first.
+    const due = this.armed.items.filter((item) => item.deadline <= now);
+    for (const item of due) {
+      if (!this.armed.delete(item)) continue;
       item.deadline = 0;
       item.expire();
     }

@@ -52,6 +52,8 @@ export class Exchange implements UpstreamUser, Expirable {
   private headersSent = false;
   /** Route timeout deadline (performance.now()), 0 when not armed. See `deadlines.ts`. */
   deadline = 0;
+  /** This exchange's place among the worker's armed deadlines. */
+  slot = -1;
   private timeoutMs = 0;
   private pausedUpstream = false;
   private match: RouteMatchResult | null = null;

@@ -12,12 +12,15 @@
  * @module
  */
 import type { TaskInfo, TaskState } from "../admin/wire.ts";
+import { SlotSet } from "./slot_set.ts";
 
 /** One in-flight task. A class, and its id formatted only when read: one is made per request. */
 export class TaskRecord {
   route = "";
   cluster = "";
   stateAt: number;
+  /** Index in the table's {@linkcode SlotSet} while in flight. */
+  slot = -1;
   constructor(
     readonly worker: number,
     readonly seq: number,
@@ -39,7 +42,7 @@ export class TaskRecord {
 }
 
 export class TaskTable {
-  private tasks = new Set<TaskRecord>();
+  private tasks = new SlotSet<TaskRecord>();
   private nextId = 1;
   dropped = 0;
   /**
@@ -79,7 +82,9 @@ export class TaskTable {
   list(max: number): TaskInfo[] {
     const now = performance.now();
     const out: TaskInfo[] = [];
-    for (const t of this.tasks) {
+    // Oldest first (the set's own order is not the order of arrival).
+    const inFlight = this.tasks.items.slice().sort((a, b) => a.seq - b.seq);
+    for (const t of inFlight) {
       if (out.length >= max) break;
       out.push({
         id: t.id,
