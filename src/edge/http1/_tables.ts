@@ -112,49 +112,44 @@ export function equalsIgnoreCase(buf: Uint8Array, start: number, end: number, lo
   return true;
 }
 
-function isHexChar(c: number): boolean {
-  return c < 256 && HEX[c] !== 0;
-}
-
 /**
- * Whether `s` is a valid `authority` for a Host header or a target: `host [":" port]` where host is a
- * reg-name (RFC 3986 unreserved / sub-delims / pct-encoded), an IPv4 address (a reg-name too) or an
- * IP-literal `[…]`; port is 1–5 digits ≤ 65535. Userinfo (`@`) is refused (RFC 9110 §4.2.4).
- * `requirePort` is for CONNECT's authority-form (RFC 9112 §3.2.3).
+ * Whether `buf[start, end)` is a valid `authority` for a Host header or a target: `host [":" port]`
+ * where host is a reg-name (RFC 3986 unreserved / sub-delims / pct-encoded), an IPv4 address (a
+ * reg-name too) or an IP-literal `[…]`; port is 1–5 digits ≤ 65535. Userinfo (`@`) is refused (RFC
+ * 9110 §4.2.4). `requirePort` is for CONNECT's authority-form (RFC 9112 §3.2.3). Reads the bytes,
+ * not a decoded string: per-character reads of a substring cost more than the check itself.
  */
-export function isValidAuthority(s: string, requirePort: boolean): boolean {
-  const n = s.length;
-  if (n === 0) return false;
-  let i = 0;
-  if (s.charCodeAt(0) === 0x5b /* [ */) {
-    i = 1;
-    for (; i < n; i++) {
-      const c = s.charCodeAt(i);
+export function isValidAuthority(buf: Uint8Array, start: number, end: number, requirePort: boolean): boolean {
+  if (start >= end) return false;
+  let i = start;
+  if (buf[i] === 0x5b /* [ */) {
+    i++;
+    for (; i < end; i++) {
+      const c = buf[i]!;
       if (c === 0x5d /* ] */) break;
       // IPv6 (hex, ':', '.') or IPvFuture ('v', unreserved, sub-delims, ':').
-      if (c > 255) return false;
       if (!(HEX[c] !== 0 || c === COLON || c === 0x2e || (REG_NAME[c] === 1 && c !== 0x25))) return false;
     }
-    if (i >= n || i === 1) return false;
+    if (i >= end || i === start + 1) return false;
     i++;
   } else {
-    for (; i < n; i++) {
-      const c = s.charCodeAt(i);
+    for (; i < end; i++) {
+      const c = buf[i]!;
       if (c === COLON) break;
-      if (c > 255 || REG_NAME[c] !== 1) return false;
+      if (REG_NAME[c] !== 1) return false;
       if (c === 0x25 /* % */) {
-        if (i + 2 >= n || !isHexChar(s.charCodeAt(i + 1)) || !isHexChar(s.charCodeAt(i + 2))) return false;
+        if (i + 2 >= end || HEX[buf[i + 1]!] === 0 || HEX[buf[i + 2]!] === 0) return false;
       }
     }
-    if (i === 0) return false;
+    if (i === start) return false;
   }
-  if (i === n) return !requirePort;
-  if (s.charCodeAt(i) !== COLON) return false;
-  const digits = n - i - 1;
+  if (i === end) return !requirePort;
+  if (buf[i] !== COLON) return false;
+  const digits = end - i - 1;
   if (digits === 0 || digits > 5) return false;
   let port = 0;
-  for (let k = i + 1; k < n; k++) {
-    const d = s.charCodeAt(k) - 0x30;
+  for (let k = i + 1; k < end; k++) {
+    const d = buf[k]! - 0x30;
     if (d < 0 || d > 9) return false;
     port = port * 10 + d;
   }

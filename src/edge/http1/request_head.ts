@@ -183,6 +183,8 @@ export function parseRequestHead(buf: Uint8Array, limits: HeadLimits): HeadResul
   const headers: string[] = new Array(count * 2);
   let hostCount = 0;
   let hostHeader: string | null = null;
+  let hostStart = 0;
+  let hostEnd = 0;
   let clCount = 0;
   let contentLength = 0;
   let teCount = 0;
@@ -204,6 +206,8 @@ export function parseRequestHead(buf: Uint8Array, limits: HeadLimits): HeadResul
         if (id === ID_HOST) {
           hostCount++;
           hostHeader = value;
+          hostStart = vStart;
+          hostEnd = vEnd;
         } else if (id === ID_CONTENT_LENGTH) {
           clCount++;
           contentLength = parseDecimal(buf, vStart, vEnd);
@@ -233,7 +237,7 @@ export function parseRequestHead(buf: Uint8Array, limits: HeadLimits): HeadResul
   let host: string | null = null;
   const first = buf[ts]!;
   if (method === "CONNECT") {
-    if (!isValidAuthority(target, true)) return bad("CONNECT needs an authority-form target (host:port)");
+    if (!isValidAuthority(buf, ts, te, true)) return bad("CONNECT needs an authority-form target (host:port)");
     path = target;
   } else if (first === SLASH) {
     if (q < 0) {
@@ -254,9 +258,8 @@ export function parseRequestHead(buf: Uint8Array, limits: HeadLimits): HeadResul
     if (schemeEnd < 0) return bad("invalid request-target (not origin-, absolute-, authority- or asterisk-form)");
     let ae = schemeEnd;
     while (ae < te && buf[ae] !== SLASH && buf[ae] !== QUESTION) ae++;
-    const authority = str.slice(schemeEnd, ae);
-    if (!isValidAuthority(authority, false)) return bad("invalid authority in the absolute-form target");
-    host = authority;
+    if (!isValidAuthority(buf, schemeEnd, ae, false)) return bad("invalid authority in the absolute-form target");
+    host = str.slice(schemeEnd, ae);
     const pathEnd = q < 0 ? te : q;
     path = ae < pathEnd ? str.slice(ae, pathEnd) : "/";
     if (q >= 0) query = str.slice(q, te);
@@ -265,7 +268,7 @@ export function parseRequestHead(buf: Uint8Array, limits: HeadLimits): HeadResul
   // Host (RFC 9112 §3.2): exactly one in HTTP/1.1, at most one in HTTP/1.0, always a valid authority.
   if (hostCount > 1) return bad("more than one Host header field");
   if (hostHeader !== null) {
-    if (!isValidAuthority(hostHeader, false)) return bad("the Host header field is not a valid authority");
+    if (!isValidAuthority(buf, hostStart, hostEnd, false)) return bad("the Host header field is not a valid authority");
     if (host === null) host = hostHeader;
   } else if (minor === 1) {
     return bad("HTTP/1.1 request without a Host header field");

@@ -181,7 +181,10 @@ test("parseRequestHead() requires exactly one valid Host in HTTP/1.1", () => {
   for (const badHost of ["", "a b", "user@a", "a/b", "a?b", "a:", "a:123456", "a:99999", "a:-1", "[::1", "[]", "[::1]x", ":80", "a%4", "a%zz", "a,b\"", "\xe9.example"]) {
     rejects(req(["GET / HTTP/1.1", `Host: ${badHost}`]), 400, undefined);
   }
-  assert.equal(isValidAuthority("a\u0131", false), false);
+  const bytes = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
+  assert.equal(isValidAuthority(bytes("xa.b:80"), 1, 7, true), true, "reads only its range");
+  assert.equal(isValidAuthority(bytes("a.b:80x"), 0, 3, true), false, "CONNECT needs a port");
+  assert.equal(isValidAuthority(bytes("a\xc4\xb1"), 0, 3, false), false, "non-ASCII bytes");
 });
 
 test("parseRequestHead() computes keepAlive from the version and Connection", () => {
