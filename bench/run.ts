@@ -2,7 +2,7 @@
  * The benchmark harness: weft against nginx and haproxy, all on 127.0.0.1, in one interleaved
  * session (every configuration once per round, the same order each round), and a results file.
  *
- *   deno run -A bench/run.ts [--rounds 3] [--duration 10] [--warmup 3] [--quick]
+ *   deno run -A bench/run.ts [--rounds 3] [--duration 10] [--warmup 10] [--quick]
  *                            [--runtimes bun,deno] [--only throughput,streaming,idle,profile]
  *                            [--idle-conns 10000] [--stream-mib 1024] [--no-profile]
  *                            [--weft-ref HEAD] [--quiet-cores 0.3] [--quiet-wait 120] [--retries 3]
@@ -69,7 +69,10 @@ function parseOptions(argv: string[]): Options {
   const o: Options = {
     rounds: 3,
     durationS: 10,
-    warmupS: 3,
+    // Steady state: Bun's JIT keeps compiling weft's request path for about 10 s after load starts
+    // (the JITWorker thread's CPU, sampled per 5 s window: 720, 90, 40, 0 ms), and req/s over the
+    // first 3 s is 20-25% below what follows.
+    warmupS: 10,
     quick: false,
     runtimes: ["bun", "deno"],
     phases: new Set(["throughput", "streaming", "idle", "profile"]),
