@@ -7,7 +7,8 @@
  *
  * With `--ab <dir>` a second source tree (e.g. a `git worktree` of another commit, with its own
  * `src/`) runs in the same process, alternating rounds, and the per-round difference is reported:
- * on a shared machine separate runs differ by more than most single changes.
+ * on a shared machine separate runs differ by more than most single changes. Check the resolution
+ * first with `--ab` on an identical copy of this tree (on our 2-core VM: up to ±250 ns).
  *
  *   bun bench/request_path_cost.ts [--ab ../weft-old] [--rounds 15]
  *   deno run -A bench/request_path_cost.ts
