@@ -15,15 +15,12 @@
  */
 import process from "node:process";
 import { Dispatcher } from "../src/worker/dispatcher.ts";
+import { option } from "./argv.ts";
 import { spread } from "./stats.ts";
 
 const REQUESTS = 200_000;
 const ROUNDS = 7;
-const arg = (name: string): string | undefined => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-};
-const usPerRequest = Number(arg("us-per-request") ?? 0);
+const usPerRequest = Number(option("us-per-request", "0"));
 
 /** One runtime's measurement (ns per request; medians over rounds). */
 export interface InstrumentationCost {

@@ -21,16 +21,13 @@
 import { readFileSync } from "node:fs";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
+import { option } from "./argv.ts";
 import { spread } from "./stats.ts";
 
 // deno-lint-ignore no-explicit-any
 type Any = any;
 
-const arg = (name: string): string | undefined => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-};
-const ROUNDS = Number(arg("rounds") ?? 15);
+const ROUNDS = Number(option("rounds", "15"));
 const REQUESTS = 100_000;
 const CONNECTIONS = 64;
 const HERE = fileURLToPath(new URL(".", import.meta.url));
@@ -77,7 +74,7 @@ async function weftPath(root: string): Promise<(n: number) => number> {
     .replaceAll("{{PORT}}", "18000").replaceAll("{{ADMIN_PORT}}", "18901").replaceAll("{{BACKEND_PORT}}", "18080");
   const parsed = parseBootstrap(yaml);
   if (!parsed.ok) throw new Error(`peers/weft.yaml: ${JSON.stringify(parsed.errors)}`);
-  const bootstrap = parsed.bootstrap ?? parsed.config?.bootstrap ?? parsed.value;
+  const bootstrap = parsed.bootstrap;
   const endpoints: Record<string, unknown> = {};
   for (const c of bootstrap.clusters) endpoints[c.name] = c.endpoints;
 
@@ -143,7 +140,7 @@ async function floorPath(): Promise<(n: number) => number> {
   };
 }
 
-const other = arg("ab");
+const other = option("ab", "");
 const paths: [string, (n: number) => number][] = [["weft", await weftPath(fileURLToPath(new URL("..", import.meta.url)))]];
 if (other) paths.push([`weft at ${other}`, await weftPath(other.startsWith("/") ? other : `${process.cwd()}/${other}`)]);
 paths.push(["floor", await floorPath()]);

@@ -30,30 +30,26 @@ import { dirname, join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { initCa, loadCa } from "../../src/tunnel/ca.ts";
+import { option } from "../argv.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const ENTRY = fileURLToPath(new URL("../../test/tunnel/_entry.ts", import.meta.url));
 const BACKEND = fileURLToPath(new URL("./_backend.ts", import.meta.url));
 const FLOOR_SCRIPT = fileURLToPath(new URL("./_floor.ts", import.meta.url));
 
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : def;
-}
-
-const runtime = arg("runtime", process.versions.bun ? "bun" : "deno");
-const rounds = Number(arg("rounds", "3"));
+const runtime = option("runtime", process.versions.bun ? "bun" : "deno");
+const rounds = Number(option("rounds", "3"));
 const MiB = 1 << 20;
-const bulkBytes = Number(arg("mib", "512")) * MiB;
-const seconds = Number(arg("seconds", "3"));
-const concurrency = Number(arg("concurrency", "16"));
-const workers = Number(arg("workers", "2"));
-const out = arg("out", "");
-const only = arg("paths", "").split(",").filter(Boolean);
+const bulkBytes = Number(option("mib", "512")) * MiB;
+const seconds = Number(option("seconds", "3"));
+const concurrency = Number(option("concurrency", "16"));
+const workers = Number(option("workers", "2"));
+const out = option("out", "");
+const only = option("paths", "").split(",").filter(Boolean);
 /** Where every child's output goes in full (default: dropped once the child is ready). */
-const logDir = arg("logs", "");
+const logDir = option("logs", "");
 /** Extra `weft tunnel serve` flags, space-separated (e.g. "--no-preserve-source-ip"). */
-const tunnelExtra = arg("tunnel-args", "").split(" ").filter(Boolean);
+const tunnelExtra = option("tunnel-args", "").split(" ").filter(Boolean);
 
 const NODE_A = "127.0.200.2";
 const NODE_B = "127.0.200.3";
