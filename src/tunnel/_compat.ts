@@ -18,9 +18,9 @@ import process from "node:process";
  */
 export const GROW_SESSION_WINDOW: {
   server: { when: "now" | "localSettings"; bytes: number };
-  client: { when: "now" | "never"; bytes: number };
+  client: { when: "now"; bytes: number } | { when: "never" };
 } = process.versions.bun
-  ? { server: { when: "localSettings", bytes: 16 << 20 }, client: { when: "never", bytes: 0 } }
+  ? { server: { when: "localSettings", bytes: 16 << 20 }, client: { when: "never" } }
   : { server: { when: "now", bytes: 64 << 20 }, client: { when: "now", bytes: 64 << 20 } };
 
 /** "deno 2.x" or "bun 1.x". */
