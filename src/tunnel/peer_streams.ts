@@ -48,13 +48,24 @@ export class PeerStream extends Duplex {
   #remoteClosed = false;
   #remoteEnded = false;
 
+  /**
+   * Set by a writer that never touches a chunk again after `write()` (a relay reading a socket, whose
+   * reads each own their buffer): such chunks then move to the peer without a copy, which detaches
+   * them. Left false, every chunk is copied, as a `Writable` promises.
+   */
+  moveWholeChunks = false;
+
   constructor(readonly id: string, private readonly send: (m: Msg, transfer?: Transferable[]) => void) {
     super({ allowHalfOpen: true });
   }
 
   override _write(chunk: Uint8Array, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
-    // Copy out of the (possibly pooled) source buffer, then hand the copy over.
-    const ab = chunk.buffer.slice(chunk.byteOffset, chunk.byteOffset + chunk.byteLength) as ArrayBuffer;
+    // A slice of a larger (possibly pooled) buffer is always copied out.
+    const movable = this.moveWholeChunks && chunk.byteOffset === 0 &&
+      chunk.byteLength === chunk.buffer.byteLength && chunk.buffer instanceof ArrayBuffer;
+    const ab = movable
+      ? chunk.buffer as ArrayBuffer
+      : chunk.buffer.slice(chunk.byteOffset, chunk.byteOffset + chunk.byteLength) as ArrayBuffer;
     const n = ab.byteLength; // read before the transfer detaches it
     this.send({ t: "data", id: this.id, b: ab }, [ab]);
     this.#unacked += n;

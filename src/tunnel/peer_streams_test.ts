@@ -126,3 +126,29 @@ test("a close right after end does not drop what the reader has not consumed yet
     close();
   }
 });
+
+test("chunks are copied unless the writer lets whole ones move", async () => {
+  const { a, b, close } = pair();
+  try {
+    const { client, owner } = await openAccepted(a, b);
+    const got = drainAll(owner);
+    const kept = new Uint8Array(1000).fill(1);
+    client.write(kept);
+    assert.equal(kept.byteLength, 1000, "copied: the writer keeps its chunk");
+    client.moveWholeChunks = true;
+    const moved = new Uint8Array(1000).fill(2);
+    client.write(moved);
+    assert.equal(moved.byteLength, 0, "moved: the chunk is detached, not copied");
+    const slice = new Uint8Array(2000).fill(3).subarray(500, 1500);
+    client.write(slice);
+    assert.equal(slice.byteLength, 1000, "a slice of a larger buffer is still copied");
+    client.end();
+    const all = await got;
+    assert.equal(all.bytes, 3000);
+    const expected = createHash("sha256").update(new Uint8Array(1000).fill(1)).update(new Uint8Array(1000).fill(2))
+      .update(new Uint8Array(1000).fill(3)).digest("hex");
+    assert.equal(all.hash, expected);
+  } finally {
+    close();
+  }
+});
