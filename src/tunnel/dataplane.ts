@@ -18,7 +18,7 @@
  */
 
 import net from "node:net";
-import type http2 from "node:http2";
+import type tls from "node:tls";
 import type { Duplex } from "node:stream";
 import { type AccessLogEntry, formatAccessLog } from "./access_log.ts";
 import { authorize } from "./authz.ts";
@@ -28,9 +28,12 @@ import type { LocalConfig, Service, Workload } from "./config.ts";
 import { Drain, type DrainResult } from "./drain.ts";
 import {
   createHboneServer,
+  type H2Stream,
   type HbonePeer,
   HbonePool,
   HboneStatusError,
+  type IncomingHeaders,
+  type OutgoingHeaders,
   type PoolKey,
   poolKeyString,
   type TlsMaterial,
@@ -92,7 +95,7 @@ interface Responder {
 }
 
 interface InboundListeners {
-  hbone: http2.Http2SecureServer;
+  hbone: tls.Server;
   plain: net.Server;
   identity: string;
   serial: string;
@@ -391,13 +394,16 @@ export class DataPlane {
    * An HBONE stream for `key`: from the local pool when this worker owns the key, otherwise
    * forwarded to the owner worker, so every worker's streams for one key share its sessions.
    */
-  async #hboneConnect(key: PoolKey, headers: http2.OutgoingHttpHeaders): Promise<Duplex> {
+  async #hboneConnect(key: PoolKey, headers: OutgoingHeaders): Promise<Duplex> {
     const owner = ownerOf(poolKeyString(key), this.init.workerCount);
     if (owner === this.init.workerId || !this.#peers.peers.includes(owner)) {
       return await this.#pool.connect(key, headers);
     }
     try {
-      return await this.#peers.open(owner, { key, headers });
+      const stream = await this.#peers.open(owner, { key, headers });
+      // Only the relay from the client's socket writes into it, so socket reads can move unchanged.
+      stream.moveWholeChunks = true;
+      return stream;
     } catch (e) {
       if (e instanceof PeerOpenError && e.status !== undefined) throw new HboneStatusError(e.status);
       throw e;
@@ -410,7 +416,7 @@ export class DataPlane {
     accept: () => Duplex,
     reject: (message: string, status?: number) => void,
   ): void {
-    const { key, headers } = req as { key: PoolKey; headers: http2.OutgoingHttpHeaders };
+    const { key, headers } = req as { key: PoolKey; headers: OutgoingHeaders };
     this.#pool.connect(key, headers).then((stream) => {
       const peer = accept();
       const release = this.drainer.track(() => {
@@ -711,8 +717,8 @@ export class DataPlane {
   // ---- inbound --------------------------------------------------------------------------------
 
   #onHboneStream(
-    stream: http2.ServerHttp2Stream,
-    headers: http2.IncomingHttpHeaders,
+    stream: H2Stream,
+    headers: IncomingHeaders,
     peer: HbonePeer,
   ): void {
     const fail = (status: number) => {

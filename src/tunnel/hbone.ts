@@ -3,7 +3,8 @@
  * and ALPN h2. The server side requests and verifies client certificates against the root; the
  * client side is a pool of HTTP/2 sessions per (source identity, destination identity, source IP,
  * destination address) with at most `maxStreams` concurrent streams per session (ztunnel's pool key
- * and its default of 100), opening a new session when every existing one is full.
+ * and its default of 100), opening a new session when every existing one is full. HTTP/2 itself is
+ * weft's own (`h2/`), over `node:tls` sockets.
  *
  * @example
  * ```ts
@@ -16,23 +17,20 @@
  * @module
  */
 
-import http2 from "node:http2";
+import net from "node:net";
 import tls from "node:tls";
-import type { Duplex } from "node:stream";
-import { GROW_SESSION_WINDOW } from "./_compat.ts";
+import { H2Session, type H2Stream, type IncomingHeaders, type OutgoingHeaders } from "./h2/session.ts";
 import { peerIdentity, spiffeUrisFromSubjectAltName } from "./identity.ts";
+
+export type { H2Session, H2Stream, IncomingHeaders, OutgoingHeaders };
 
 /** ztunnel's default cap of concurrent streams per pooled connection. */
 export const DEFAULT_MAX_STREAMS = 100;
-/** Per-stream flow-control window; large so one stream can fill a loopback link. */
-export const STREAM_WINDOW = 8 << 20;
 /**
  * TLS 1.3 suites in preference order: AES-128-GCM first (fastest with AES-NI; Deno's default pick
  * was measurably slower on bulk streams), then the other two standard suites.
  */
 export const TLS13_CIPHERS = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
-/** Largest HTTP/2 frame we accept (fewer, larger DATA frames on bulk streams). */
-export const MAX_FRAME = 1 << 20;
 /** A pooled session with no streams is closed after this long. */
 export const DEFAULT_IDLE_MS = 30_000;
 
@@ -55,15 +53,15 @@ export interface HbonePeer {
 }
 
 export type HboneStreamHandler = (
-  stream: http2.ServerHttp2Stream,
-  headers: http2.IncomingHttpHeaders,
+  stream: H2Stream,
+  headers: IncomingHeaders,
   peer: HbonePeer,
 ) => void;
 
 export interface HboneServerHooks {
   /** A TLS handshake failed or the client certificate was refused. */
   onHandshakeError?: (err: Error, remoteAddress: string | undefined) => void;
-  onSession?: (session: http2.ServerHttp2Session, sessionId: number) => void;
+  onSession?: (session: H2Session, sessionId: number) => void;
 }
 
 /** Creates (does not bind) an HBONE server presenting `material`'s certificate. */
@@ -71,8 +69,8 @@ export function createHboneServer(
   material: TlsMaterial,
   onStream: HboneStreamHandler,
   hooks: HboneServerHooks = {},
-): http2.Http2SecureServer {
-  const server = http2.createSecureServer({
+): tls.Server {
+  const server = tls.createServer({
     key: material.key,
     cert: material.cert,
     ca: material.ca,
@@ -82,70 +80,42 @@ export function createHboneServer(
     ciphers: TLS13_CIPHERS,
     honorCipherOrder: true,
     ALPNProtocols: ["h2"],
-    allowHTTP1: false,
-    settings: {
-      initialWindowSize: STREAM_WINDOW,
-      maxFrameSize: MAX_FRAME,
-
-      maxConcurrentStreams: 1000,
-      enablePush: false,
-    },
   });
   let sessions = 0;
   server.on("tlsClientError", (err: Error, socket: tls.TLSSocket) => {
     hooks.onHandshakeError?.(err, socket?.remoteAddress);
   });
-  server.on("session", (session: http2.ServerHttp2Session) => {
-    const id = ++sessions;
-    const socket = session.socket as tls.TLSSocket;
+  server.on("secureConnection", (socket: tls.TLSSocket) => {
+    socket.on("error", () => {});
     // Trust only what the handshake verified (requestCert + rejectUnauthorized).
     const identity = peerIdentity(socket);
-    if (!identity) {
-      hooks.onHandshakeError?.(
-        new Error("peer presented no verified SPIFFE identity"),
-        socket.remoteAddress,
-      );
-      session.destroy();
+    const refuse = identity === undefined
+      ? "peer presented no verified SPIFFE identity"
+      : socket.alpnProtocol !== "h2"
+      ? "peer did not negotiate ALPN h2"
+      : undefined;
+    if (refuse) {
+      hooks.onHandshakeError?.(new Error(refuse), socket.remoteAddress);
+      socket.destroy();
       return;
     }
-    const grow = GROW_SESSION_WINDOW.server;
-    if (grow.when === "now") growSessionWindow(session, grow.bytes);
-    else session.once("localSettings", () => growSessionWindow(session, grow.bytes));
-    session.on("error", () => {});
+    const id = ++sessions;
+    const session = new H2Session(socket, "server");
     hooks.onSession?.(session, id);
     const peer: HbonePeer = {
-      identity,
+      identity: identity!,
       remoteAddress: socket.remoteAddress ?? "",
       remotePort: socket.remotePort ?? 0,
       localAddress: socket.localAddress ?? "",
       localPort: socket.localPort ?? 0,
       sessionId: id,
     };
-    const streams = new Set<http2.ServerHttp2Stream>();
-    const killStreams = () => {
-      for (const st of streams) st.destroy();
-      streams.clear();
-    };
-    session.on("close", killStreams);
-    socket.on("close", () => {
-      killStreams();
-      session.destroy();
-    });
     session.on("stream", (stream, headers) => {
       stream.on("error", () => {});
-      streams.add(stream);
-      stream.on("close", () => streams.delete(stream));
       onStream(stream, headers, peer);
     });
   });
   return server;
-}
-
-/** Raises the session's connection-level receive window (when the runtime allows: `GROW_SESSION_WINDOW`). */
-function growSessionWindow(session: http2.Http2Session, bytes: number): void {
-  try {
-    session.setLocalWindowSize(bytes);
-  } catch { /* not supported */ }
 }
 
 /** What a pooled session is keyed by. */
@@ -178,8 +148,7 @@ export interface PooledSessionInfo {
 
 interface Entry {
   info: PooledSessionInfo;
-  session: http2.ClientHttp2Session;
-  streams: Set<http2.ClientHttp2Stream>;
+  session: H2Session;
   ready: Promise<void>;
   closed: boolean;
   idleTimer?: ReturnType<typeof setTimeout> | undefined;
@@ -233,8 +202,8 @@ export class HbonePool {
    */
   async connect(
     key: PoolKey,
-    headers: http2.OutgoingHttpHeaders,
-  ): Promise<http2.ClientHttp2Stream> {
+    headers: OutgoingHeaders,
+  ): Promise<H2Stream> {
     if (this.#closing) throw new Error("HBONE pool is closed");
     const ks = poolKeyString(key);
     let list = this.#byKey.get(ks);
@@ -270,18 +239,25 @@ export class HbonePool {
       release();
       throw err;
     }
-    const stream = e.session.request({ ":method": "CONNECT", ...headers }, {
-      endStream: false,
-    });
+    let stream: H2Stream;
+    try {
+      stream = e.session.request({ ":method": "CONNECT", ...headers });
+    } catch (err) {
+      release();
+      throw err;
+    }
     stream.on("close", release);
     return await new Promise((resolve, reject) => {
+      const onClose = () => reject(new Error("HBONE stream closed before its response"));
       const onError = (err: Error) => {
-        release();
+        stream.off("close", onClose);
         reject(err);
       };
       stream.once("error", onError);
-      stream.once("response", (h) => {
+      stream.once("close", onClose);
+      stream.once("response", (h: IncomingHeaders) => {
         stream.off("error", onError);
+        stream.off("close", onClose);
         stream.on("error", () => {});
         const status = Number(h[":status"]);
         if (status === 200) resolve(stream);
@@ -311,47 +287,27 @@ export class HbonePool {
     const colon = key.dstAddr.lastIndexOf(":");
     const host = key.dstAddr.slice(0, colon).replace(/^\[|\]$/g, "");
     const port = Number(key.dstAddr.slice(colon + 1));
-    let socket: tls.TLSSocket | undefined;
-    const session = http2.connect(`https://${key.dstAddr}`, {
-      settings: { initialWindowSize: STREAM_WINDOW, maxFrameSize: MAX_FRAME, enablePush: false },
-      createConnection: () => {
-        const options: tls.ConnectionOptions & { localAddress?: string } = {
-          host,
-          port,
-          localAddress: key.srcIp,
-          key: material?.key,
-          cert: material?.cert,
-          ca: material?.ca,
-          minVersion: "TLSv1.3",
-          ciphers: TLS13_CIPHERS,
-          ALPNProtocols: ["h2"],
-          servername: undefined,
-          checkServerIdentity: (_host: string, cert: tls.PeerCertificate) => {
-            const ids = spiffeUrisFromSubjectAltName(cert.subjectaltname);
-            if (ids.includes(key.dstIdentity)) return undefined;
-            return new Error(
-              `server identity ${
-                ids.join(",") || "(none)"
-              } is not ${key.dstIdentity}`,
-            );
-          },
-        };
-        socket = tls.connect(options);
-        return socket as unknown as Duplex;
+    const socket = tls.connect({
+      host,
+      port,
+      localAddress: key.srcIp,
+      key: material?.key,
+      cert: material?.cert,
+      ca: material?.ca,
+      minVersion: "TLSv1.3",
+      ciphers: TLS13_CIPHERS,
+      ALPNProtocols: ["h2"],
+      servername: net.isIP(host) ? undefined : host,
+      checkServerIdentity: (_host: string, cert: tls.PeerCertificate) => {
+        const ids = spiffeUrisFromSubjectAltName(cert.subjectaltname);
+        if (ids.includes(key.dstIdentity)) return undefined;
+        return new Error(`server identity ${ids.join(",") || "(none)"} is not ${key.dstIdentity}`);
       },
-    });
-    const entry: Entry = {
-      info,
-      session,
-      streams: new Set(),
-      ready: Promise.resolve(),
-      closed: false,
-    };
-    // When the connection dies, its streams die with it (not every runtime propagates this).
-    const killStreams = () => {
-      for (const st of entry.streams) st.destroy();
-      entry.streams.clear();
-    };
+    } as tls.ConnectionOptions);
+    socket.on("error", () => {});
+    // Requests written before the handshake completes wait in the TLS socket.
+    const session = new H2Session(socket, "client");
+    const entry: Entry = { info, session, ready: Promise.resolve(), closed: false };
     const drop = () => {
       if (entry.closed) return;
       entry.closed = true;
@@ -368,35 +324,27 @@ export class HbonePool {
         reject(new Error(`HBONE connect to ${key.dstAddr} timed out`));
         session.destroy();
       }, this.#opts.connectTimeoutMs);
-      session.once("connect", () => {
+      session.once("close", (err) => {
         clearTimeout(timer);
-        const grow = GROW_SESSION_WINDOW.client;
-        if (grow.when === "now") growSessionWindow(session, grow.bytes);
-        const s = socket ?? (session.socket as tls.TLSSocket);
-        info.localAddress = s?.localAddress ?? "";
-        info.localPort = s?.localPort ?? 0;
-        info.remoteAddress = s?.remoteAddress ?? host;
-        info.remotePort = s?.remotePort ?? port;
+        reject(err ?? new Error(`HBONE connection to ${key.dstAddr} closed`));
+      });
+      socket.once("secureConnect", () => {
+        clearTimeout(timer);
+        if (socket.alpnProtocol !== "h2") {
+          reject(new Error(`HBONE peer ${key.dstAddr} did not negotiate ALPN h2`));
+          session.destroy();
+          return;
+        }
+        info.localAddress = socket.localAddress ?? "";
+        info.localPort = socket.localPort ?? 0;
+        info.remoteAddress = socket.remoteAddress ?? host;
+        info.remotePort = socket.remotePort ?? port;
         resolve();
       });
-      session.once("error", (err) => {
-        clearTimeout(timer);
-        drop();
-        reject(err);
-      });
     });
-    entry.ready.catch(() => {});
-    session.on("error", () => {});
+    entry.ready.catch(drop);
     session.on("goaway", drop);
-    session.on("close", () => {
-      drop();
-      killStreams();
-    });
-    socket?.on("close", () => {
-      drop();
-      killStreams();
-      session.destroy();
-    });
+    session.on("close", drop);
     return entry;
   }
 
