@@ -340,6 +340,7 @@ export class H2Session extends EventEmitter {
   sendData(stream: H2Stream, chunk: Uint8Array, cb: (err?: Error | null) => void): void {
     if (!stream.headersSent) return cb(new Error("respond() before writing to an HTTP/2 stream"));
     if (this.#destroyed) return cb(this.#error ?? new Error("HTTP/2 session destroyed"));
+    if (stream.resetReceived) return cb(); // the peer asked us to stop sending (NO_ERROR)
     stream.pending = chunk;
     stream.pendingAt = 0;
     stream.pendingCb = cb;
@@ -384,6 +385,15 @@ export class H2Session extends EventEmitter {
       if (this.#connSendWindow <= 0) return;
       this.#flush(stream);
     }
+  }
+
+  /** Forgets a stream's unsent chunk, completing its write. */
+  #dropPending(stream: H2Stream): void {
+    this.#blocked.delete(stream);
+    const cb = stream.pendingCb;
+    stream.pending = undefined;
+    stream.pendingCb = undefined;
+    cb?.();
   }
 
   /** @internal {@link H2Stream._final} */
@@ -762,9 +772,16 @@ export class H2Session extends EventEmitter {
     }
     const code = readU32(payload, 0);
     stream.resetReceived = true;
-    // NO_ERROR after a complete response just stops our upload (RFC 9113 §8.1).
-    if (code === ErrorCode.NO_ERROR && stream.remoteEnded) stream.destroy();
-    else stream.destroy(new H2StreamError(code, `stream ${id} reset by peer (${errorName(code)})`));
+    if (code === ErrorCode.NO_ERROR && stream.remoteEnded) {
+      // After a complete response, NO_ERROR only stops our upload (RFC 9113 §8.1): what was received
+      // is still read to its end.
+      stream.localEnded = true;
+      this.#dropPending(stream);
+      if (stream.readableEnded) stream.destroy();
+      else stream.once("end", () => stream.destroy());
+      return;
+    }
+    stream.destroy(new H2StreamError(code, `stream ${id} reset by peer (${errorName(code)})`));
   }
 
   #onGoaway(id: number, payload: Uint8Array): void {
