@@ -209,7 +209,8 @@ export class HbonePool {
     let list = this.#byKey.get(ks);
     if (!list) this.#byKey.set(ks, list = []);
     let entry = list.find((e) =>
-      !e.closed && e.info.streams < this.#opts.maxStreams
+      !e.closed && !e.session.closing &&
+      e.info.streams < Math.min(this.#opts.maxStreams, e.session.peerMaxConcurrentStreams)
     );
     if (!entry) {
       entry = this.#open(key, ks);

@@ -85,6 +85,8 @@ const CONNECTION_SPECIFIC = new Set(["connection", "keep-alive", "proxy-connecti
 const REQUEST_PSEUDO = new Set([":method", ":scheme", ":authority", ":path"]);
 /** DATA payloads up to this size are copied into one buffer with their frame header. */
 const SMALL_FRAME = 16 << 10;
+/** How many closed streams the session remembers the end of (RFC 9113 §5.1 "closed"). */
+const CLOSED_MEMORY = 1024;
 
 /** The socket an HTTP/2 session runs on (a `tls.TLSSocket` or a `net.Socket`). */
 export type SessionSocket = Duplex & {
@@ -111,6 +113,9 @@ export class H2Stream extends Duplex {
   remoteEnded = false;
   resetSent = false;
   resetReceived = false;
+  /** A request's `content-length` (-1: none), held against the DATA that arrives (RFC 9113 §8.1.1). */
+  expectedLength = -1;
+  receivedLength = 0;
   pending: Uint8Array | undefined;
   pendingAt = 0;
   pendingCb: ((err?: Error | null) => void) | undefined;
@@ -172,8 +177,12 @@ export class H2Session extends EventEmitter {
   #prefaceLeft: number;
   #prefaceTimer: ReturnType<typeof setTimeout> | undefined;
   #gotSettings = false;
+  /** Whether the peer ACKed our SETTINGS (until then it may assume a stream window of 65,535). */
+  #settingsAcked = false;
   #peerInitialWindow = DEFAULT_WINDOW;
   #peerMaxFrame = DEFAULT_MAX_FRAME_SIZE;
+  /** The peer's SETTINGS_MAX_CONCURRENT_STREAMS (no limit until it names one). */
+  #peerMaxStreams = Infinity;
   #connSendWindow = DEFAULT_WINDOW;
   #connRecvWindow: number;
   #connUnacked = 0;
@@ -181,9 +190,13 @@ export class H2Session extends EventEmitter {
   #lastPeerStream = 0;
   #nextStream = 1;
   /** A header block being gathered from HEADERS + CONTINUATION. */
-  #headerBlock: { id: number; flags: number; parts: Uint8Array[]; size: number } | undefined;
+  #headerBlock: { id: number; flags: number; parts: Uint8Array[]; size: number; selfDependent: boolean } | undefined;
   /** The stream the current DATA frame's pieces go to (null: discarded, the stream is gone). */
   #dataTarget: H2Stream | null = null;
+  /** How recently closed streams ended, oldest first. */
+  readonly #closed = new Map<number, "reset-sent" | "reset-received" | "ended">();
+  /** The highest id dropped from #closed: an unknown id above it was never opened. */
+  #forgottenUpTo = 0;
   #goawaySent = false;
   #goawayReceived = false;
   #closing = false;
@@ -195,6 +208,8 @@ export class H2Session extends EventEmitter {
   constructor(readonly socket: SessionSocket, readonly role: "client" | "server", options: H2SessionOptions = {}) {
     super();
     this.#opts = { ...DEFAULTS, ...options };
+    // The connection window starts at 65,535 whatever we advertise (RFC 9113 §6.9.2): only raising it works.
+    this.#opts.connectionWindow = Math.max(this.#opts.connectionWindow, DEFAULT_WINDOW);
     this.#connRecvWindow = this.#opts.connectionWindow;
     this.#decoder = new HpackDecoder({ maxHeaderListSize: this.#opts.maxHeaderListSize });
     this.#reader = new FrameReader(this.#opts.maxFrameSize, {
@@ -232,6 +247,11 @@ export class H2Session extends EventEmitter {
     return this.#streams.size;
   }
 
+  /** How many streams the peer lets us open at once (its SETTINGS_MAX_CONCURRENT_STREAMS). */
+  get peerMaxConcurrentStreams(): number {
+    return this.#peerMaxStreams;
+  }
+
   get destroyed(): boolean {
     return this.#destroyed;
   }
@@ -246,9 +266,11 @@ export class H2Session extends EventEmitter {
     if (this.role !== "client") throw new Error("only a client session opens streams");
     if (this.#destroyed || this.closing) throw new Error("HTTP/2 session is closing");
     if (this.#nextStream > MAX_WINDOW) throw new Error("HTTP/2 stream ids exhausted");
+    // RFC 9113 §5.1.2: never more open streams than the peer allows.
+    if (this.#streams.size >= this.#peerMaxStreams) throw new Error("the peer's MAX_CONCURRENT_STREAMS is reached");
     const id = this.#nextStream;
     this.#nextStream += 2;
-    const stream = new H2Stream(this, id, this.#peerInitialWindow, this.#opts.streamWindow);
+    const stream = new H2Stream(this, id, this.#peerInitialWindow, this.#initialRecvWindow());
     this.#streams.set(id, stream);
     this.totalStreams++;
     stream.headersSent = true;
@@ -472,7 +494,12 @@ export class H2Session extends EventEmitter {
         return this.#onGoaway(id, payload);
       case FrameType.PRIORITY:
         if (id === 0) throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, "PRIORITY on stream 0");
-        if (payload.length !== 5) this.#streamError(id, ErrorCode.FRAME_SIZE_ERROR, "PRIORITY payload is not 5 bytes");
+        if (payload.length !== 5) return this.#streamError(id, ErrorCode.FRAME_SIZE_ERROR, "PRIORITY payload is not 5 bytes");
+        if ((readU32(payload, 0) & 0x7fff_ffff) === id) {
+          // No RST_STREAM may name an idle stream (§6.4): there the stream error becomes a connection error (§5.4.1).
+          if (this.#isIdle(id)) throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, "stream depends on itself");
+          this.#streamError(id, ErrorCode.PROTOCOL_ERROR, "stream depends on itself");
+        }
         return;
       case FrameType.PUSH_PROMISE:
         throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, "PUSH_PROMISE with push disabled");
@@ -501,7 +528,10 @@ export class H2Session extends EventEmitter {
       if (!stream) {
         if (this.#isIdle(id)) throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, `DATA on idle stream ${id}`);
         this.#dataTarget = null;
+        this.#onClosedStream(id, "DATA");
       } else if (stream.remoteEnded) {
+        // Both sides ended: closed (§5.1), though the stream still waits for its reader.
+        if (stream.localEnded) throw new H2ConnectionError(ErrorCode.STREAM_CLOSED, `DATA on closed stream ${id}`);
         this.#dataTarget = null;
         this.#streamError(id, ErrorCode.STREAM_CLOSED, "DATA after END_STREAM");
       } else {
@@ -524,9 +554,19 @@ export class H2Session extends EventEmitter {
       this.#streamError(id, ErrorCode.FLOW_CONTROL_ERROR, "peer exceeded the stream window");
       return;
     }
+    stream.receivedLength += piece.length;
+    const ending = last && (flags & Flag.END_STREAM) !== 0;
+    if (
+      stream.expectedLength >= 0 &&
+      (stream.receivedLength > stream.expectedLength || (ending && stream.receivedLength !== stream.expectedLength))
+    ) {
+      this.#dataTarget = null;
+      this.#discarded(counted);
+      return this.#streamError(id, ErrorCode.PROTOCOL_ERROR, "DATA does not match content-length");
+    }
     stream.pushed += counted;
     if (piece.length) stream.push(piece); // padding counts as consumed on arrival
-    if (last && flags & Flag.END_STREAM) {
+    if (ending) {
       stream.remoteEnded = true;
       stream.push(null);
     }
@@ -569,6 +609,11 @@ export class H2Session extends EventEmitter {
     this.#connUnacked = 0;
   }
 
+  /** A new stream's receive window: a window below the default holds only once our SETTINGS are ACKed (§6.5.3). */
+  #initialRecvWindow(): number {
+    return this.#settingsAcked ? this.#opts.streamWindow : Math.max(this.#opts.streamWindow, DEFAULT_WINDOW);
+  }
+
   /** Whether `id` names a stream that was never opened. */
   #isIdle(id: number): boolean {
     const peerInitiated = (id & 1) === (this.role === "server" ? 1 : 0);
@@ -585,16 +630,16 @@ export class H2Session extends EventEmitter {
       end -= pad;
       if (payload.length < 1 || end < start) throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, "HEADERS padding exceeds the payload");
     }
+    let selfDependent = false;
     if (flags & Flag.PRIORITY) {
       start += 5;
       if (end < start) throw new H2ConnectionError(ErrorCode.FRAME_SIZE_ERROR, "HEADERS too short for its priority");
-      if ((readU32(payload, start - 5) & 0x7fff_ffff) === id) {
-        return this.#streamError(id, ErrorCode.PROTOCOL_ERROR, "stream depends on itself");
-      }
+      // A stream error, but only once the block is decoded (the HPACK table must stay in step).
+      selfDependent = (readU32(payload, start - 5) & 0x7fff_ffff) === id;
     }
     const fragment = payload.subarray(start, end);
-    if (flags & Flag.END_HEADERS) return this.#onHeaderBlock(id, flags, fragment);
-    this.#headerBlock = { id, flags, parts: [fragment], size: fragment.length };
+    if (flags & Flag.END_HEADERS) return this.#onHeaderBlock(id, flags, fragment, selfDependent);
+    this.#headerBlock = { id, flags, parts: [fragment], size: fragment.length, selfDependent };
   }
 
   #onContinuation(flags: number, id: number, payload: Uint8Array): void {
@@ -614,10 +659,10 @@ export class H2Session extends EventEmitter {
       whole.set(p, at);
       at += p.length;
     }
-    this.#onHeaderBlock(id, block.flags, whole);
+    this.#onHeaderBlock(id, block.flags, whole, block.selfDependent);
   }
 
-  #onHeaderBlock(id: number, flags: number, block: Uint8Array): void {
+  #onHeaderBlock(id: number, flags: number, block: Uint8Array, selfDependent = false): void {
     const endStream = (flags & Flag.END_STREAM) !== 0;
     // Always decode: the HPACK table must stay in step even for refused streams.
     let fields: HeaderList;
@@ -631,17 +676,23 @@ export class H2Session extends EventEmitter {
     if (!stream) {
       if (this.role === "client" || (id & 1) === 0) {
         if (this.#isIdle(id)) throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, `HEADERS on idle stream ${id}`);
-        return; // a stream we already closed
+        return this.#onClosedStream(id, "HEADERS");
       }
-      if (id <= this.#lastPeerStream) return; // closed: ignored after our RST_STREAM (RFC 9113 §5.1)
+      if (id <= this.#lastPeerStream) return this.#onClosedStream(id, "HEADERS");
       this.#lastPeerStream = id;
-      if (this.#goawaySent) return;
+      if (this.#goawaySent) return this.#remember(id, "reset-sent"); // not processed: its frames are ignored
+      if (selfDependent) return this.#streamError(id, ErrorCode.PROTOCOL_ERROR, "stream depends on itself");
       if (this.#streams.size >= this.#opts.maxConcurrentStreams) {
         return this.#streamError(id, ErrorCode.REFUSED_STREAM, "too many concurrent streams");
       }
       const problem = checkFields(fields, "request");
       if (problem) return this.#streamError(id, ErrorCode.PROTOCOL_ERROR, problem);
-      stream = new H2Stream(this, id, this.#peerInitialWindow, this.#opts.streamWindow);
+      const expectedLength = contentLength(fields);
+      if (Number.isNaN(expectedLength) || (endStream && expectedLength > 0)) {
+        return this.#streamError(id, ErrorCode.PROTOCOL_ERROR, "invalid content-length");
+      }
+      stream = new H2Stream(this, id, this.#peerInitialWindow, this.#initialRecvWindow());
+      stream.expectedLength = expectedLength;
       this.#streams.set(id, stream);
       this.totalStreams++;
       if (endStream) {
@@ -651,7 +702,11 @@ export class H2Session extends EventEmitter {
       this.emit("stream", stream, toObject(fields));
       return;
     }
-    if (stream.remoteEnded) return this.#streamError(id, ErrorCode.STREAM_CLOSED, "HEADERS after END_STREAM");
+    if (selfDependent) return this.#streamError(id, ErrorCode.PROTOCOL_ERROR, "stream depends on itself");
+    if (stream.remoteEnded) {
+      if (stream.localEnded) throw new H2ConnectionError(ErrorCode.STREAM_CLOSED, `HEADERS on closed stream ${id}`);
+      return this.#streamError(id, ErrorCode.STREAM_CLOSED, "HEADERS after END_STREAM");
+    }
     if (this.role === "client" && !stream.response) {
       const problem = checkFields(fields, "response");
       if (problem) return this.#streamError(id, ErrorCode.PROTOCOL_ERROR, problem);
@@ -684,16 +739,23 @@ export class H2Session extends EventEmitter {
       if (stream || !this.#isIdle(id)) return this.#streamError(id, ErrorCode.PROTOCOL_ERROR, message);
       throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, `HEADERS on idle stream ${id}`);
     }
-    if (id <= this.#lastPeerStream) return;
+    if (id <= this.#lastPeerStream) return this.#onClosedStream(id, "HEADERS");
     this.#lastPeerStream = id;
     this.#sendHeaders(id, { ":status": 431 }, true);
     if (!endStream) this.#write(encodeU32Frame(FrameType.RST_STREAM, 0, id, ErrorCode.NO_ERROR));
+    this.#remember(id, endStream ? "ended" : "reset-sent");
   }
 
   #onSettings(flags: number, id: number, payload: Uint8Array): void {
     if (id !== 0) throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, "SETTINGS on a stream");
     if (flags & Flag.ACK) {
       if (payload.length) throw new H2ConnectionError(ErrorCode.FRAME_SIZE_ERROR, "SETTINGS ACK with a payload");
+      if (!this.#settingsAcked) {
+        // Our INITIAL_WINDOW_SIZE holds from now on, also for the streams opened before (RFC 9113 §6.9.2).
+        const delta = this.#opts.streamWindow - this.#initialRecvWindow();
+        this.#settingsAcked = true;
+        for (const s of this.#streams.values()) s.recvWindow += delta;
+      }
       this.emit("localSettings");
       return;
     }
@@ -725,6 +787,9 @@ export class H2Session extends EventEmitter {
             throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, `MAX_FRAME_SIZE ${value} out of range`);
           }
           this.#peerMaxFrame = value;
+          break;
+        case Setting.MAX_CONCURRENT_STREAMS:
+          this.#peerMaxStreams = value;
           break;
         default:
           break; // HEADER_TABLE_SIZE: our encoder uses no dynamic table; the rest are advisory here
@@ -805,6 +870,27 @@ export class H2Session extends EventEmitter {
     const stream = this.#streams.get(id);
     if (stream) return this.reset(stream, code, new H2StreamError(code, message));
     this.#write(encodeU32Frame(FrameType.RST_STREAM, 0, id, code));
+    this.#remember(id, "reset-sent");
+  }
+
+  #remember(id: number, how: "reset-sent" | "reset-received" | "ended"): void {
+    this.#closed.delete(id);
+    this.#closed.set(id, how);
+    if (this.#closed.size <= CLOSED_MEMORY) return;
+    const oldest = this.#closed.keys().next().value!;
+    this.#closed.delete(oldest);
+    this.#forgottenUpTo = Math.max(this.#forgottenUpTo, oldest);
+  }
+
+  /** DATA or HEADERS on a stream that is neither idle nor open (RFC 9113 §5.1, §5.1.1). */
+  #onClosedStream(id: number, what: string): void {
+    const how = this.#closed.get(id);
+    if (how === "ended") throw new H2ConnectionError(ErrorCode.STREAM_CLOSED, `${what} on closed stream ${id}`);
+    if (how === "reset-received") return this.#streamError(id, ErrorCode.STREAM_CLOSED, `${what} after RST_STREAM on ${id}`);
+    if (how === undefined && id > this.#forgottenUpTo) {
+      throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, `${what} on stream ${id}, below the last one opened`);
+    }
+    // Reset by us (or long forgotten): frames sent before our RST_STREAM arrived are ignored.
   }
 
   // ---- teardown ---------------------------------------------------------------------------------
@@ -824,6 +910,7 @@ export class H2Session extends EventEmitter {
       stream.resetSent = true;
       this.#write(encodeU32Frame(FrameType.RST_STREAM, 0, stream.id, err ? ErrorCode.INTERNAL_ERROR : ErrorCode.CANCEL));
     }
+    this.#remember(stream.id, stream.resetSent ? "reset-sent" : stream.resetReceived ? "reset-received" : "ended");
     // Bytes delivered but never read go back to the connection window.
     const unread = stream.pushed - stream.consumed;
     if (unread > 0) this.#discarded(unread);
@@ -884,6 +971,19 @@ export function errorName(code: number): string {
   return `0x${code.toString(16)}`;
 }
 
+/** A request's `content-length`: -1 when absent, NaN when malformed or repeated with other values. */
+function contentLength(fields: HeaderList): number {
+  let found = -1;
+  for (const [name, value] of fields) {
+    if (name !== "content-length") continue;
+    if (!/^\d{1,15}$/.test(value)) return NaN;
+    const n = Number(value);
+    if (found >= 0 && found !== n) return NaN;
+    found = n;
+  }
+  return found;
+}
+
 function toObject(fields: HeaderList): IncomingHeaders {
   const out: IncomingHeaders = {};
   for (const [name, value] of fields) {
@@ -909,6 +1009,9 @@ export function checkFields(fields: HeaderList, kind: "request" | "response" | "
       const c = value.charCodeAt(i);
       if (c === 0 || c === 0x0a || c === 0x0d) return `invalid character in the value of "${name}"`;
     }
+    const first = value.charCodeAt(0);
+    const last = value.charCodeAt(value.length - 1); // NaN for an empty value
+    if (first === 0x20 || first === 0x09 || last === 0x20 || last === 0x09) return `whitespace around the value of "${name}"`;
     if (name[0] === ":") {
       if (regularSeen) return `pseudo-header ${name} after a regular field`;
       if (kind === "trailers") return `pseudo-header ${name} in trailers`;
