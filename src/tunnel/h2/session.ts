@@ -664,14 +664,9 @@ export class H2Session extends EventEmitter {
 
   #onHeaderBlock(id: number, flags: number, block: Uint8Array, selfDependent = false): void {
     const endStream = (flags & Flag.END_STREAM) !== 0;
-    // Always decode: the HPACK table must stay in step even for refused streams.
-    let fields: HeaderList;
-    try {
-      fields = this.#decoder.decode(block);
-    } catch (e) {
-      if (!(e instanceof HeaderListTooLargeError)) throw e;
-      return this.#headersTooLarge(id, endStream, e.message);
-    }
+    // Always decode: the HPACK table must stay in step even for refused streams. A list over our
+    // limit was still decoded whole, so only its stream fails.
+    const fields = this.#decode(block);
     let stream = this.#streams.get(id);
     if (!stream) {
       if (this.role === "client" || (id & 1) === 0) {
@@ -684,6 +679,12 @@ export class H2Session extends EventEmitter {
       if (selfDependent) return this.#streamError(id, ErrorCode.PROTOCOL_ERROR, "stream depends on itself");
       if (this.#streams.size >= this.#opts.maxConcurrentStreams) {
         return this.#streamError(id, ErrorCode.REFUSED_STREAM, "too many concurrent streams");
+      }
+      if (fields instanceof HeaderListTooLargeError) {
+        // RFC 9113 §10.5.1: a request whose header list is too large may be answered 431.
+        this.#sendHeaders(id, { ":status": 431 }, true);
+        if (!endStream) this.#write(encodeU32Frame(FrameType.RST_STREAM, 0, id, ErrorCode.NO_ERROR));
+        return this.#remember(id, endStream ? "ended" : "reset-sent");
       }
       const problem = checkFields(fields, "request");
       if (problem) return this.#streamError(id, ErrorCode.PROTOCOL_ERROR, problem);
@@ -707,6 +708,7 @@ export class H2Session extends EventEmitter {
       if (stream.localEnded) throw new H2ConnectionError(ErrorCode.STREAM_CLOSED, `HEADERS on closed stream ${id}`);
       return this.#streamError(id, ErrorCode.STREAM_CLOSED, "HEADERS after END_STREAM");
     }
+    if (fields instanceof HeaderListTooLargeError) return this.#streamError(id, ErrorCode.PROTOCOL_ERROR, fields.message);
     if (this.role === "client" && !stream.response) {
       const problem = checkFields(fields, "response");
       if (problem) return this.#streamError(id, ErrorCode.PROTOCOL_ERROR, problem);
@@ -729,21 +731,13 @@ export class H2Session extends EventEmitter {
     }
   }
 
-  /**
-   * A header list over our limit was decoded whole (the table is in step), so only its stream fails:
-   * a new request is answered 431 (RFC 9113 §10.5.1), anything else is reset.
-   */
-  #headersTooLarge(id: number, endStream: boolean, message: string): void {
-    const stream = this.#streams.get(id);
-    if (stream || this.role === "client" || (id & 1) === 0) {
-      if (stream || !this.#isIdle(id)) return this.#streamError(id, ErrorCode.PROTOCOL_ERROR, message);
-      throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, `HEADERS on idle stream ${id}`);
+  #decode(block: Uint8Array): HeaderList | HeaderListTooLargeError {
+    try {
+      return this.#decoder.decode(block);
+    } catch (e) {
+      if (e instanceof HeaderListTooLargeError) return e;
+      throw e;
     }
-    if (id <= this.#lastPeerStream) return this.#onClosedStream(id, "HEADERS");
-    this.#lastPeerStream = id;
-    this.#sendHeaders(id, { ":status": 431 }, true);
-    if (!endStream) this.#write(encodeU32Frame(FrameType.RST_STREAM, 0, id, ErrorCode.NO_ERROR));
-    this.#remember(id, endStream ? "ended" : "reset-sent");
   }
 
   #onSettings(flags: number, id: number, payload: Uint8Array): void {
