@@ -122,10 +122,23 @@ export function encodeFrame(type: number, flags: number, streamId: number, paylo
 
 /** A frame carrying big-endian 32-bit words (RST_STREAM, WINDOW_UPDATE, GOAWAY's first two). */
 export function encodeU32Frame(type: number, flags: number, streamId: number, ...words: number[]): Uint8Array {
-  const payload = new Uint8Array(words.length * 4);
-  const view = new DataView(payload.buffer);
-  words.forEach((w, i) => view.setUint32(i * 4, w >>> 0));
-  return encodeFrame(type, flags, streamId, payload);
+  const out = new Uint8Array(9 + words.length * 4);
+  writeFrameHeader(out, 0, words.length * 4, type, flags, streamId);
+  words.forEach((w, i) => writeU32(out, 9 + i * 4, w));
+  return out;
+}
+
+/** Writes a 13-byte WINDOW_UPDATE into `out` at `at` (to send several in one write). */
+export function writeWindowUpdate(out: Uint8Array, at: number, streamId: number, increment: number): void {
+  writeFrameHeader(out, at, 4, FrameType.WINDOW_UPDATE, 0, streamId);
+  writeU32(out, at + 9, increment);
+}
+
+export function writeU32(out: Uint8Array, at: number, value: number): void {
+  out[at] = value >>> 24;
+  out[at + 1] = (value >>> 16) & 0xff;
+  out[at + 2] = (value >>> 8) & 0xff;
+  out[at + 3] = value & 0xff;
 }
 
 /** SETTINGS with the given (id, value) pairs. */

@@ -48,6 +48,8 @@ import {
   readU32,
   Setting,
   writeFrameHeader,
+  writeU32,
+  writeWindowUpdate,
 } from "./frames.ts";
 
 /** Header fields to send: names are lowercased, pseudo-headers go first. */
@@ -291,6 +293,12 @@ export class H2Session extends EventEmitter {
     if (!stream.remoteEnded) this.reset(stream, ErrorCode.NO_ERROR);
   }
 
+  /** The peer's END_STREAM: the stream's readable side ends. */
+  #endRemote(stream: H2Stream): void {
+    stream.remoteEnded = true;
+    stream.push(null);
+  }
+
   #endLocal(stream: H2Stream): void {
     stream.localEnded = true;
     stream.end();
@@ -432,9 +440,8 @@ export class H2Session extends EventEmitter {
     this.#goawaySent = true;
     const text = new TextEncoder().encode(debug);
     const payload = new Uint8Array(8 + text.length);
-    const view = new DataView(payload.buffer);
-    view.setUint32(0, this.#lastPeerStream);
-    view.setUint32(4, code);
+    writeU32(payload, 0, this.#lastPeerStream);
+    writeU32(payload, 4, code);
     payload.set(text, 8);
     this.#write(encodeFrame(FrameType.GOAWAY, 0, 0, payload));
   }
@@ -566,10 +573,7 @@ export class H2Session extends EventEmitter {
     }
     stream.pushed += counted;
     if (piece.length) stream.push(piece); // padding counts as consumed on arrival
-    if (ending) {
-      stream.remoteEnded = true;
-      stream.push(null);
-    }
+    if (ending) this.#endRemote(stream);
     this.acknowledge(stream);
   }
 
@@ -696,10 +700,7 @@ export class H2Session extends EventEmitter {
       stream.expectedLength = expectedLength;
       this.#streams.set(id, stream);
       this.totalStreams++;
-      if (endStream) {
-        stream.remoteEnded = true;
-        stream.push(null);
-      }
+      if (endStream) this.#endRemote(stream);
       this.emit("stream", stream, toObject(fields));
       return;
     }
@@ -725,10 +726,7 @@ export class H2Session extends EventEmitter {
       const problem = checkFields(fields, "trailers");
       if (problem) return this.#streamError(id, ErrorCode.PROTOCOL_ERROR, problem);
     }
-    if (endStream && !stream.destroyed) {
-      stream.remoteEnded = true;
-      stream.push(null);
-    }
+    if (endStream && !stream.destroyed) this.#endRemote(stream);
   }
 
   #decode(block: Uint8Array): HeaderList | HeaderListTooLargeError {
@@ -949,14 +947,6 @@ export class H2Session extends EventEmitter {
     this.#drainWaiters = [];
     for (const cb of waiters) cb(err);
   }
-}
-
-function writeWindowUpdate(out: Uint8Array, at: number, streamId: number, increment: number): void {
-  writeFrameHeader(out, at, 4, FrameType.WINDOW_UPDATE, 0, streamId);
-  out[at + 9] = (increment >>> 24) & 0x7f;
-  out[at + 10] = (increment >>> 16) & 0xff;
-  out[at + 11] = (increment >>> 8) & 0xff;
-  out[at + 12] = increment & 0xff;
 }
 
 /** The RFC's name for an error code. */
