@@ -29,6 +29,7 @@ import { loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
+import type { ConnectionsResponse } from "../../src/admin/wire.ts";
 import { initCa, loadCa } from "../../src/tunnel/ca.ts";
 import { option } from "../argv.ts";
 
@@ -152,26 +153,49 @@ class LostAnswer extends Error {
   }
 }
 
+/** What a bulk run measured: MB/s, and for weft-hbone whether the bytes crossed workers. */
+interface BulkRun {
+  mbps: number;
+  crossed?: boolean | null;
+}
+
+/** Asked once the path's handshake is done, before the clock starts (see {@link crossesWorkers}). */
+type Probe = (s: net.Socket) => Promise<boolean | null>;
+
 /**
  * Runs a bulk upload, again (up to 3 tries) when the EOF was lost; counts the losses in `lost`.
  * NaN when every try lost it: that run is left out of the medians (and shows in `lostEof`).
  */
-async function bulkRetrying(open: Opener, bytes: number, lost: { n: number }): Promise<number> {
+async function bulkRetrying(open: Opener, bytes: number, lost: { n: number }, probe?: Probe): Promise<BulkRun> {
   for (let attempt = 1; attempt <= 3; attempt++) {
     try {
-      return await bulk(open, bytes);
+      return await bulk(open, bytes, probe);
     } catch (e) {
       if (!(e instanceof LostAnswer)) throw e;
       lost.n++;
     }
   }
-  return NaN;
+  return { mbps: NaN };
+}
+
+/**
+ * Whether node-a's worker that accepted the client's connection is not the one holding the pooled
+ * HBONE connection to the destination: then every chunk crosses a `MessagePort` between them (the
+ * pool is shared across workers, issue 5 point 4), which costs HBONE 10–20%. Read from node-a's
+ * `/connections`; null when either row is missing.
+ */
+async function crossesWorkers(s: net.Socket): Promise<boolean | null> {
+  const body = await (await fetch(`http://${NODE_A}:15000/connections`)).json() as ConnectionsResponse;
+  const client = body.connections.find((c) => c.listener === "outbound" && c.remotePort === s.localPort);
+  const pool = body.connections.find((c) => c.listener === "hbone_pool" && c.remoteAddress === HBONE_WL);
+  return client && pool ? client.worker !== pool.worker : null;
 }
 
 /** Sends `bytes` then EOF; resolves when the backend's byte count comes back. */
-async function bulk(open: Opener, bytes: number): Promise<number> {
+async function bulk(open: Opener, bytes: number, probe?: Probe): Promise<BulkRun> {
   const block = Buffer.alloc(MiB, 0x5a);
   const s = await open();
+  const crossed = probe ? await probe(s) : undefined;
   const t0 = performance.now();
   const answer = new Promise<string>((resolve, reject) => {
     let a = "";
@@ -196,7 +220,8 @@ async function bulk(open: Opener, bytes: number): Promise<number> {
   })).trim());
   const secs = (performance.now() - t0) / 1000;
   if (got !== bytes) throw new Error(`backend got ${got} of ${bytes} bytes`);
-  return bytes / 1e6 / secs;
+  const mbps = bytes / 1e6 / secs;
+  return crossed === undefined ? { mbps } : { mbps, crossed };
 }
 
 /** Connections per second: open, handshake, 1 byte, answer, close. */
@@ -307,13 +332,16 @@ listen bench
       await bulkRetrying(open, 16 * MiB, lostEof[name]!);
       await setupRate(open, 0.3, 4);
     }
-    const results: Record<string, { mbps: number[]; cps: number[] }> = {};
+    const results: Record<string, { mbps: number[]; cps: number[]; crossed: (boolean | null)[] }> = {};
     for (let r = 0; r < rounds; r++) {
       for (const [name, open] of Object.entries(paths)) {
-        const res = results[name] ??= { mbps: [], cps: [] };
-        res.mbps.push(await bulkRetrying(open, bulkBytes, lostEof[name]!));
+        const res = results[name] ??= { mbps: [], cps: [], crossed: [] };
+        const run = await bulkRetrying(open, bulkBytes, lostEof[name]!, name === "weft-hbone" ? crossesWorkers : undefined);
+        res.mbps.push(run.mbps);
+        if (run.crossed !== undefined) res.crossed.push(run.crossed);
         res.cps.push(await setupRate(open, seconds, concurrency));
-        console.error(`round ${r + 1} ${name}: ${res.mbps.at(-1)!.toFixed(0)} MB/s, ${res.cps.at(-1)!.toFixed(0)} conn/s`);
+        const hop = run.crossed === undefined ? "" : run.crossed === null ? " (workers unknown)" : run.crossed ? " (crossed workers)" : " (one worker)";
+        console.error(`round ${r + 1} ${name}: ${res.mbps.at(-1)!.toFixed(0)} MB/s${hop}, ${res.cps.at(-1)!.toFixed(0)} conn/s`);
       }
     }
     const haMbps = median(results.haproxy!.mbps);
@@ -323,7 +351,13 @@ listen bench
       connPerSec: Math.round(median(v.cps)),
       mbpsVsHaproxy: Number((median(v.mbps) / haMbps).toFixed(2)),
       connVsHaproxy: Number((median(v.cps) / haCps).toFixed(2)),
-      rounds: { mbps: v.mbps.map(Math.round), connPerSec: v.cps.map(Math.round) },
+      rounds: {
+        mbps: v.mbps.map(Math.round),
+        connPerSec: v.cps.map(Math.round),
+        // weft-hbone: per round, whether the client's connection and the pooled HBONE connection
+        // were on different workers of node-a (see crossesWorkers).
+        ...(v.crossed.length ? { crossedWorkers: v.crossed } : {}),
+      },
       // Bulk runs repeated because the backend's answer never came (the EOF was lost on the way).
       lostEof: lostEof[k]!.n,
     }]));
