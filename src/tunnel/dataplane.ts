@@ -88,6 +88,20 @@ type Refusal =
   | "connect_failed"
   | "bad_request";
 
+/** The connection a forwarded stream belongs to, on the worker that accepted it. */
+interface ForwardedFor {
+  connectionId: string;
+  route: string;
+  cluster: string;
+}
+
+/** What a worker asks a pool key's owner worker for (see `#hboneConnect`). */
+interface PeerOpenRequest {
+  key: PoolKey;
+  headers: OutgoingHeaders;
+  forwardedFor: ForwardedFor;
+}
+
 /** How an outbound handshake answers its client. */
 interface Responder {
   ok(): void;
@@ -392,15 +406,17 @@ export class DataPlane {
 
   /**
    * An HBONE stream for `key`: from the local pool when this worker owns the key, otherwise
-   * forwarded to the owner worker, so every worker's streams for one key share its sessions.
+   * forwarded to the owner worker, so every worker's streams for one key share its sessions. The
+   * owner shows the forwarded stream as a task of `task`'s connection.
    */
-  async #hboneConnect(key: PoolKey, headers: OutgoingHeaders): Promise<Duplex> {
+  async #hboneConnect(key: PoolKey, headers: OutgoingHeaders, task: LiveTask): Promise<Duplex> {
     const owner = ownerOf(poolKeyString(key), this.init.workerCount);
     if (owner === this.init.workerId || !this.#peers.peers.includes(owner)) {
       return await this.#pool.connect(key, headers);
     }
     try {
-      const stream = await this.#peers.open(owner, { key, headers });
+      const forwardedFor: ForwardedFor = { connectionId: task.connectionId, route: task.route, cluster: task.cluster };
+      const stream = await this.#peers.open(owner, { key, headers, forwardedFor } satisfies PeerOpenRequest);
       // Only the relay from the client's socket writes into it, so socket reads can move unchanged.
       stream.moveWholeChunks = true;
       return stream;
@@ -410,21 +426,30 @@ export class DataPlane {
     }
   }
 
-  /** The owner side of a forwarded stream: open it on the local pool and relay. */
+  /**
+   * The owner side of a forwarded stream: open it on the local pool and relay, as a task of the
+   * forwarding worker's connection (so `/tasks` shows where the stream's HTTP/2 and TLS work runs).
+   */
   #servePeerOpen(
     req: unknown,
     accept: () => Duplex,
     reject: (message: string, status?: number) => void,
   ): void {
-    const { key, headers } = req as { key: PoolKey; headers: OutgoingHeaders };
+    const { key, headers, forwardedFor } = req as PeerOpenRequest;
+    const task = this.ins.openTask({ ...forwardedFor, state: "tunnel_connecting", listener: "peer", forwarded: true });
     this.#pool.connect(key, headers).then((stream) => {
       const peer = accept();
+      this.ins.setTaskState(task, "tunnel_streaming");
       const release = this.drainer.track(() => {
         peer.destroy();
         stream.destroy();
       });
-      void relay(peer, stream, { busy: this.ins }).then(release);
+      void relay(peer, stream, { busy: this.ins }).then(() => {
+        this.ins.closeTask(task.id);
+        release();
+      });
     }, (e: Error) => {
+      this.ins.closeTask(task.id);
       if (e instanceof HboneStatusError) reject(e.message, e.status);
       else reject(e.message);
     });
@@ -615,6 +640,7 @@ export class DataPlane {
             baggage: baggage(src),
             traceparent: traceparent(),
           },
+          task,
         );
       } else {
         upstream = await tcpConnect(dest.ip, dest.port);

@@ -88,11 +88,18 @@ export class Instrumentation {
     this.dispatcher.connections.close(row);
   }
 
-  openTask(t: { connectionId: string; state: TaskState; listener: string; route: string; cluster: string }): LiveTask {
+  /**
+   * A task for a tunnelled connection. `forwarded`: this worker carries a stream another worker
+   * accepted (its `connectionId` names that worker's connection), which that worker has counted.
+   */
+  openTask(
+    t: { connectionId: string; state: TaskState; listener: string; route: string; cluster: string; forwarded?: boolean },
+  ): LiveTask {
     const task = this.dispatcher.tasks.start(t.connectionId, t.listener, "CONNECT", t.route, t.state);
     task.route = t.route;
     task.cluster = t.cluster;
     this.#tasks.set(task.id, task);
+    if (t.forwarded) return task;
     this.dispatcher.totalRequests++;
     const conn = this.#conns.get(t.connectionId);
     if (conn) conn.requests++;

@@ -8,7 +8,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import type net from "node:net";
-import type { ConnectionsResponse } from "../../src/admin/wire.ts";
+import type { ConnectionsResponse, TasksResponse } from "../../src/admin/wire.ts";
 import { baseConfig, echoServer, makeWorkdir, roundTrip, slot, socks5, startTunnel, type TunnelProcess, writeConfig } from "./_harness.ts";
 
 const S = slot(2);
@@ -51,6 +51,21 @@ test("HBONE pooling: 50 streams share one connection, 150 use two", { timeout: 1
     assert.equal(p[0]!.kind, "hbone");
     assert.equal(p[0]!.remoteAddress, S.wl(3));
     assert.equal(await inboundSessions(nb), 1);
+
+    // Streams accepted by other workers run on the owner as tasks of their own connections: the
+    // inspector sees where each stream's HTTP/2 and TLS work happens.
+    const conns = (await (await na.admin("/connections")).json() as ConnectionsResponse).connections;
+    const tasks = (await (await na.admin("/tasks")).json() as TasksResponse).tasks;
+    const owner = p[0]!.worker;
+    const elsewhere = conns.filter((c) => c.listener === "socks5" && c.worker !== owner);
+    const forwarded = tasks.filter((t) => t.listener === "peer");
+    assert.ok(elsewhere.length > 0, "some streams were accepted by a worker that does not own the pool");
+    assert.deepEqual(forwarded.map((t) => t.connectionId).sort(), elsewhere.map((c) => c.id).sort());
+    for (const t of forwarded) {
+      assert.equal(t.worker, owner);
+      assert.equal(t.state, "tunnel_streaming");
+      assert.equal(t.route, tasks.find((o) => o.connectionId === t.connectionId && o.listener === "socks5")?.route);
+    }
 
     all.push(...await open(na, 100));
     p = await pooled(na);
