@@ -6,6 +6,7 @@
 import { Command, Option } from "@commander-js/extra-typings";
 import process from "node:process";
 import { currentRuntime } from "../src/runtime/mod.ts";
+import { MAX_POOL_OWNER_WORKERS } from "../src/tunnel/pool_owners.ts";
 import { VERSION } from "./version.ts";
 
 function int(name: string, min: number, max: number) {
@@ -63,7 +64,7 @@ export function tunnelCommand() {
     .requiredOption("--node <name>", "this node's name: it hosts the workloads whose `node` is this name")
     .requiredOption("--bind <ip>", "this node's own address (admin, metrics, readiness and outbound listeners)")
     .requiredOption("--ca <dir>", "CA directory made by `weft tunnel ca init`")
-    .addOption(new Option("--workers <n>", "data-plane worker threads (default 2)").env("WEFT_WORKER_THREADS").argParser(int("--workers", 1, 256)))
+    .addOption(new Option("--workers <n>", "data-plane worker threads (default 2)").env("WEFT_WORKER_THREADS").argParser(int("--workers", 1, MAX_POOL_OWNER_WORKERS)))
     .addOption(new Option("--log-format <format>", "access log format").choices(["text", "json"] as const).default("text" as const))
     .addOption(new Option("--admin-port <port>", "admin port").default(15000).argParser(port("--admin-port")))
     .addOption(new Option("--metrics-port <port>", "metrics port (/metrics, /stats/prometheus)").default(15020).argParser(port("--metrics-port")))

@@ -30,6 +30,7 @@ import { CertManager } from "./certs.ts";
 import { formatIssue, ConfigError, type LocalConfig, parseLocalConfig } from "./config.ts";
 import { DEFAULT_TERMINATION_DEADLINE_MS, type DrainResult } from "./drain.ts";
 import { DEFAULT_MAX_STREAMS } from "./hbone.ts";
+import { createPoolOwners, MAX_POOL_OWNER_WORKERS } from "./pool_owners.ts";
 import { mergeSnapshots, renderPrometheus } from "./metrics.ts";
 import {
   type CertMap,
@@ -182,7 +183,9 @@ export async function startTunnel(opts: TunnelOptions): Promise<TunnelApp> {
   const startedAt = Date.now();
   const ports: TunnelPorts = { ...DEFAULT_PORTS, ...opts.ports };
   const nWorkers = opts.workers ?? (Number(process.env[WORKER_THREADS_ENV]) || DEFAULT_WORKERS);
-  if (!Number.isInteger(nWorkers) || nWorkers < 1) throw new Error(`Cannot start tunnel: workers must be a positive integer, got ${nWorkers}`);
+  if (!Number.isInteger(nWorkers) || nWorkers < 1 || nWorkers > MAX_POOL_OWNER_WORKERS) {
+    throw new Error(`Cannot start tunnel: workers must be an integer from 1 to ${MAX_POOL_OWNER_WORKERS}, got ${nWorkers}`);
+  }
   const deadlineMs = opts.terminationDeadlineMs ?? DEFAULT_TERMINATION_DEADLINE_MS;
   const logFormat = opts.logFormat ?? "text";
   let serverState: ServerState = "INITIALIZING";
@@ -209,6 +212,7 @@ export async function startTunnel(opts: TunnelOptions): Promise<TunnelApp> {
   };
   let dp: DataPlaneAddresses;
   try {
+    const poolOwners = createPoolOwners();
     const init = (id: number, p: TunnelPorts) => {
       const w = new WorkerHandle(id, onWorkerError);
       workers.push(w);
@@ -217,6 +221,7 @@ export async function startTunnel(opts: TunnelOptions): Promise<TunnelApp> {
         init: {
           workerId: id,
           workerCount: nWorkers,
+          poolOwners,
           node: opts.node,
           bindIp: opts.bind,
           ports: p,
@@ -245,7 +250,8 @@ export async function startTunnel(opts: TunnelOptions): Promise<TunnelApp> {
     };
     Object.assign(ports, resolved);
     await Promise.all(Array.from({ length: nWorkers - 1 }, (_, i) => init(i + 1, resolved)));
-    // A port between every pair of workers: streams for a pool key are forwarded to its owner.
+    // A port between every pair of workers: streams for a pool key are forwarded to the worker
+    // that carries the key's streams (pool_owners.ts).
     const peerPorts: Record<number, MessagePort>[] = workers.map(() => ({}));
     for (let i = 0; i < workers.length; i++) {
       for (let j = i + 1; j < workers.length; j++) {

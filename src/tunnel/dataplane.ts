@@ -23,7 +23,8 @@ import type { Duplex } from "node:stream";
 import { type AccessLogEntry, formatAccessLog } from "./access_log.ts";
 import { authorize } from "./authz.ts";
 import { relay } from "./relay.ts";
-import { ownerOf, PeerOpenError, PeerStreams } from "./peer_streams.ts";
+import { PeerOpenError, PeerStreams } from "./peer_streams.ts";
+import { PoolOwners } from "./pool_owners.ts";
 import type { LocalConfig, Service, Workload } from "./config.ts";
 import { Drain, type DrainResult } from "./drain.ts";
 import {
@@ -156,6 +157,7 @@ export class DataPlane {
   #pool: HbonePool;
   /** Streams to and from the other workers (a pool key's sessions live on one owner worker). */
   readonly #peers: PeerStreams;
+  readonly #owners: PoolOwners;
   #outbound?: net.Server;
   #socks?: net.Server;
   readonly #inbound = new Map<string, InboundListeners>();
@@ -174,6 +176,7 @@ export class DataPlane {
       maxStreams: init.maxStreamsPerConnection,
     });
     this.#peers = new PeerStreams(init.workerId);
+    this.#owners = new PoolOwners(init.poolOwners, init.workerId);
     this.#peers.onOpen = (req, accept, reject) => this.#servePeerOpen(req, accept, reject);
   }
 
@@ -405,22 +408,35 @@ export class DataPlane {
   }
 
   /**
-   * An HBONE stream for `key`: from the local pool when this worker owns the key, otherwise
-   * forwarded to the owner worker, so every worker's streams for one key share its sessions. The
-   * owner shows the forwarded stream as a task of `task`'s connection.
+   * An HBONE stream for `key`, on the worker that carries the key's streams (`pool_owners.ts`): from
+   * the local pool when that is this worker (always, when the key has no streams in flight),
+   * otherwise forwarded to it, so concurrent streams for one key share its sessions. The owner
+   * shows a forwarded stream as a task of `task`'s connection.
    */
   async #hboneConnect(key: PoolKey, headers: OutgoingHeaders, task: LiveTask): Promise<Duplex> {
-    const owner = ownerOf(poolKeyString(key), this.init.workerCount);
-    if (owner === this.init.workerId || !this.#peers.peers.includes(owner)) {
-      return await this.#pool.connect(key, headers);
-    }
+    const claim = this.#owners.acquire(poolKeyString(key));
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      this.#owners.release(claim);
+    };
     try {
-      const forwardedFor: ForwardedFor = { connectionId: task.connectionId, route: task.route, cluster: task.cluster };
-      const stream = await this.#peers.open(owner, { key, headers, forwardedFor } satisfies PeerOpenRequest);
-      // Only the relay from the client's socket writes into it, so socket reads can move unchanged.
-      stream.moveWholeChunks = true;
+      let stream: Duplex;
+      if (claim.owner === this.init.workerId || !this.#peers.peers.includes(claim.owner)) {
+        stream = await this.#pool.connect(key, headers);
+      } else {
+        const forwardedFor: ForwardedFor = { connectionId: task.connectionId, route: task.route, cluster: task.cluster };
+        const peer = await this.#peers.open(claim.owner, { key, headers, forwardedFor } satisfies PeerOpenRequest);
+        // Only the relay from the client's socket writes into it, so socket reads can move unchanged.
+        peer.moveWholeChunks = true;
+        stream = peer;
+      }
+      if (stream.destroyed) release();
+      else stream.once("close", release);
       return stream;
     } catch (e) {
+      release();
       if (e instanceof PeerOpenError && e.status !== undefined) throw new HboneStatusError(e.status);
       throw e;
     }

@@ -235,13 +235,3 @@ export class PeerStreams {
     for (const p of this.#ports.values()) p.close();
   }
 }
-
-/** The worker that owns the pool of `key` among `n` workers (FNV-1a of the key). */
-export function ownerOf(key: string, n: number): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) {
-    h ^= key.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return (h >>> 0) % n;
-}

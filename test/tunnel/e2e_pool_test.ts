@@ -84,3 +84,48 @@ test("HBONE pooling: 50 streams share one connection, 150 use two", { timeout: 1
     await work.cleanup();
   }
 });
+
+test("a stream that arrives alone stays on the worker that accepted it", { timeout: 120_000 }, async () => {
+  const work = await makeWorkdir();
+  const path = join(work.dir, "local.yaml");
+  await writeConfig(path, baseConfig(S));
+  const echo = await echoServer(S.wl(3), 7000);
+  let a: TunnelProcess | undefined, b: TunnelProcess | undefined;
+  try {
+    const [na, nb] = await Promise.all([
+      startTunnel({ name: "node-a", config: path, node: "node-a", bind: S.nodeA, ca: work.ca, workers: 4 }),
+      startTunnel({ name: "node-b", config: path, node: "node-b", bind: S.nodeB, ca: work.ca }),
+    ]);
+    a = na;
+    b = nb;
+    // One connection at a time: each finds the key idle, so the worker that accepted it carries the
+    // stream (a fixed owner per key would be another worker for about 3 in 4 of them).
+    const acceptedBy = new Set<number>();
+    for (let i = 0; i < 8; i++) {
+      const s = await socks5(na.addresses.socks5, S.wl(2), S.wl(3), 7000);
+      await roundTrip(s, `alone ${i}`);
+      const conns = (await (await na.admin("/connections")).json() as ConnectionsResponse).connections;
+      const client = conns.find((c) => c.listener === "socks5" && c.remotePort === s.localPort);
+      const carrying = conns.filter((c) => c.listener === "hbone_pool" && !/\(0 streams\)/.test(c.peer ?? ""));
+      assert.ok(client, `connection ${i} is listed`);
+      assert.equal(carrying.length, 1, JSON.stringify(carrying));
+      assert.equal(carrying[0]!.worker, client.worker, `connection ${i}: carried by the worker that accepted it`);
+      const tasks = (await (await na.admin("/tasks")).json() as TasksResponse).tasks;
+      assert.deepEqual(tasks.filter((t) => t.listener === "peer"), [], "nothing forwarded");
+      acceptedBy.add(client.worker);
+      s.destroy();
+      // The stream is released once its relay ends: wait until node-a carries none.
+      for (let n = 0;; n++) {
+        const rows = (await (await na.admin("/connections")).json() as ConnectionsResponse).connections;
+        if (!rows.some((c) => c.listener === "socks5" || (c.listener === "hbone_pool" && !/\(0 streams\)/.test(c.peer ?? "")))) break;
+        assert.ok(n < 200, "the stream ends on node-a");
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    }
+    assert.ok(acceptedBy.size > 1, `accepted by workers ${[...acceptedBy]}: the check above meant something`);
+  } finally {
+    await Promise.all([a?.stop(), b?.stop()]);
+    await echo.close();
+    await work.cleanup();
+  }
+});
