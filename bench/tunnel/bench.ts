@@ -179,16 +179,18 @@ async function bulkRetrying(open: Opener, bytes: number, lost: { n: number }, pr
 }
 
 /**
- * Whether node-a's worker that accepted the client's connection is not the one holding the pooled
- * HBONE connection to the destination: then every chunk crosses a `MessagePort` between them (the
- * pool is shared across workers, issue 5 point 4), which costs HBONE 10–20%. Read from node-a's
+ * Whether node-a's worker that accepted the client's connection is not the one whose pooled HBONE
+ * connection carries its stream (the only stream in flight during a bulk run): then every chunk
+ * crosses a `MessagePort` between them, which costs HBONE 10–20% (see README). Read from node-a's
  * `/connections`; null when either row is missing.
  */
 async function crossesWorkers(s: net.Socket): Promise<boolean | null> {
   const body = await (await fetch(`http://${NODE_A}:15000/connections`)).json() as ConnectionsResponse;
   const client = body.connections.find((c) => c.listener === "outbound" && c.remotePort === s.localPort);
-  const pool = body.connections.find((c) => c.listener === "hbone_pool" && c.remoteAddress === HBONE_WL);
-  return client && pool ? client.worker !== pool.worker : null;
+  const carrying = body.connections.find((c) =>
+    c.listener === "hbone_pool" && c.remoteAddress === HBONE_WL && Number(/\((\d+) streams\)/.exec(c.peer ?? "")?.[1]) > 0
+  );
+  return client && carrying ? client.worker !== carrying.worker : null;
 }
 
 /** Sends `bytes` then EOF; resolves when the backend's byte count comes back. */
