@@ -11,18 +11,17 @@ const { shared, self, rounds, start } = workerData as {
   shared: SharedArrayBuffer;
   self: number;
   rounds: number;
+  /** [go, ready]: each thread counts itself ready, then waits for go. */
   start: SharedArrayBuffer;
 };
 const owners = new PoolOwners(shared, self);
-const go = new Int32Array(start);
-Atomics.wait(go, 0, 0); // all threads start together
+const gate = new Int32Array(start);
+Atomics.add(gate, 1, 1);
+Atomics.wait(gate, 0, 0); // all threads start together
 let disagreements = 0;
-let took = 0;
 for (let i = 0; i < rounds; i++) {
-  const before = owners.peek("race-key");
   const claim = owners.acquire("race-key");
-  if (claim.owner === self && before.owner !== self) took++;
   for (let k = 0; k < 20; k++) if (owners.peek("race-key").owner !== claim.owner) disagreements++;
   owners.release(claim);
 }
-parentPort!.postMessage({ disagreements, took });
+parentPort!.postMessage({ disagreements });

@@ -155,7 +155,7 @@ export class DataPlane {
   #state: TunnelState;
   #certs: CertMap;
   #pool: HbonePool;
-  /** Streams to and from the other workers (a pool key's sessions live on one owner worker). */
+  /** Streams to and from the other workers (to the worker that carries a pool key's streams). */
   readonly #peers: PeerStreams;
   readonly #owners: PoolOwners;
   #outbound?: net.Server;

@@ -22,6 +22,11 @@ import { Duplex } from "node:stream";
 
 /** Unconsumed bytes a side may have in flight per stream. */
 export const WINDOW = 2 << 20;
+/**
+ * How long an open may wait for the owner's answer (which includes its HBONE connect: TLS handshake
+ * and CONNECT response). A worker that has died or closed its ports never answers.
+ */
+export const OPEN_TIMEOUT_MS = 15_000;
 
 type Msg =
   | { t: "open"; id: string; req: unknown }
@@ -161,17 +166,29 @@ export class PeerStreams {
     port.onmessage = (e: MessageEvent<Msg>) => this.#onMessage(e.data, send);
   }
 
-  /** Asks worker `owner` for a stream; resolves once it has one. */
-  open(owner: number, req: unknown): Promise<PeerStream> {
+  /**
+   * Asks worker `owner` for a stream; resolves once it has one. Rejects with a `PeerOpenError` when
+   * the owner refuses, does not answer within `timeoutMs`, or this side closes first.
+   */
+  open(owner: number, req: unknown, timeoutMs = OPEN_TIMEOUT_MS): Promise<PeerStream> {
     const port = this.#ports.get(owner);
     if (!port) return Promise.reject(new Error(`no port to worker ${owner}`));
     const id = `${this.self}.${++this.#next}`;
     const send = (m: Msg, transfer: Transferable[] = []) => port.postMessage(m, transfer);
     return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        if (this.#pending.delete(id)) reject(new PeerOpenError(`worker ${owner} did not answer within ${timeoutMs} ms`));
+      }, timeoutMs);
       this.#pending.set(id, {
         // Tracked synchronously, before the owner's next message (data) is dispatched.
-        opened: () => resolve(this.#track(new PeerStream(id, send))),
-        reject,
+        opened: () => {
+          clearTimeout(timer);
+          resolve(this.#track(new PeerStream(id, send)));
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
       });
       send({ t: "open", id, req });
     });
@@ -206,7 +223,9 @@ export class PeerStreams {
       case "opened": {
         const p = this.#pending.get(m.id);
         this.#pending.delete(m.id);
-        p?.opened();
+        // Given up on (timed out): the owner's end is closed rather than left waiting.
+        if (p) p.opened();
+        else send({ t: "close", id: m.id });
         return;
       }
       case "failed": {
@@ -231,6 +250,8 @@ export class PeerStreams {
   }
 
   close(): void {
+    for (const p of this.#pending.values()) p.reject(new PeerOpenError("closing"));
+    this.#pending.clear();
     for (const s of this.#streams.values()) s.destroy();
     for (const p of this.#ports.values()) p.close();
   }

@@ -145,3 +145,32 @@ test("chunks are copied unless the writer lets whole ones move", async () => {
     close();
   }
 });
+
+test("an open the owner never answers times out, and a late answer closes the owner's end", async () => {
+  const { a, b, close } = pair();
+  try {
+    let accept!: () => PeerStream;
+    const asked = new Promise<void>((r) => (b.onOpen = (_req, acc) => ((accept = acc), r())));
+    const opening = a.open(1, {}, 50);
+    await asked;
+    await assert.rejects(opening, (e: Error) => e instanceof PeerOpenError && /did not answer within 50 ms/.test(e.message));
+    const late = accept();
+    await new Promise((r) => late.once("close", r)); // closed by the opener's answer to "opened"
+    assert.equal(a.size + b.size, 0);
+  } finally {
+    close();
+  }
+});
+
+test("closing rejects the opens still waiting", async () => {
+  const { a, b, close } = pair();
+  try {
+    const asked = new Promise<void>((r) => (b.onOpen = () => r()));
+    const opening = a.open(1, {});
+    await asked;
+    a.close();
+    await assert.rejects(opening, PeerOpenError);
+  } finally {
+    close();
+  }
+});

@@ -10,9 +10,10 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import type net from "node:net";
 import type { ConnectionInfo, ConnectionsResponse, TasksResponse } from "../../src/admin/wire.ts";
-import { baseConfig, echoServer, makeWorkdir, roundTrip, slot, socks5, startTunnel, type TunnelProcess, writeConfig } from "./_harness.ts";
+import { baseConfig, echoServer, makeWorkdir, pattern, receiveStream, roundTrip, sendStream, slot, socks5, startTunnel, type TunnelProcess, withTimeout, writeConfig } from "./_harness.ts";
 
 const S = slot(2);
+const MiB = 1 << 20;
 
 async function connections(t: TunnelProcess): Promise<ConnectionInfo[]> {
   return ((await (await t.admin("/connections")).json()) as ConnectionsResponse).connections;
@@ -132,5 +133,39 @@ test("a stream that arrives alone stays on the worker that accepted it", { timeo
       }
     }
     assert.ok(acceptedBy.size > 1, `accepted by workers ${[...acceptedBy]}: the check above meant something`);
+  });
+});
+
+test("a stream forwarded to another worker carries 32 MiB intact, both ways", { timeout: 120_000 }, async () => {
+  await withNodes(async (na) => {
+    // A stream held open keeps the key busy on the worker that accepted it ...
+    const holder = await socks5(na.addresses.socks5, S.wl(2), S.wl(3), 7000);
+    try {
+      await roundTrip(holder, "holder");
+      const owner = (await connections(na)).find((c) => c.listener === "socks5" && c.remotePort === holder.localPort)!.worker;
+      // ... so a connection another worker accepts is forwarded to it (PeerStream's flow control).
+      let s: net.Socket | undefined;
+      for (let i = 0; !s; i++) {
+        assert.ok(i < 30, "some connection lands on another worker");
+        const c = await socks5(na.addresses.socks5, S.wl(2), S.wl(3), 7000);
+        const row = (await connections(na)).find((r) => r.listener === "socks5" && r.remotePort === c.localPort);
+        if (row && row.worker !== owner) {
+          s = c;
+          const tasks = (await (await na.admin("/tasks")).json() as TasksResponse).tasks;
+          assert.ok(tasks.some((t) => t.listener === "peer" && t.worker === owner && t.connectionId === row.id), "forwarded to the owner");
+        } else c.destroy();
+      }
+      const total = 32 * MiB;
+      const [sent, echoed] = await withTimeout(
+        Promise.all([sendStream(s, total, pattern(MiB, 7)), receiveStream(s)]),
+        60_000,
+        "forwarded bulk",
+      );
+      assert.equal(echoed.bytes, total);
+      assert.equal(echoed.hash, sent, "the echo matches what was sent");
+      s.destroy();
+    } finally {
+      holder.destroy();
+    }
   });
 });

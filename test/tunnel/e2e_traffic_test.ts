@@ -41,7 +41,8 @@ test("two tunnels: curl over SOCKS5+HBONE, 100 MiB each way via SOCKS5 and CONNE
   let a: TunnelProcess | undefined, b: TunnelProcess | undefined;
   try {
     const [na, nb] = await Promise.all([
-      // Several workers: most connections are accepted by a worker that forwards to the pool's owner.
+      // Several workers. One connection at a time finds its pool key idle and stays on the worker
+      // that accepted it; forwarding between workers is covered by e2e_pool_test.ts.
       startTunnel({ name: "node-a", config, node: "node-a", bind: S.nodeA, ca: work.ca, workers: 3 }),
       startTunnel({ name: "node-b", config, node: "node-b", bind: S.nodeB, ca: work.ca, workers: 4 }),
     ]);
