@@ -104,7 +104,7 @@ class WorkerHandle {
   last: WorkerStats | undefined;
   status = "starting";
 
-  constructor(readonly id: number, onError: (msg: string) => void) {
+  constructor(readonly id: number, onError: (msg: string) => void, onDead: (id: number) => void) {
     // workerEntry: also resolves inside a Bun-compiled binary.
     this.worker = newWorker(workerEntry("src/tunnel/worker_main.ts"), `worker_${id}`);
     this.worker.onmessage = (e: MessageEvent<WorkerToMain>) => {
@@ -123,6 +123,7 @@ class WorkerHandle {
       e.preventDefault?.();
       this.status = "dead";
       onError(`worker ${id} failed: ${e.message}`);
+      onDead(id);
       for (const w of this.#waiters.splice(0)) w.resolve({ type: "error", message: e.message });
     };
   }
@@ -207,6 +208,10 @@ export async function startTunnel(opts: TunnelOptions): Promise<TunnelApp> {
   await certs.ensure(localIdentities(config, opts.node));
 
   const onWorkerError = (msg: string) => log(`weft tunnel: ${msg}`);
+  // The others stop forwarding streams to a dead worker (they open them on their own pools).
+  const onWorkerDead = (dead: number) => {
+    for (const w of workers) if (w.id !== dead && w.status !== "dead") w.send({ type: "peerGone", worker: dead });
+  };
   const stopWorkers = () => {
     for (const w of workers) w.worker.terminate();
   };
@@ -214,7 +219,7 @@ export async function startTunnel(opts: TunnelOptions): Promise<TunnelApp> {
   try {
     const poolOwners = createPoolOwners();
     const init = (id: number, p: TunnelPorts) => {
-      const w = new WorkerHandle(id, onWorkerError);
+      const w = new WorkerHandle(id, onWorkerError, onWorkerDead);
       workers.push(w);
       w.send({
         type: "init",

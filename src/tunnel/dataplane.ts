@@ -407,6 +407,11 @@ export class DataPlane {
     this.#peers.addPeer(worker, port);
   }
 
+  /** Another worker of this node died: streams it would carry are opened here instead. */
+  removePeer(worker: number): void {
+    this.#peers.removePeer(worker);
+  }
+
   /**
    * An HBONE stream for `key`, on the worker that carries the key's streams (`pool_owners.ts`): from
    * the local pool when that is this worker (always, when the key has no streams in flight),

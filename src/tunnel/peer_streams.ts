@@ -60,7 +60,12 @@ export class PeerStream extends Duplex {
    */
   moveWholeChunks = false;
 
-  constructor(readonly id: string, private readonly send: (m: Msg, transfer?: Transferable[]) => void) {
+  constructor(
+    readonly id: string,
+    /** The worker at the other end. */
+    readonly peer: number,
+    private readonly send: (m: Msg, transfer?: Transferable[]) => void,
+  ) {
     super({ allowHalfOpen: true });
   }
 
@@ -144,7 +149,7 @@ export type OpenHandler = (
 export class PeerStreams {
   readonly #ports = new Map<number, MessagePort>();
   readonly #streams = new Map<string, PeerStream>();
-  readonly #pending = new Map<string, { opened: () => void; reject: (e: Error) => void }>();
+  readonly #pending = new Map<string, { owner: number; opened: () => void; reject: (e: Error) => void }>();
   #next = 0;
   /** Called on the owner when a peer asks for a stream. */
   onOpen: OpenHandler = (_req, _accept, reject) => reject("no handler");
@@ -163,7 +168,24 @@ export class PeerStreams {
   addPeer(worker: number, port: MessagePort): void {
     this.#ports.set(worker, port);
     const send = (m: Msg, transfer: Transferable[] = []) => port.postMessage(m, transfer);
-    port.onmessage = (e: MessageEvent<Msg>) => this.#onMessage(e.data, send);
+    port.onmessage = (e: MessageEvent<Msg>) => this.#onMessage(worker, e.data, send);
+  }
+
+  /**
+   * Worker `worker` is gone (it died): its port is closed, opens waiting for it are rejected and
+   * streams with it are destroyed; `peers` no longer lists it.
+   */
+  removePeer(worker: number): void {
+    const port = this.#ports.get(worker);
+    if (!port) return;
+    this.#ports.delete(worker);
+    for (const [id, p] of this.#pending) {
+      if (p.owner !== worker) continue;
+      this.#pending.delete(id);
+      p.reject(new PeerOpenError(`worker ${worker} is gone`));
+    }
+    for (const s of this.#streams.values()) if (s.peer === worker) s.destroy();
+    port.close();
   }
 
   /**
@@ -180,10 +202,11 @@ export class PeerStreams {
         if (this.#pending.delete(id)) reject(new PeerOpenError(`worker ${owner} did not answer within ${timeoutMs} ms`));
       }, timeoutMs);
       this.#pending.set(id, {
+        owner,
         // Tracked synchronously, before the owner's next message (data) is dispatched.
         opened: () => {
           clearTimeout(timer);
-          resolve(this.#track(new PeerStream(id, send)));
+          resolve(this.#track(new PeerStream(id, owner, send)));
         },
         reject: (e) => {
           clearTimeout(timer);
@@ -200,7 +223,7 @@ export class PeerStreams {
     return s;
   }
 
-  #onMessage(m: Msg, send: (m: Msg, transfer?: Transferable[]) => void): void {
+  #onMessage(from: number, m: Msg, send: (m: Msg, transfer?: Transferable[]) => void): void {
     switch (m.t) {
       case "open": {
         let done = false;
@@ -208,7 +231,7 @@ export class PeerStreams {
           m.req,
           () => {
             done = true;
-            const s = this.#track(new PeerStream(m.id, send));
+            const s = this.#track(new PeerStream(m.id, from, send));
             send({ t: "opened", id: m.id });
             return s;
           },

@@ -174,3 +174,20 @@ test("closing rejects the opens still waiting", async () => {
     close();
   }
 });
+
+test("a peer that is gone: opens waiting for it are rejected, its streams destroyed, it is no longer listed", async () => {
+  const { a, b, close } = pair();
+  try {
+    const { client } = await openAccepted(a, b);
+    const clientClosed = new Promise((r) => client.once("close", r));
+    b.onOpen = () => {}; // never answers
+    const waiting = a.open(1, {});
+    a.removePeer(1);
+    await assert.rejects(waiting, (e: Error) => e instanceof PeerOpenError && /worker 1 is gone/.test(e.message));
+    await clientClosed;
+    assert.deepEqual(a.peers, []);
+    assert.equal(a.size, 0);
+  } finally {
+    close();
+  }
+});

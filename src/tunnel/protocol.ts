@@ -91,6 +91,8 @@ export type MainToWorker =
   | { type: "certs"; certs: CertMap }
   /** Ports to the other workers (by worker id), for forwarding streams to a pool's owner. */
   | { type: "peers"; ports: Record<number, MessagePort> }
+  /** That worker died: stop forwarding to it. */
+  | { type: "peerGone"; worker: number }
   | { type: "stats"; reqId: number }
   | { type: "drain"; deadlineMs: number };
 

@@ -53,6 +53,9 @@ async function handle(m: MainToWorker): Promise<void> {
     case "peers":
       for (const [id, port] of Object.entries(m.ports)) dp?.addPeer(Number(id), port);
       return;
+    case "peerGone":
+      dp?.removePeer(m.worker);
+      return;
     case "drain": {
       if (!dp) return post({ type: "drained", result: { forced: 0, tookMs: 0 } });
       const result = await dp.drain(m.deadlineMs);
