@@ -225,7 +225,6 @@ export async function startTunnel(opts: TunnelOptions): Promise<TunnelApp> {
         type: "init",
         init: {
           workerId: id,
-          workerCount: nWorkers,
           poolOwners,
           node: opts.node,
           bindIp: opts.bind,

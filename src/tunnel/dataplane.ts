@@ -420,12 +420,8 @@ export class DataPlane {
    */
   async #hboneConnect(key: PoolKey, headers: OutgoingHeaders, task: LiveTask): Promise<Duplex> {
     const claim = this.#owners.acquire(poolKeyString(key));
-    let released = false;
-    const release = () => {
-      if (released) return;
-      released = true;
-      this.#owners.release(claim);
-    };
+    // Released exactly once: when the stream closes, or here if there is none.
+    const release = () => this.#owners.release(claim);
     try {
       let stream: Duplex;
       if (claim.owner === this.init.workerId || !this.#peers.peers.includes(claim.owner)) {

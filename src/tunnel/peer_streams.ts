@@ -176,13 +176,18 @@ export class PeerStreams {
    * streams with it are destroyed; `peers` no longer lists it.
    */
   removePeer(worker: number): void {
+    this.#drop(worker, `worker ${worker} is gone`);
+  }
+
+  /** Closes the port to `worker`, rejects the opens waiting for it (`why`) and destroys its streams. */
+  #drop(worker: number, why: string): void {
     const port = this.#ports.get(worker);
     if (!port) return;
     this.#ports.delete(worker);
     for (const [id, p] of this.#pending) {
       if (p.owner !== worker) continue;
       this.#pending.delete(id);
-      p.reject(new PeerOpenError(`worker ${worker} is gone`));
+      p.reject(new PeerOpenError(why));
     }
     for (const s of this.#streams.values()) if (s.peer === worker) s.destroy();
     port.close();
@@ -273,9 +278,6 @@ export class PeerStreams {
   }
 
   close(): void {
-    for (const p of this.#pending.values()) p.reject(new PeerOpenError("closing"));
-    this.#pending.clear();
-    for (const s of this.#streams.values()) s.destroy();
-    for (const p of this.#ports.values()) p.close();
+    for (const worker of [...this.#ports.keys()]) this.#drop(worker, "closing");
   }
 }

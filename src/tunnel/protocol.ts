@@ -49,8 +49,6 @@ export type CertMap = Record<string, CertData>;
 
 export interface DataPlaneInit {
   workerId: number;
-  /** Workers of this node. */
-  workerCount: number;
   /** Which worker carries each pool key's streams, shared by the node's workers (`pool_owners.ts`). */
   poolOwners: SharedArrayBuffer;
   node: string;

@@ -134,6 +134,7 @@ export function writeWindowUpdate(out: Uint8Array, at: number, streamId: number,
   writeU32(out, at + 9, increment);
 }
 
+/** Writes `value` as a big-endian 32-bit word into `out` at `at`. */
 export function writeU32(out: Uint8Array, at: number, value: number): void {
   out[at] = value >>> 24;
   out[at + 1] = (value >>> 16) & 0xff;
