@@ -33,6 +33,8 @@ class BunTcpSocket implements TcpSocket {
   localPort = 0;
   closed = false;
   pendingBytes = 0;
+  /** Keeps reading after the peer's FIN; `end` sends ours (`shutdown`) and Bun closes once both are sent. */
+  halfOpen = false;
   private queue: Uint8Array[] = [];
   private ending = false;
   private wantDrain = false;
@@ -79,7 +81,7 @@ class BunTcpSocket implements TcpSocket {
       }
       return false;
     }
-    if (this.ending) this.raw.end();
+    if (this.ending) this.finishSending();
     return true;
   }
 
@@ -94,7 +96,12 @@ class BunTcpSocket implements TcpSocket {
   end(): void {
     if (this.closed) return;
     this.ending = true;
-    if (this.raw !== null && this.queue.length === 0) this.raw.end();
+    if (this.raw !== null && this.queue.length === 0) this.finishSending();
+  }
+
+  private finishSending(): void {
+    if (this.halfOpen) this.raw.shutdown();
+    else this.raw.end();
   }
 
   destroy(): void {
@@ -138,8 +145,10 @@ const socketEvents = {
     (raw.data as BunTcpSocket).onDrain();
   },
   end(raw: BunSocket) {
-    // The peer half-closed. weft does not keep half-open connections (neither does Envoy by default).
-    (raw.data as BunTcpSocket).end();
+    // The peer half-closed. Only relays keep half-open connections (Envoy's HTTP listeners do not).
+    const s = raw.data as BunTcpSocket;
+    if (s.halfOpen && s.handlers?.end) s.handlers.end(s);
+    else s.end();
   },
   close(raw: BunSocket, error?: Error) {
     (raw.data as BunTcpSocket | undefined)?.onClose(error);
@@ -153,16 +162,21 @@ export function createBunRuntime(): Runtime {
   return {
     name: "bun",
     version: `bun ${Bun.version}`,
+    // Not in Bun's documented options, but `Bun.connect` binds it (checked by runtime_test.ts).
+    bindsLocalAddress: true,
     listenTcp(options: ListenOptions, onOpen: (s: TcpSocket) => SocketHandlers): Promise<TcpListener> {
       try {
+        const halfOpen = options.halfOpen ?? false;
         const listener = Bun.listen({
           hostname: options.hostname,
           port: options.port,
           reusePort: options.reusePort,
+          allowHalfOpen: halfOpen,
           socket: {
             ...socketEvents,
             open(raw: BunSocket) {
               const s = new BunTcpSocket();
+              s.halfOpen = halfOpen;
               s.attach(raw);
               raw.data = s;
               raw.setNoDelay?.(true);
@@ -182,9 +196,12 @@ export function createBunRuntime(): Runtime {
     connectTcp(options: ConnectOptions, handlers: SocketHandlers & { open(s: TcpSocket): void }): TcpSocket {
       const s = new BunTcpSocket();
       s.handlers = handlers;
+      s.halfOpen = options.halfOpen ?? false;
       Bun.connect({
         hostname: options.hostname,
         port: options.port,
+        allowHalfOpen: s.halfOpen,
+        ...(options.localAddress ? { localAddress: options.localAddress } : {}),
         data: s,
         socket: {
           ...socketEvents,

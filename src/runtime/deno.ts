@@ -61,6 +61,11 @@ class DenoTcpSocket implements TcpSocket {
   localPort = 0;
   closed = false;
   pendingBytes = 0;
+  /** Keeps the socket open after the peer's FIN; `end` then sends ours (`closeWrite`). */
+  halfOpen = false;
+  /** Half-open: the peer's FIN arrived / ours was sent. The socket closes when both are true. */
+  private peerEnded = false;
+  private sentEnd = false;
   private conn: Deno.TcpConn | null = null;
   private queue: Uint8Array[] = [];
   private writing = false;
@@ -92,8 +97,15 @@ class DenoTcpSocket implements TcpSocket {
         }
         const n = await conn.read(buf);
         if (n === null) {
-          // Peer half-closed: finish what is queued, then close (no half-open connections).
-          this.end();
+          // Peer half-closed. Only relays keep half-open connections (Envoy's HTTP listeners do not):
+          // others finish what is queued, then close.
+          if (!this.halfOpen || !this.handlers?.end) {
+            this.end();
+            return;
+          }
+          this.peerEnded = true;
+          if (this.sentEnd) this.shutdown();
+          else this.handlers.end(this);
           return;
         }
         if (this.closed) return;
@@ -183,6 +195,12 @@ class DenoTcpSocket implements TcpSocket {
   }
 
   private shutdown(): void {
+    if (this.halfOpen && !this.peerEnded && !this.closed) {
+      // Send our FIN and keep reading until the peer's.
+      this.sentEnd = true;
+      this.conn?.closeWrite().then(undefined, (e) => this.onClose(e instanceof Error ? e : new Error(String(e))));
+      return;
+    }
     try {
       this.conn?.close();
     } catch { /* already closed */ }
@@ -191,6 +209,7 @@ class DenoTcpSocket implements TcpSocket {
 
   end(): void {
     if (this.closed) return;
+    if (this.ending) return;
     this.ending = true;
     if (this.conn !== null && !this.writing && this.queue.length === 0) this.shutdown();
   }
@@ -199,7 +218,7 @@ class DenoTcpSocket implements TcpSocket {
     if (this.closed) return;
     this.queue = [];
     this.pendingBytes = 0;
-    if (this.conn !== null) this.shutdown();
+    if (this.conn !== null) this.onClose();
     else this.onClose(new Error("destroyed before connect"));
   }
 
@@ -239,6 +258,7 @@ export function createDenoRuntime(): Runtime {
   return {
     name: "deno",
     version: `deno ${Deno.version.deno}`,
+    bindsLocalAddress: false,
     listenTcp(options: ListenOptions, onOpen: (s: TcpSocket) => SocketHandlers): Promise<TcpListener> {
       let listener: Deno.TcpListener;
       try {
@@ -253,6 +273,7 @@ export function createDenoRuntime(): Runtime {
         try {
           for await (const conn of listener) {
             const s = new DenoTcpSocket();
+            s.halfOpen = options.halfOpen ?? false;
             s.attach(conn);
             s.handlers = onOpen(s);
             void s.readLoop();
@@ -276,6 +297,11 @@ export function createDenoRuntime(): Runtime {
     connectTcp(options: ConnectOptions, handlers: SocketHandlers & { open(s: TcpSocket): void }): TcpSocket {
       const s = new DenoTcpSocket();
       s.handlers = handlers;
+      s.halfOpen = options.halfOpen ?? false;
+      if (options.localAddress) {
+        queueMicrotask(() => s.onClose(new Error("Deno.connect cannot bind a local address")));
+        return s;
+      }
       Deno.connect({ hostname: options.hostname, port: options.port }).then(
         (conn) => {
           if (s.closed) {

@@ -109,3 +109,118 @@ test("bytes a data handler relays to another socket arrive intact, also while re
     sink.close();
   }
 });
+
+/** Resolves with `p`, or rejects after `ms` naming `what`. */
+async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([p, new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out: ${what}`)), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+test("a half-open socket reads after sending its FIN and writes after the peer's, both ways", async () => {
+  const runtime = await currentRuntime();
+  const text = (b: Uint8Array) => new TextDecoder().decode(b);
+  // The server answers only after the client's FIN, then ends; the client ends right after its request.
+  const serverSaw = Promise.withResolvers<string>();
+  let request = "";
+  const listener = await runtime.listenTcp({ hostname: "127.0.0.1", port: 0, reusePort: false, halfOpen: true }, () => ({
+    data(_s, bytes) {
+      request += text(bytes);
+    },
+    drain() {},
+    end(s) {
+      s.write(new TextEncoder().encode(`got ${request.length} bytes`));
+      s.end();
+    },
+    close(_s, e) {
+      serverSaw.resolve(e ? `error ${e.message}` : request);
+    },
+  }));
+  try {
+    const answer = Promise.withResolvers<string>();
+    let reply = "";
+    runtime.connectTcp({ hostname: "127.0.0.1", port: listener.port, halfOpen: true }, {
+      open(s) {
+        s.write(new TextEncoder().encode("hello"));
+        s.end();
+      },
+      data(_s, bytes) {
+        reply += text(bytes);
+      },
+      drain() {},
+      end(s) {
+        // Only if the server's FIN is seen before ours went out; then ours closes the socket.
+        s.end();
+      },
+      close(_s, e) {
+        if (e) answer.reject(e);
+        else answer.resolve(reply);
+      },
+    });
+    assert.equal(await within(answer.promise, 5000, "the client's close"), "got 5 bytes");
+    assert.equal(await within(serverSaw.promise, 5000, "the server's close"), "hello");
+  } finally {
+    listener.close();
+  }
+});
+
+test("without halfOpen, the peer's FIN closes the socket once what was written is sent", async () => {
+  const runtime = await currentRuntime();
+  const closed = Promise.withResolvers<void>();
+  let endCalled = false;
+  const listener = await runtime.listenTcp({ hostname: "127.0.0.1", port: 0, reusePort: false }, () => ({
+    data() {},
+    drain() {},
+    end() {
+      endCalled = true;
+    },
+    close() {
+      closed.resolve();
+    },
+  }));
+  try {
+    runtime.connectTcp({ hostname: "127.0.0.1", port: listener.port }, {
+      open: (s) => s.end(),
+      data() {},
+      drain() {},
+      close() {},
+    });
+    await within(closed.promise, 5000, "the server socket's close");
+    assert.equal(endCalled, false);
+  } finally {
+    listener.close();
+  }
+});
+
+test("connectTcp binds localAddress where the runtime can, and fails with a clear error where it cannot", async () => {
+  const runtime = await currentRuntime();
+  const seen = Promise.withResolvers<string>();
+  const listener = await runtime.listenTcp({ hostname: "127.0.0.1", port: 0, reusePort: false }, (s) => {
+    seen.resolve(s.remoteAddress);
+    return { data() {}, drain() {}, close() {} };
+  });
+  try {
+    const outcome = Promise.withResolvers<string>();
+    runtime.connectTcp({ hostname: "127.0.0.1", port: listener.port, localAddress: "127.0.0.7" }, {
+      open: (s) => {
+        outcome.resolve("connected");
+        s.destroy();
+      },
+      data() {},
+      drain() {},
+      close: (_s, e) => outcome.resolve(`closed: ${e?.message}`),
+    });
+    const result = await within(outcome.promise, 5000, "connect");
+    if (runtime.bindsLocalAddress) {
+      assert.equal(result, "connected");
+      assert.equal(await within(seen.promise, 5000, "accept"), "127.0.0.7");
+    } else {
+      assert.match(result, /cannot bind a local address/);
+    }
+  } finally {
+    listener.close();
+  }
+});

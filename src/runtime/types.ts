@@ -21,7 +21,10 @@ export interface TcpSocket {
   write(data: Uint8Array, start?: number, end?: number): boolean;
   /** Bytes accepted by `write` and not yet handed to the kernel. */
   readonly pendingBytes: number;
-  /** Close after everything written so far is sent. */
+  /**
+   * Close after everything written so far is sent. On a half-open socket (`halfOpen`), this only
+   * ends the sending side (TCP FIN); the socket closes once the peer has ended too.
+   */
   end(): void;
   /** Close now, discarding unsent bytes. */
   destroy(): void;
@@ -39,9 +42,21 @@ export interface SocketHandlers {
   drain(socket: TcpSocket): void;
   /** Closed by either side; `error` is set for failures (reset, refused, timeout). Called once. */
   close(socket: TcpSocket, error?: Error): void;
+  /**
+   * The peer ended its sending side (TCP FIN) and the socket stays open for writing: half-open
+   * sockets only (`halfOpen`). Other sockets close once what was written is sent (as Envoy's HTTP
+   * listeners do), and `close` follows.
+   */
+  end?(socket: TcpSocket): void;
 }
 
-export interface ListenOptions {
+/** Keep a socket open after the peer's FIN, as a TCP relay must (the peer may still be reading). */
+export interface HalfOpenOption {
+  /** Default false. */
+  halfOpen?: boolean;
+}
+
+export interface ListenOptions extends HalfOpenOption {
   hostname: string;
   port: number;
   /** SO_REUSEPORT: every worker binds the same address and the kernel spreads connections. */
@@ -55,9 +70,14 @@ export interface TcpListener {
   close(): void;
 }
 
-export interface ConnectOptions {
+export interface ConnectOptions extends HalfOpenOption {
   hostname: string;
   port: number;
+  /**
+   * The source address to bind before connecting. Only where `Runtime.bindsLocalAddress` is true:
+   * Deno's `Deno.connect` cannot bind one.
+   */
+  localAddress?: string;
 }
 
 /** Information about the peer of an admin HTTP request. */
@@ -87,6 +107,8 @@ export interface Runtime {
     options: ListenOptions,
     onOpen: (socket: TcpSocket) => SocketHandlers,
   ): Promise<TcpListener>;
+  /** Whether `connectTcp` accepts `localAddress`. */
+  readonly bindsLocalAddress: boolean;
   /**
    * Open a connection. Returns at once; `onOpen` runs once connected, `handlers.close` with an error
    * if connecting fails.
