@@ -8,7 +8,7 @@
  *
  * @example
  * ```ts
- * const dp = new DataPlane(init, console.log);
+ * const dp = new DataPlane(init, console.log, await currentRuntime());
  * const addresses = await dp.bind();
  * ...
  * await dp.drain(5000);
@@ -20,9 +20,10 @@
 import net from "node:net";
 import type tls from "node:tls";
 import type { Duplex } from "node:stream";
+import type { Runtime, TcpListener, TcpSocket } from "../runtime/types.ts";
 import { type AccessLogEntry, formatAccessLog } from "./access_log.ts";
 import { authorize } from "./authz.ts";
-import { relay } from "./relay.ts";
+import { relay, type RelayEnd, SocketEnd } from "./relay.ts";
 import { PeerOpenError, PeerStreams } from "./peer_streams.ts";
 import { PoolOwners } from "./pool_owners.ts";
 import type { LocalConfig, Service, Workload } from "./config.ts";
@@ -70,6 +71,8 @@ import * as socks from "./socks5.ts";
 import { normalizeIp, TunnelState, workloadIdentity } from "./state.ts";
 
 const HANDSHAKE_TIMEOUT_MS = 10_000;
+const encoder = new TextEncoder();
+const CONNECT_OK_BYTES = encoder.encode(CONNECT_OK);
 
 /** The HTTP status a CONNECT client is answered with for each refusal. */
 const REFUSAL_STATUS: Record<Refusal, [number, string]> = {
@@ -111,9 +114,13 @@ interface Responder {
 
 interface InboundListeners {
   hbone: tls.Server;
-  plain: net.Server;
+  plain: TcpListener;
   identity: string;
   serial: string;
+}
+
+function listenerAddr(l: TcpListener | undefined): string {
+  return l ? `${l.hostname.includes(":") ? `[${l.hostname}]` : l.hostname}:${l.port}` : "undefined";
 }
 
 function addr(a: net.AddressInfo | string | null): string {
@@ -121,6 +128,20 @@ function addr(a: net.AddressInfo | string | null): string {
   return a.family === "IPv6" || a.address.includes(":")
     ? `[${a.address}]:${a.port}`
     : `${a.address}:${a.port}`;
+}
+
+/** Binds a runtime listener for relayed connections (half-open, shared by the workers). */
+async function listenRelay(
+  runtime: Runtime,
+  host: string,
+  port: number,
+  onOpen: (socket: TcpSocket) => SocketEnd,
+): Promise<TcpListener> {
+  try {
+    return await runtime.listenTcp({ hostname: host, port, reusePort: true, halfOpen: true }, (s) => onOpen(s).handlers);
+  } catch (e) {
+    throw new Error(`Cannot bind ${host}:${port}: ${(e as Error).message}`);
+  }
 }
 
 function listen(
@@ -158,14 +179,16 @@ export class DataPlane {
   /** Streams to and from the other workers (to the worker that carries a pool key's streams). */
   readonly #peers: PeerStreams;
   readonly #owners: PoolOwners;
-  #outbound?: net.Server;
-  #socks?: net.Server;
+  readonly #runtime: Runtime;
+  #outbound?: TcpListener;
+  #socks?: TcpListener;
   readonly #inbound = new Map<string, InboundListeners>();
   readonly #log: (line: string) => void;
   #ports: DataPlaneInit["ports"];
 
-  constructor(init: DataPlaneInit, log: (line: string) => void) {
+  constructor(init: DataPlaneInit, log: (line: string) => void, runtime: Runtime) {
     this.init = init;
+    this.#runtime = runtime;
     this.#log = log;
     this.#ports = { ...init.ports };
     this.ins = new Instrumentation(init.workerId);
@@ -194,20 +217,11 @@ export class DataPlane {
   /** Binds every listener; resolves with the bound addresses (ports of 0 resolved). */
   async bind(): Promise<DataPlaneAddresses> {
     this.ins.start();
-    const opts = { allowHalfOpen: true, pauseOnConnect: false };
-    this.#outbound = net.createServer(
-      opts,
-      (s) => this.#onOutbound(s, "outbound"),
-    );
-    this.#socks = net.createServer(opts, (s) => this.#onOutbound(s, "socks5"));
-    const o = await listen(
-      this.#outbound,
-      this.init.bindIp,
-      this.#ports.outbound,
-    );
-    this.#ports.outbound = o.port;
-    const s = await listen(this.#socks, this.init.bindIp, this.#ports.socks5);
-    this.#ports.socks5 = s.port;
+    const rt = this.#runtime;
+    this.#outbound = await listenRelay(rt, this.init.bindIp, this.#ports.outbound, (s) => this.#onOutbound(s, "outbound"));
+    this.#ports.outbound = this.#outbound.port;
+    this.#socks = await listenRelay(rt, this.init.bindIp, this.#ports.socks5, (s) => this.#onOutbound(s, "socks5"));
+    this.#ports.socks5 = this.#socks.port;
     this.drainer.onStart(() => {
       this.#outbound?.close();
       this.#socks?.close();
@@ -221,11 +235,11 @@ export class DataPlane {
     const plain: Record<string, string> = {};
     for (const [ip, l] of this.#inbound) {
       hbone[ip] = addr(l.hbone.address() as net.AddressInfo);
-      plain[ip] = addr(l.plain.address() as net.AddressInfo);
+      plain[ip] = listenerAddr(l.plain);
     }
     return {
-      outbound: addr(this.#outbound?.address() as net.AddressInfo),
-      socks5: addr(this.#socks?.address() as net.AddressInfo),
+      outbound: listenerAddr(this.#outbound),
+      socks5: listenerAddr(this.#socks),
       hbone,
       inboundPlaintext: plain,
     };
@@ -318,16 +332,13 @@ export class DataPlane {
         },
       },
     );
-    const plain = net.createServer(
-      { allowHalfOpen: true },
-      (s) => this.#onInboundPlain(s, ip),
-    );
     const h = await listen(
       hbone as unknown as net.Server,
       ip,
       this.#ports.hbone,
     );
-    const p = await listen(plain, ip, this.#ports.inboundPlaintext);
+    const plain = await listenRelay(this.#runtime, ip, this.#ports.inboundPlaintext, (s) => this.#onInboundPlain(s, ip));
+    const p = plain;
     // A port of 0 is resolved once per node, so every workload IP shares it.
     if (this.#ports.hbone === 0) this.#ports.hbone = h.port;
     if (this.#ports.inboundPlaintext === 0) {
@@ -474,48 +485,53 @@ export class DataPlane {
 
   // ---- outbound -------------------------------------------------------------------------------
 
-  #onOutbound(socket: net.Socket, listener: "outbound" | "socks5"): void {
-    socket.on("error", () => {});
-    socket.setNoDelay(true);
+  /** A client connection on an outbound listener: its SOCKS5 or CONNECT handshake, then the relay. */
+  #onOutbound(socket: TcpSocket, listener: "outbound" | "socks5"): SocketEnd {
+    const end = new SocketEnd(socket);
     const conn = this.ins.openConnection({
-      remoteAddress: normalizeIp(socket.remoteAddress ?? ""),
-      remotePort: socket.remotePort ?? 0,
+      remoteAddress: normalizeIp(socket.remoteAddress),
+      remotePort: socket.remotePort,
       listener,
       kind: listener === "socks5" ? "socks5" : "connect",
     });
     const release = this.drainer.track(() => socket.destroy());
-    socket.once("close", () => {
-      this.ins.closeConnection(conn.id);
-      release();
-    });
     let buf: Uint8Array = new Uint8Array(0);
     let stage: "greeting" | "request" | "connect" = listener === "socks5"
       ? "greeting"
       : "connect";
     const timer = setTimeout(() => socket.destroy(), HANDSHAKE_TIMEOUT_MS);
-    const onData = (chunk: Uint8Array) => {
-      buf = concat(buf, chunk);
+    end.onClose = () => {
+      clearTimeout(timer);
+      this.ins.closeConnection(conn.id);
+      release();
+    };
+    /** Answers and closes (after the client reads the answer and ends, or the handshake timeout). */
+    const refuse = (reply: Uint8Array | string) => {
+      end.early = null;
+      socket.write(typeof reply === "string" ? encoder.encode(reply) : reply);
+      socket.end();
+    };
+    end.early = (chunk: Uint8Array) => {
+      buf = concat(buf, chunk.slice());
       try {
         if (stage === "greeting") {
           const g = socks.parseGreeting(buf);
           if (!g) return;
           buf = buf.subarray(g.consumed);
           const ok = g.methods.includes(socks.NO_AUTH);
-          socket.write(socks.greetingReply(ok));
-          if (!ok) return void socket.end();
+          if (!ok) return refuse(socks.greetingReply(false));
+          socket.write(socks.greetingReply(true));
           stage = "request";
         }
         if (stage === "request") {
           const r = socks.parseRequest(buf);
           if (!r) return;
           buf = buf.subarray(r.consumed);
-          socket.off("data", onData);
-          socket.pause();
+          // Until the relay attaches, further bytes are kept by `end`.
+          end.early = null;
           clearTimeout(timer);
           if (r.command !== socks.CMD_CONNECT) {
-            return void socket.end(
-              socks.reply(socks.REP.COMMAND_NOT_SUPPORTED),
-            );
+            return refuse(socks.reply(socks.REP.COMMAND_NOT_SUPPORTED));
           }
           const rep: Record<Refusal, number> = {
             unknown_source: socks.REP.NOT_ALLOWED,
@@ -525,28 +541,26 @@ export class DataPlane {
             connect_failed: socks.REP.CONNECTION_REFUSED,
             bad_request: socks.REP.GENERAL_FAILURE,
           };
-          void this.#outbound2(socket, conn, listener, r.host, r.port, buf, {
+          void this.#outbound2(end, conn, listener, r.host, r.port, buf, {
             ok: () => socket.write(socks.reply(socks.REP.SUCCEEDED)),
-            fail: (reason) => socket.end(socks.reply(rep[reason])),
+            fail: (reason) => refuse(socks.reply(rep[reason])),
           });
           return;
         }
         const req = parseConnectHead(buf);
         if (!req) return;
         buf = buf.subarray(req.consumed);
-        socket.off("data", onData);
-        socket.pause();
+        end.early = null;
         clearTimeout(timer);
-        void this.#outbound2(socket, conn, listener, req.host, req.port, buf, {
-          ok: () => socket.write(CONNECT_OK),
-          fail: (reason) => socket.end(errorResponse(...REFUSAL_STATUS[reason])),
+        void this.#outbound2(end, conn, listener, req.host, req.port, buf, {
+          ok: () => socket.write(CONNECT_OK_BYTES),
+          fail: (reason) => refuse(errorResponse(...REFUSAL_STATUS[reason])),
         });
       } catch (e) {
         clearTimeout(timer);
-        socket.off("data", onData);
-        if (e instanceof socks.Socks5Error) socket.end(socks.reply(e.rep));
+        if (e instanceof socks.Socks5Error) refuse(socks.reply(e.rep));
         else if (e instanceof ConnectError) {
-          socket.end(errorResponse(e.status, "Bad Request"));
+          refuse(errorResponse(e.status, "Bad Request"));
         } else socket.destroy();
         this.metrics.inc(REFUSED, {
           reason: "bad_request",
@@ -554,11 +568,11 @@ export class DataPlane {
         });
       }
     };
-    socket.on("data", onData);
+    return end;
   }
 
   async #outbound2(
-    socket: net.Socket,
+    down: SocketEnd,
     conn: LiveConnection,
     listener: string,
     host: string,
@@ -567,7 +581,8 @@ export class DataPlane {
     respond: Responder,
   ): Promise<void> {
     const start = Date.now();
-    const srcIp = normalizeIp(socket.remoteAddress ?? "");
+    const socket = down.socket!;
+    const srcIp = normalizeIp(socket.remoteAddress);
     const srcAddr = `${srcIp}:${socket.remotePort}`;
     const src = this.#state.workloadByIp(srcIp);
     const dstAddr = `${host}:${port}`;
@@ -639,7 +654,7 @@ export class DataPlane {
       "dst.identity": hbone ? dstId : undefined,
       direction: "outbound" as const,
     };
-    let upstream: Duplex;
+    let upstream: Duplex | RelayEnd;
     try {
       if (hbone) {
         upstream = await this.#hboneConnect(
@@ -660,7 +675,7 @@ export class DataPlane {
           task,
         );
       } else {
-        upstream = await tcpConnect(dest.ip, dest.port);
+        upstream = await this.#tcpConnect(dest.ip, dest.port);
       }
     } catch (e) {
       const denied = e instanceof HboneStatusError &&
@@ -692,16 +707,15 @@ export class DataPlane {
       });
       return respond.fail(denied ? "policy_denied" : "connect_failed");
     }
-    if (socket.destroyed) {
+    if (down.closed) {
       upstream.destroy();
       this.metrics.inc(CLOSED, labels);
       this.ins.closeTask(task.id);
       return;
     }
     respond.ok();
-    socket.resume();
     this.#relay(
-      socket,
+      down,
       upstream,
       conn,
       task,
@@ -713,8 +727,8 @@ export class DataPlane {
   }
 
   #relay(
-    down: Duplex,
-    up: Duplex,
+    down: Duplex | RelayEnd,
+    up: Duplex | RelayEnd,
     conn: LiveConnection,
     task: LiveTask,
     labels: string,
@@ -808,44 +822,46 @@ export class DataPlane {
     });
   }
 
-  #onInboundPlain(socket: net.Socket, listenerIp: string): void {
-    socket.on("error", () => {});
-    const srcIp = normalizeIp(socket.remoteAddress ?? "");
+  /** A connection on a workload's inbound plaintext port: a CONNECT to that workload, then the relay. */
+  #onInboundPlain(socket: TcpSocket, listenerIp: string): SocketEnd {
+    const end = new SocketEnd(socket);
+    const srcIp = normalizeIp(socket.remoteAddress);
     const conn = this.ins.openConnection({
       remoteAddress: srcIp,
-      remotePort: socket.remotePort ?? 0,
+      remotePort: socket.remotePort,
       listener: "inbound_plaintext",
       kind: "tcp",
     });
     const release = this.drainer.track(() => socket.destroy());
-    socket.once("close", () => {
+    const timer = setTimeout(() => socket.destroy(), HANDSHAKE_TIMEOUT_MS);
+    end.onClose = () => {
+      clearTimeout(timer);
       this.ins.closeConnection(conn.id);
       release();
-    });
+    };
+    const refuse = (status: number, reason: string) => {
+      end.early = null;
+      socket.write(encoder.encode(errorResponse(status, reason)));
+      socket.end();
+    };
     let buf: Uint8Array = new Uint8Array(0);
-    const timer = setTimeout(() => socket.destroy(), HANDSHAKE_TIMEOUT_MS);
-    const onData = (chunk: Uint8Array) => {
-      buf = concat(buf, chunk);
+    end.early = (chunk: Uint8Array) => {
+      buf = concat(buf, chunk.slice());
       let req;
       try {
         req = parseConnectHead(buf);
       } catch (e) {
         clearTimeout(timer);
-        socket.off("data", onData);
-        return void socket.end(
-          errorResponse((e as ConnectError).status ?? 400, "Bad Request"),
-        );
+        return refuse((e as ConnectError).status ?? 400, "Bad Request");
       }
       if (!req) return;
       clearTimeout(timer);
-      socket.off("data", onData);
-      socket.pause();
+      // Until the relay attaches, further bytes are kept by `end`.
+      end.early = null;
       const leftover = buf.subarray(req.consumed);
-      if (req.host !== listenerIp) {
-        return void socket.end(errorResponse(400, "Bad Request"));
-      }
+      if (req.host !== listenerIp) return refuse(400, "Bad Request");
       this.#inbound2({
-        downstream: socket,
+        downstream: end,
         conn,
         srcIp,
         srcAddr: `${srcIp}:${socket.remotePort}`,
@@ -855,18 +871,15 @@ export class DataPlane {
         serviceHost: undefined,
         listener: "inbound_plaintext",
         leftover,
-        ok: () => {
-          socket.write(CONNECT_OK);
-          socket.resume();
-        },
-        fail: (reason) => socket.end(errorResponse(...REFUSAL_STATUS[reason])),
+        ok: () => socket.write(CONNECT_OK_BYTES),
+        fail: (reason) => refuse(...REFUSAL_STATUS[reason]),
       });
     };
-    socket.on("data", onData);
+    return end;
   }
 
   #inbound2(a: {
-    downstream: Duplex;
+    downstream: Duplex | SocketEnd;
     conn: LiveConnection;
     srcIp: string;
     srcAddr: string;
@@ -965,35 +978,10 @@ export class DataPlane {
       route: target,
       cluster: dst.name,
     });
-    const upstream = new net.Socket({ allowHalfOpen: true });
-    let connected = false;
-    upstream.once("error", (e) => {
-      if (connected) return;
-      this.metrics.inc(
-        CLOSED,
-        encodeLabels(
-          trafficLabels({ ...labelInput, responseFlags: "CONNECT" }),
-        ),
-      );
-      this.ins.closeTask(task.id);
-      this.#logConn({
-        ...logBase,
-        level: "error",
-        message: "connection complete",
-        duration: Date.now() - start,
-        error: e.message,
-      });
-      a.fail("connect_failed");
-    });
-    upstream.on("error", () => {});
-    upstream.connect({
-      host: a.dstIp,
-      port: a.dstPort,
-      localAddress: this.init.preserveSourceIp && isLoopbackV4(a.srcIp) ? a.srcIp : undefined,
-    }, () => {
-      connected = true;
-      upstream.setNoDelay(true);
-      if ((a.downstream as { destroyed?: boolean }).destroyed) {
+    const localAddress = this.init.preserveSourceIp && isLoopbackV4(a.srcIp) ? a.srcIp : undefined;
+    this.#tcpConnect(a.dstIp, a.dstPort, localAddress).then((upstream) => {
+      const downstreamClosed = a.downstream instanceof SocketEnd ? a.downstream.closed : a.downstream.destroyed;
+      if (downstreamClosed) {
         upstream.destroy();
         this.metrics.inc(CLOSED, labels);
         this.ins.closeTask(task.id);
@@ -1010,7 +998,34 @@ export class DataPlane {
         () => logBase,
         start,
       );
+    }, (e: Error) => {
+      this.metrics.inc(
+        CLOSED,
+        encodeLabels(
+          trafficLabels({ ...labelInput, responseFlags: "CONNECT" }),
+        ),
+      );
+      this.ins.closeTask(task.id);
+      this.#logConn({
+        ...logBase,
+        level: "error",
+        message: "connection complete",
+        duration: Date.now() - start,
+        error: e.message,
+      });
+      a.fail("connect_failed");
     });
+  }
+
+  /**
+   * A TCP connection to a workload: a runtime socket (a fraction of `node:net`'s CPU per byte), or
+   * `node:net` where the runtime cannot bind the source address to preserve (Deno).
+   */
+  async #tcpConnect(host: string, port: number, localAddress?: string): Promise<RelayEnd | Duplex> {
+    if (localAddress !== undefined && !this.#runtime.bindsLocalAddress) return await netConnect(host, port, localAddress);
+    const end = SocketEnd.connect(this.#runtime, { hostname: host, port, ...(localAddress ? { localAddress } : {}) });
+    await end.opened;
+    return end;
   }
 }
 
@@ -1018,11 +1033,11 @@ function isLoopbackV4(ip: string): boolean {
   return /^127\.\d+\.\d+\.\d+$/.test(ip);
 }
 
-function tcpConnect(host: string, port: number): Promise<net.Socket> {
+function netConnect(host: string, port: number, localAddress: string): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     const s = new net.Socket({ allowHalfOpen: true });
     s.once("error", reject);
-    s.connect({ host, port }, () => {
+    s.connect({ host, port, localAddress }, () => {
       s.off("error", reject);
       s.on("error", () => {});
       s.setNoDelay(true);

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { currentRuntime } from "../runtime/mod.ts";
 import { DataPlane } from "./dataplane.ts";
 import type { MainToWorker, WorkerToMain } from "./protocol.ts";
 
@@ -32,7 +33,7 @@ scope.onmessage = (e) => {
 async function handle(m: MainToWorker): Promise<void> {
   switch (m.type) {
     case "init": {
-      dp = new DataPlane(m.init, (line) => console.log(line));
+      dp = new DataPlane(m.init, (line) => console.log(line), await currentRuntime());
       const addresses = await dp.bind();
       post({ type: "bound", addresses });
       return;
