@@ -250,6 +250,7 @@ class DenoTcpSocket implements TcpSocket {
   /** Connected (client side): start both loops. */
   start(): void {
     if (this.queue.length > 0) void this.writeLoop();
+    else if (this.ending) this.shutdown(); // ended before it was connected
     void this.readLoop();
   }
 }

@@ -224,3 +224,30 @@ test("connectTcp binds localAddress where the runtime can, and fails with a clea
     listener.close();
   }
 });
+
+for (const early of ["early", ""]) {
+  test(`${early ? "writes and end()" : "end() alone"} before a connection opens ${early ? "are" : "is"} sent once it does`, async () => {
+    const runtime = await currentRuntime();
+    const got = Promise.withResolvers<string>();
+    let text = "";
+    const listener = await runtime.listenTcp({ hostname: "127.0.0.1", port: 0, reusePort: false, halfOpen: true }, () => ({
+      data(_s, bytes) {
+        text += new TextDecoder().decode(bytes);
+      },
+      drain() {},
+      end(s) {
+        got.resolve(text);
+        s.end();
+      },
+      close: () => got.resolve(`closed without an end after "${text}"`),
+    }));
+    try {
+      const s = runtime.connectTcp({ hostname: "127.0.0.1", port: listener.port, halfOpen: true }, { open() {}, data() {}, drain() {}, close() {} });
+      if (early) s.write(new TextEncoder().encode(early));
+      s.end();
+      assert.equal(await within(got.promise, 5000, "the server's end"), early);
+    } finally {
+      listener.close();
+    }
+  });
+}
