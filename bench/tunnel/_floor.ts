@@ -10,7 +10,9 @@
  * (node-b's side); `<dir>` holds `key.pem`, `cert.pem` and `ca.pem`. Prints "listening" when bound.
  *
  * `<runtime> _floor.ts plain <listen-host> <listen-port> <backend-host> <backend-port>` is the
- * plain relay's floor instead: one bare `node:net` relay, as weft-tcp is one tunnel.
+ * plain relay's floor instead: one bare relay over the runtime's own sockets (weft's runtime adapter:
+ * `Deno.listen`/`Bun.listen`, as weft-tcp uses), each chunk written on as it arrives, with
+ * back-pressure and half-close, as weft-tcp is one tunnel.
  */
 import { readFileSync } from "node:fs";
 import net from "node:net";
@@ -18,6 +20,8 @@ import { join } from "node:path";
 import process from "node:process";
 import type { Duplex } from "node:stream";
 import tls from "node:tls";
+import { currentRuntime } from "../../src/runtime/mod.ts";
+import type { SocketHandlers, TcpSocket } from "../../src/runtime/types.ts";
 import { TLS13_CIPHERS } from "../../src/tunnel/hbone.ts";
 
 const [side, host, port, toHost, toPort, dir = ""] = process.argv.slice(2) as [string, string, string, string, string, string?];
@@ -35,10 +39,29 @@ function join2(a: Duplex, b: Duplex): void {
 }
 
 const listening = () => console.log("listening");
+/** Handlers for socket `from` that write what it reads to `to()`, pausing `from` while `to()` is full. */
+function pipeTo(to: () => TcpSocket, from: () => TcpSocket): SocketHandlers {
+  return {
+    data(_s, bytes) {
+      if (!to().write(bytes)) from().pause();
+    },
+    drain: () => to().resume(),
+    end: () => to().end(),
+    close: (_s, e) => e ? to().destroy() : to().end(),
+  };
+}
+
 if (side === "plain") {
-  net.createServer({ allowHalfOpen: true }, (client) => {
-    join2(client, net.connect({ host: toHost, port: Number(toPort), allowHalfOpen: true }));
-  }).listen({ host, port: Number(port) }, listening);
+  const runtime = await currentRuntime();
+  await runtime.listenTcp({ hostname: host, port: Number(port), reusePort: false, halfOpen: true }, (client) => {
+    // Writes (and an end) before the upstream connection opens are queued by the socket.
+    const upstream: TcpSocket = runtime.connectTcp({ hostname: toHost, port: Number(toPort), halfOpen: true }, {
+      ...pipeTo(() => client, () => upstream),
+      open() {},
+    });
+    return pipeTo(() => upstream, () => client);
+  });
+  listening();
 } else if (side === "out") {
   net.createServer({ allowHalfOpen: true }, (client) => {
     const upstream = tls.connect({
