@@ -164,6 +164,7 @@ export function createBunRuntime(): Runtime {
     version: `bun ${Bun.version}`,
     // Not in Bun's documented options, but `Bun.connect` binds it (checked by runtime_test.ts).
     bindsLocalAddress: true,
+    lendsReadBuffers: false,
     listenTcp(options: ListenOptions, onOpen: (s: TcpSocket) => SocketHandlers): Promise<TcpListener> {
       try {
         const halfOpen = options.halfOpen ?? false;

@@ -260,6 +260,7 @@ export function createDenoRuntime(): Runtime {
     name: "deno",
     version: `deno ${Deno.version.deno}`,
     bindsLocalAddress: false,
+    lendsReadBuffers: true,
     listenTcp(options: ListenOptions, onOpen: (s: TcpSocket) => SocketHandlers): Promise<TcpListener> {
       let listener: Deno.TcpListener;
       try {

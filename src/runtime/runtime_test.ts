@@ -251,3 +251,35 @@ for (const early of ["early", ""]) {
     }
   });
 }
+
+test("data bytes may be kept without a copy exactly where lendsReadBuffers is false", async () => {
+  const runtime = await currentRuntime();
+  // 32 MiB in varied bytes: enough reads for a runtime that recycles its buffers to reuse one.
+  const payload = new Uint8Array(32 << 20).map((_, i) => (i * 31 + (i >> 12)) & 0xff);
+  const kept: Uint8Array[] = [];
+  const closed = Promise.withResolvers<void>();
+  const listener = await runtime.listenTcp({ hostname: "127.0.0.1", port: 0, reusePort: false }, () => ({
+    data(_s, bytes) {
+      kept.push(bytes);
+    },
+    drain() {},
+    close: () => closed.resolve(),
+  }));
+  try {
+    const client = await connectClient(runtime, listener.port);
+    client.write(payload);
+    client.end();
+    await within(closed.promise, 10_000, "the server socket's close");
+    const joined = new Uint8Array(payload.length);
+    let at = 0;
+    for (const k of kept) {
+      joined.set(k.subarray(0, Math.min(k.length, joined.length - at)), at);
+      at += k.length;
+    }
+    assert.equal(at, payload.length);
+    const intact = joined.every((b, i) => b === payload[i]);
+    assert.equal(intact, !runtime.lendsReadBuffers, `kept bytes ${intact ? "intact" : "overwritten"}, lendsReadBuffers ${runtime.lendsReadBuffers}`);
+  } finally {
+    listener.close();
+  }
+});

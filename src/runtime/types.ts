@@ -107,6 +107,12 @@ export interface Runtime {
     options: ListenOptions,
     onOpen: (socket: TcpSocket) => SocketHandlers,
   ): Promise<TcpListener>;
+  /**
+   * Whether a socket's `data` bytes live in a read buffer the runtime reuses (Deno here, which
+   * recycles its large read buffers), so that a consumer keeping them must copy them; Bun hands over
+   * a fresh buffer each time (checked by runtime_test.ts).
+   */
+  readonly lendsReadBuffers: boolean;
   /** Whether `connectTcp` accepts `localAddress`. */
   readonly bindsLocalAddress: boolean;
   /**

@@ -487,7 +487,7 @@ export class DataPlane {
 
   /** A client connection on an outbound listener: its SOCKS5 or CONNECT handshake, then the relay. */
   #onOutbound(socket: TcpSocket, listener: "outbound" | "socks5"): SocketEnd {
-    const end = new SocketEnd(socket);
+    const end = new SocketEnd(socket, this.#runtime.lendsReadBuffers);
     const conn = this.ins.openConnection({
       remoteAddress: normalizeIp(socket.remoteAddress),
       remotePort: socket.remotePort,
@@ -824,7 +824,7 @@ export class DataPlane {
 
   /** A connection on a workload's inbound plaintext port: a CONNECT to that workload, then the relay. */
   #onInboundPlain(socket: TcpSocket, listenerIp: string): SocketEnd {
-    const end = new SocketEnd(socket);
+    const end = new SocketEnd(socket, this.#runtime.lendsReadBuffers);
     const srcIp = normalizeIp(socket.remoteAddress);
     const conn = this.ins.openConnection({
       remoteAddress: srcIp,

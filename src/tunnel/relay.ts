@@ -171,7 +171,6 @@ export function duplexEnd(d: Duplex): RelayEnd {
  * ```
  */
 export class SocketEnd implements RelayEnd {
-  readonly lendsReads = true;
   socket: TcpSocket | null;
   /** Receives data before a relay attaches (e.g. a SOCKS5 or CONNECT parser). */
   early: ((bytes: Uint8Array) => void) | null = null;
@@ -187,7 +186,8 @@ export class SocketEnd implements RelayEnd {
   #peerEnded = false;
   #closed: { error?: Error } | null = null;
 
-  constructor(socket: TcpSocket | null = null) {
+  /** `lendsReads`: the runtime reuses the buffers `data` bytes are in (`Runtime.lendsReadBuffers`). */
+  constructor(socket: TcpSocket | null, readonly lendsReads: boolean) {
     this.socket = socket;
     const opened = Promise.withResolvers<TcpSocket>();
     this.opened = opened.promise;
@@ -201,7 +201,7 @@ export class SocketEnd implements RelayEnd {
       data: (_s, bytes) => {
         if (this.#sink !== null) this.#sink.data(bytes);
         else if (this.early !== null) this.early(bytes);
-        else this.#kept.push(bytes.slice());
+        else this.#kept.push(this.lendsReads ? bytes.slice() : bytes);
       },
       drain: () => this.#sink?.drain(),
       end: () => {
@@ -219,7 +219,7 @@ export class SocketEnd implements RelayEnd {
 
   /** Connects a half-open runtime socket; writes before it is open are queued by the socket. */
   static connect(runtime: Runtime, options: ConnectOptions): SocketEnd {
-    const end = new SocketEnd();
+    const end = new SocketEnd(null, runtime.lendsReadBuffers);
     end.socket = runtime.connectTcp(
       { ...options, halfOpen: true },
       end.handlers,

@@ -63,7 +63,7 @@ for (const upstreamKind of ["runtime socket", "node:net Duplex"] as const) {
     const server = await countingServer();
     const results: Promise<{ up: number; down: number }>[] = [];
     const front = await runtime.listenTcp({ hostname: "127.0.0.1", port: 0, reusePort: false, halfOpen: true }, (socket) => {
-      const down = new SocketEnd(socket);
+      const down = new SocketEnd(socket, runtime.lendsReadBuffers);
       // No parser: what arrives before the upstream is connected is kept for the relay.
       const connecting = upstreamKind === "runtime socket" ? SocketEnd.connect(runtime, { hostname: "127.0.0.1", port: server.port }) : null;
       const up = connecting !== null ? connecting.opened.then(() => connecting) : new Promise<net.Socket>((resolve) => {
@@ -97,7 +97,7 @@ test("a runtime socket that closes abruptly takes the other side down, and the r
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   const relayed = Promise.withResolvers<{ up: number; down: number; error?: Error }>();
   const front = await runtime.listenTcp({ hostname: "127.0.0.1", port: 0, reusePort: false, halfOpen: true }, (socket) => {
-    const down = new SocketEnd(socket);
+    const down = new SocketEnd(socket, runtime.lendsReadBuffers);
     const up = SocketEnd.connect(runtime, { hostname: "127.0.0.1", port: (server.address() as net.AddressInfo).port });
     void up.opened.then(() => relay(down, up)).then(relayed.resolve);
     return down.handlers;
