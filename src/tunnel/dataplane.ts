@@ -978,7 +978,9 @@ export class DataPlane {
       route: target,
       cluster: dst.name,
     });
-    const localAddress = this.init.preserveSourceIp && isLoopbackV4(a.srcIp) ? a.srcIp : undefined;
+    // 127.0.0.1 is the source the kernel picks for a loopback destination anyway: no bind (which
+    // would also cost a slower ephemeral-port search, and on Deno a `node:net` socket).
+    const localAddress = this.init.preserveSourceIp && isLoopbackV4(a.srcIp) && a.srcIp !== "127.0.0.1" ? a.srcIp : undefined;
     this.#tcpConnect(a.dstIp, a.dstPort, localAddress).then((upstream) => {
       const downstreamClosed = a.downstream instanceof SocketEnd ? a.downstream.closed : a.downstream.destroyed;
       if (downstreamClosed) {
