@@ -213,8 +213,9 @@ export function createBunRuntime(): Runtime {
             }
             s.attach(raw);
             raw.setNoDelay?.(true);
-            s.flush();
             handlers.open(s);
+            // Send what was written before the connection opened; a writer told to wait hears drain.
+            s.onDrain();
           },
           connectError(_raw: BunSocket, error: Error) {
             s.onClose(error);
