@@ -30,7 +30,7 @@ import { CertManager } from "./certs.ts";
 import { formatIssue, ConfigError, type LocalConfig, parseLocalConfig } from "./config.ts";
 import { DEFAULT_TERMINATION_DEADLINE_MS, type DrainResult } from "./drain.ts";
 import { DEFAULT_MAX_STREAMS } from "./hbone.ts";
-import { createPoolOwners, MAX_POOL_OWNER_WORKERS } from "./pool_owners.ts";
+import { createPoolOwners, markWorkerDead, MAX_POOL_OWNER_WORKERS } from "./pool_owners.ts";
 import { mergeSnapshots, renderPrometheus } from "./metrics.ts";
 import {
   type CertMap,
@@ -209,7 +209,10 @@ export async function startTunnel(opts: TunnelOptions): Promise<TunnelApp> {
 
   const onWorkerError = (msg: string) => log(`weft tunnel: ${msg}`);
   // The others stop forwarding streams to a dead worker (they open them on their own pools).
+  const poolOwners = createPoolOwners();
   const onWorkerDead = (dead: number) => {
+    // Its keys go to the next worker that needs them: its own streams will never be released.
+    markWorkerDead(poolOwners, dead);
     for (const w of workers) if (w.id !== dead && w.status !== "dead") w.send({ type: "peerGone", worker: dead });
   };
   const stopWorkers = () => {
@@ -217,7 +220,6 @@ export async function startTunnel(opts: TunnelOptions): Promise<TunnelApp> {
   };
   let dp: DataPlaneAddresses;
   try {
-    const poolOwners = createPoolOwners();
     const init = (id: number, p: TunnelPorts) => {
       const w = new WorkerHandle(id, onWorkerError, onWorkerDead);
       workers.push(w);

@@ -12,7 +12,10 @@
  *
  * Keys hash into a fixed table of slots, one 32-bit word each: the owner's id + 1 in the low 8 bits,
  * the streams in flight above. Keys that share a slot share an owner, which is correct, only less
- * local.
+ * local. After the slots, one bit per worker says it died ({@linkcode markWorkerDead}, by main): a
+ * dead worker's keys go to the next worker that needs them, whatever their count (its own streams
+ * will never be released), and a claim on a dead owner releases nothing (the count it was part of
+ * went with the takeover).
  *
  * @example
  * ```ts
@@ -31,10 +34,17 @@ export const POOL_OWNER_SLOTS = 4096;
 export const MAX_POOL_OWNER_WORKERS = 255;
 const OWNER_MASK = 0xff;
 const ONE_STREAM = 1 << 8;
+/** Words of dead-worker bits after the slots. */
+const DEAD_WORDS = Math.ceil((MAX_POOL_OWNER_WORKERS + 1) / 32);
 
 /** The shared table, created once per node and handed to each worker. */
 export function createPoolOwners(): SharedArrayBuffer {
-  return new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT * POOL_OWNER_SLOTS);
+  return new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT * (POOL_OWNER_SLOTS + DEAD_WORDS));
+}
+
+/** Records that `worker` died (main, before it tells the other workers). */
+export function markWorkerDead(shared: SharedArrayBuffer, worker: number): void {
+  Atomics.or(new Int32Array(shared), POOL_OWNER_SLOTS + (worker >> 5), 1 << (worker & 31));
 }
 
 /** A stream counted against its key's slot, until {@link PoolOwners.release}. */
@@ -53,27 +63,37 @@ export class PoolOwners {
     this.#words = new Int32Array(shared);
   }
 
-  /** Counts a new stream for `key` and says which worker carries it (taking the key if it is idle). */
+  /** Counts a new stream for `key` and says which worker carries it (taking the key if it is idle or its owner died). */
   acquire(key: string): OwnerClaim {
     const w = this.#words;
-    const slot = slotOf(key, w.length);
+    const slot = slotOf(key, POOL_OWNER_SLOTS);
     for (;;) {
       const v = Atomics.load(w, slot);
       const owner = (v & OWNER_MASK) - 1;
-      const inFlight = v >>> 8;
-      const next = inFlight === 0 && owner !== this.self ? (this.self + 1) | ONE_STREAM : v + ONE_STREAM;
+      const take = owner !== this.self && ((v >>> 8) === 0 || this.#dead(owner));
+      const next = take ? (this.self + 1) | ONE_STREAM : v + ONE_STREAM;
       if (Atomics.compareExchange(w, slot, v, next) === v) return { owner: (next & OWNER_MASK) - 1, slot };
     }
   }
 
   /** The claimed stream has ended (call exactly once per claim). */
   release(claim: OwnerClaim): void {
-    Atomics.sub(this.#words, claim.slot, ONE_STREAM);
+    const w = this.#words;
+    for (;;) {
+      const v = Atomics.load(w, claim.slot);
+      // Another worker took the key from a dead owner: this claim's count went with it.
+      if ((v & OWNER_MASK) - 1 !== claim.owner) return;
+      if (Atomics.compareExchange(w, claim.slot, v, v - ONE_STREAM) === v) return;
+    }
+  }
+
+  #dead(worker: number): boolean {
+    return worker >= 0 && (Atomics.load(this.#words, POOL_OWNER_SLOTS + (worker >> 5)) & (1 << (worker & 31))) !== 0;
   }
 
   /** Streams in flight and owner of `key`'s slot (owner -1: never taken). For tests and admin. */
   peek(key: string): { owner: number; inFlight: number } {
-    const v = Atomics.load(this.#words, slotOf(key, this.#words.length));
+    const v = Atomics.load(this.#words, slotOf(key, POOL_OWNER_SLOTS));
     return { owner: (v & OWNER_MASK) - 1, inFlight: v >>> 8 };
   }
 }

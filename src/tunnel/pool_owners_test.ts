@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Worker } from "node:worker_threads";
-import { createPoolOwners, PoolOwners, slotOf } from "./pool_owners.ts";
+import { createPoolOwners, markWorkerDead, PoolOwners, slotOf } from "./pool_owners.ts";
 
 test("an idle key goes to the worker that needs it; a busy key stays where its streams are", () => {
   const shared = createPoolOwners();
@@ -66,4 +66,27 @@ test("claims held at the same time agree on the owner, across threads", async ()
   await Promise.all(workers.map((w) => w.terminate()));
   assert.equal(all.reduce((n, r) => n + r.disagreements, 0), 0);
   assert.equal(new PoolOwners(shared, 0).peek("race-key").inFlight, 0);
+});
+
+test("a dead worker's keys go to the next worker that needs them, and stale claims release nothing", () => {
+  const shared = createPoolOwners();
+  const w0 = new PoolOwners(shared, 0);
+  const w1 = new PoolOwners(shared, 1);
+  const w2 = new PoolOwners(shared, 2);
+  w1.acquire("k"); // worker 1's own stream: never released, worker 1 dies with it
+  const forwarded = w0.acquire("k");
+  assert.equal(forwarded.owner, 1);
+  assert.deepEqual(w0.peek("k"), { owner: 1, inFlight: 2 });
+
+  markWorkerDead(shared, 1);
+  const taken = w2.acquire("k");
+  assert.equal(taken.owner, 2, "the owner died: worker 2 takes the key although it counts streams");
+  assert.deepEqual(w0.peek("k"), { owner: 2, inFlight: 1 });
+  w0.release(forwarded); // destroyed when worker 0 heard its peer was gone
+  assert.deepEqual(w0.peek("k"), { owner: 2, inFlight: 1 }, "a claim on the dead owner releases nothing");
+  const shared2 = w0.acquire("k");
+  assert.equal(shared2.owner, 2, "busy on worker 2: worker 0 forwards to it");
+  w0.release(shared2);
+  w2.release(taken);
+  assert.deepEqual(w0.peek("k"), { owner: 2, inFlight: 0 });
 });
