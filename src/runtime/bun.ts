@@ -99,6 +99,14 @@ class BunTcpSocket implements TcpSocket {
     if (this.raw !== null && this.queue.length === 0) this.finishSending();
   }
 
+  closeAfterWrites(): void {
+    if (this.closed) return;
+    // `end` on a socket that already sent its FIN (`shutdown`) closes it.
+    this.halfOpen = false;
+    this.ending = true;
+    if (this.raw !== null && this.queue.length === 0) this.raw.end();
+  }
+
   private finishSending(): void {
     if (this.halfOpen) this.raw.shutdown();
     else this.raw.end();

@@ -100,6 +100,7 @@ class DenoTcpSocket implements TcpSocket {
           // Peer half-closed. Only relays keep half-open connections (Envoy's HTTP listeners do not):
           // others finish what is queued, then close.
           if (!this.halfOpen || !this.handlers?.end) {
+            this.peerEnded = true;
             this.end();
             return;
           }
@@ -212,6 +213,13 @@ class DenoTcpSocket implements TcpSocket {
     if (this.ending) return;
     this.ending = true;
     if (this.conn !== null && !this.writing && this.queue.length === 0) this.shutdown();
+  }
+
+  closeAfterWrites(): void {
+    if (this.closed) return;
+    this.halfOpen = false;
+    if (!this.ending) this.end();
+    else if (this.conn !== null && !this.writing && this.queue.length === 0) this.shutdown();
   }
 
   destroy(): void {

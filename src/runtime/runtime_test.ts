@@ -304,3 +304,47 @@ for (const size of [1024, 4 * 1024 * 1024]) {
     }
   });
 }
+
+test("a half-open socket without an end handler closes on the peer's FIN, as other sockets do", async () => {
+  const runtime = await currentRuntime();
+  const closed = Promise.withResolvers<void>();
+  const listener = await runtime.listenTcp({ hostname: "127.0.0.1", port: 0, reusePort: false, halfOpen: true }, () => ({
+    data() {},
+    drain() {},
+    close: () => closed.resolve(),
+  }));
+  try {
+    runtime.connectTcp({ hostname: "127.0.0.1", port: listener.port }, { open: (s) => s.end(), data() {}, drain() {}, close() {} });
+    await within(closed.promise, 5000, "the server socket's close");
+  } finally {
+    listener.close();
+  }
+});
+
+test("closeAfterWrites closes a half-open socket after its last bytes, although the peer has not ended", async () => {
+  const runtime = await currentRuntime();
+  const closed = Promise.withResolvers<void>();
+  const listener = await runtime.listenTcp({ hostname: "127.0.0.1", port: 0, reusePort: false, halfOpen: true }, (s) => {
+    queueMicrotask(() => {
+      s.write(new TextEncoder().encode("last words"));
+      s.end(); // our FIN; the client never sends its own
+      s.closeAfterWrites();
+    });
+    return { data() {}, drain() {}, end() {}, close: () => closed.resolve() };
+  });
+  try {
+    const got = Promise.withResolvers<string>();
+    let text = "";
+    runtime.connectTcp({ hostname: "127.0.0.1", port: listener.port, halfOpen: true }, {
+      open() {},
+      data: (_s, b) => void (text += new TextDecoder().decode(b)),
+      drain() {},
+      end: () => got.resolve(text),
+      close: () => got.resolve(text),
+    });
+    assert.equal(await within(got.promise, 5000, "the client's end"), "last words");
+    await within(closed.promise, 5000, "the server socket's close");
+  } finally {
+    listener.close();
+  }
+});

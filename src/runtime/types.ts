@@ -26,6 +26,8 @@ export interface TcpSocket {
    * ends the sending side (TCP FIN); the socket closes once the peer has ended too.
    */
   end(): void;
+  /** Close once everything written so far is sent, whether or not the peer has ended (also after `end`). */
+  closeAfterWrites(): void;
   /** Close now, discarding unsent bytes. */
   destroy(): void;
   /** Stop delivering `data` until `resume` (TCP back-pressure reaches the peer). */
