@@ -499,17 +499,19 @@ export class DataPlane {
     let stage: "greeting" | "request" | "connect" = listener === "socks5"
       ? "greeting"
       : "connect";
-    const timer = setTimeout(() => socket.destroy(), HANDSHAKE_TIMEOUT_MS);
+    let timer = setTimeout(() => socket.destroy(), HANDSHAKE_TIMEOUT_MS);
     end.onClose = () => {
       clearTimeout(timer);
       this.ins.closeConnection(conn.id);
       release();
     };
-    /** Answers and closes (after the client reads the answer and ends, or the handshake timeout). */
+    /** Answers and closes once the client has read the answer and ended, or after the handshake timeout. */
     const refuse = (reply: Uint8Array | string) => {
       end.early = null;
       socket.write(typeof reply === "string" ? encoder.encode(reply) : reply);
       socket.end();
+      clearTimeout(timer);
+      timer = setTimeout(() => socket.destroy(), HANDSHAKE_TIMEOUT_MS);
     };
     end.early = (chunk: Uint8Array) => {
       buf = concat(buf, chunk.slice());
@@ -527,7 +529,7 @@ export class DataPlane {
           const r = socks.parseRequest(buf);
           if (!r) return;
           buf = buf.subarray(r.consumed);
-          // Until the relay attaches, further bytes are kept by `end`.
+          // Until the relay attaches, `end` keeps further bytes and stops reading.
           end.early = null;
           clearTimeout(timer);
           if (r.command !== socks.CMD_CONNECT) {
@@ -833,16 +835,19 @@ export class DataPlane {
       kind: "tcp",
     });
     const release = this.drainer.track(() => socket.destroy());
-    const timer = setTimeout(() => socket.destroy(), HANDSHAKE_TIMEOUT_MS);
+    let timer = setTimeout(() => socket.destroy(), HANDSHAKE_TIMEOUT_MS);
     end.onClose = () => {
       clearTimeout(timer);
       this.ins.closeConnection(conn.id);
       release();
     };
+    /** Answers and closes once the client has read the answer and ended, or after the handshake timeout. */
     const refuse = (status: number, reason: string) => {
       end.early = null;
       socket.write(encoder.encode(errorResponse(status, reason)));
       socket.end();
+      clearTimeout(timer);
+      timer = setTimeout(() => socket.destroy(), HANDSHAKE_TIMEOUT_MS);
     };
     let buf: Uint8Array = new Uint8Array(0);
     end.early = (chunk: Uint8Array) => {
@@ -856,7 +861,7 @@ export class DataPlane {
       }
       if (!req) return;
       clearTimeout(timer);
-      // Until the relay attaches, further bytes are kept by `end`.
+      // Until the relay attaches, `end` keeps further bytes and stops reading.
       end.early = null;
       const leftover = buf.subarray(req.consumed);
       if (req.host !== listenerIp) return refuse(400, "Bad Request");

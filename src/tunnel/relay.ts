@@ -50,7 +50,7 @@ export interface RelayEnd {
   write(bytes: Uint8Array): boolean;
   /** No more bytes will be written: send them, then end this side's sending. */
   end(): void;
-  /** The other side closed cleanly: finish sending what was written, then close. */
+  /** The other side closed cleanly: finish sending what was written, then close (whether or not the peer has ended). */
   closeAfterFlush(): void;
   destroy(): void;
   pause(): void;
@@ -201,7 +201,11 @@ export class SocketEnd implements RelayEnd {
       data: (_s, bytes) => {
         if (this.#sink !== null) this.#sink.data(bytes);
         else if (this.early !== null) this.early(bytes);
-        else this.#kept.push(this.lendsReads ? bytes.slice() : bytes);
+        else {
+          // Between a handshake and the relay (or after a refusal): keep what came, read no more.
+          this.#kept.push(this.lendsReads ? bytes.slice() : bytes);
+          this.socket?.pause();
+        }
       },
       drain: () => this.#sink?.drain(),
       end: () => {
@@ -227,6 +231,13 @@ export class SocketEnd implements RelayEnd {
     return end;
   }
 
+  /** Bytes kept for a relay that has not attached yet. */
+  get keptBytes(): number {
+    let n = 0;
+    for (const b of this.#kept) n += b.byteLength;
+    return n;
+  }
+
   /** True once the socket closed. */
   get closed(): boolean {
     return this.#closed !== null;
@@ -243,6 +254,8 @@ export class SocketEnd implements RelayEnd {
   attach(sink: RelaySink): void {
     this.#sink = sink;
     this.early = null;
+    // Read again (paused if bytes were kept); the relay pauses it again if the other side is full.
+    this.socket?.resume();
     const kept = this.#kept;
     this.#kept = [];
     for (const bytes of kept) sink.data(bytes);
@@ -258,7 +271,8 @@ export class SocketEnd implements RelayEnd {
     this.socket?.end();
   }
   closeAfterFlush(): void {
-    this.end();
+    this.#sentEnd = true;
+    this.socket?.closeAfterWrites();
   }
   destroy(): void {
     this.socket?.destroy();

@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import net from "node:net";
+import { Duplex } from "node:stream";
 import { currentRuntime } from "../runtime/mod.ts";
 import { relay, SocketEnd } from "./relay.ts";
 
@@ -117,5 +118,90 @@ test("a runtime socket that closes abruptly takes the other side down, and the r
     clearTimeout(timeout);
     front.close();
     server.close();
+  }
+});
+
+test("a runtime socket keeps little before its relay attaches: it stops reading, and nothing is lost", async () => {
+  const runtime = await currentRuntime();
+  const server = await countingServer();
+  let down!: SocketEnd;
+  const accepted = Promise.withResolvers<void>();
+  const firstKept = Promise.withResolvers<void>();
+  const front = await runtime.listenTcp({ hostname: "127.0.0.1", port: 0, reusePort: false, halfOpen: true }, (socket) => {
+    down = new SocketEnd(socket, runtime.lendsReadBuffers);
+    // Stands for a handshake parser that has seen its head: the next bytes are kept.
+    down.early = () => {
+      down.early = null;
+      firstKept.resolve();
+    };
+    accepted.resolve();
+    return down.handlers;
+  });
+  try {
+    const payload = new Uint8Array(32 << 20).map((_, i) => (i * 13 + (i >> 14)) & 0xff);
+    const client = net.connect({ host: "127.0.0.1", port: front.port, allowHalfOpen: true });
+    await new Promise<void>((r) => client.once("connect", r));
+    await accepted.promise;
+    client.write(new Uint8Array([0])); // the "head"
+    await firstKept.promise;
+    const written = new Promise<string>((resolve) => client.write(payload, () => resolve("all written")));
+    // Were everything read and kept, 32 MiB would be handed over well within a second on loopback.
+    const outcome = await Promise.race([written, new Promise<string>((r) => setTimeout(() => r("still waiting"), 1000))]);
+    assert.equal(outcome, "still waiting", "the client's writes are held back by TCP");
+    assert.ok(down.keptBytes < 4 << 20, `kept ${down.keptBytes} bytes`);
+    // The relay attaches: what was kept, then the rest, arrive in order.
+    const up = SocketEnd.connect(runtime, { hostname: "127.0.0.1", port: server.port });
+    await up.opened;
+    const answer = new Promise<string>((resolve) => {
+      let text = "";
+      client.on("data", (c: Buffer) => (text += c));
+      client.on("end", () => resolve(text));
+    });
+    const relayed = relay(down, up);
+    await written;
+    client.end();
+    assert.equal(await answer, `ok:${payload.length}:${createHash("sha256").update(payload).digest("hex")}`);
+    assert.equal((await relayed).up, payload.length);
+  } finally {
+    front.close();
+    server.close();
+  }
+});
+
+test("when the other side closes cleanly first, a runtime socket is closed once its bytes are sent, not left half-open", async () => {
+  const runtime = await currentRuntime();
+  const relayed = Promise.withResolvers<{ up: number; down: number }>();
+  const front = await runtime.listenTcp({ hostname: "127.0.0.1", port: 0, reusePort: false, halfOpen: true }, (socket) => {
+    const down = new SocketEnd(socket, runtime.lendsReadBuffers);
+    // Like an HTTP/2 stream that answers, ends and closes cleanly (END_STREAM, then RST_STREAM NO_ERROR)
+    // while the client is still sending: the client must not be left waiting.
+    const stream = new Duplex({
+      read() {},
+      write(_chunk, _enc, done) {
+        done();
+      },
+    });
+    void relay(down, stream).then(relayed.resolve);
+    stream.push("answer");
+    stream.push(null);
+    stream.once("end", () => stream.destroy());
+    return down.handlers;
+  });
+  try {
+    const client = net.connect({ host: "127.0.0.1", port: front.port, allowHalfOpen: true });
+    client.on("error", () => {});
+    let text = "";
+    client.on("data", (c: Buffer) => (text += c));
+    const ended = new Promise<void>((r) => client.once("end", () => r()));
+    client.write("request bytes, and no FIN");
+    // The relay ends only once both sockets are closed: half-open, this one would wait for the client's FIN.
+    const timeout = setTimeout(() => relayed.reject(new Error("the relay did not end")), 5000);
+    await relayed.promise;
+    clearTimeout(timeout);
+    await ended;
+    assert.equal(text, "answer");
+    client.destroy();
+  } finally {
+    front.close();
   }
 });
