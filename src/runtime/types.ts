@@ -104,7 +104,11 @@ export interface Runtime {
   readonly name: "deno" | "bun";
   /** e.g. "deno 2.9.6". */
   readonly version: string;
-  /** Accept connections; `onOpen` returns the handlers for each new socket. Rejects on bind errors. */
+  /**
+   * Accept connections; `onOpen` returns the handlers for each new socket. Rejects on bind errors.
+   * `onOpen` must not close the socket itself (its handlers are not attached yet, so `close` would
+   * not reach them): defer it, e.g. with `queueMicrotask`.
+   */
   listenTcp(
     options: ListenOptions,
     onOpen: (socket: TcpSocket) => SocketHandlers,
