@@ -78,6 +78,7 @@ export function tunnelCommand() {
     .addOption(new Option("--max-streams <n>", "HTTP/2 streams per pooled HBONE connection").default(100).argParser(int("--max-streams", 1, 10000)))
     .option("--no-watch", "do not reload when the config file changes (SIGHUP still does)")
     .option("--no-preserve-source-ip", "connect to workloads from the node's address instead of the caller's (faster connection setup)")
+    .addOption(new Option("--test-hooks", "enable test-only admin hooks").env("WEFT_TEST_HOOKS").hideHelp())
     .action(async (opts) => {
       const runtime = await currentRuntime();
       const { startTunnel } = await import("../src/tunnel/app.ts");
@@ -104,6 +105,7 @@ export function tunnelCommand() {
           maxStreamsPerConnection: opts.maxStreams,
           watchConfig: opts.watch,
           preserveSourceIp: opts.preserveSourceIp,
+          testHooks: Boolean(opts.testHooks),
           version: VERSION,
           log,
         });

@@ -70,6 +70,8 @@ export interface TunnelOptions {
   /** Connect to workloads from the source workload's IP (default true, as ztunnel). */
   preserveSourceIp?: boolean;
   version?: string;
+  /** Test-only admin hooks (`/debug/crash_worker`), as `weft proxy serve --test-hooks`. */
+  testHooks?: boolean;
   /** Main-thread log lines (default: stderr). */
   log?: (line: string) => void;
 }
@@ -121,6 +123,8 @@ class WorkerHandle {
     };
     this.worker.onerror = (e: ErrorEvent) => {
       e.preventDefault?.();
+      // Dead for sure (its sockets closed), before the others are told so.
+      this.worker.terminate();
       this.status = "dead";
       onError(`worker ${id} failed: ${e.message}`);
       onDead(id);
@@ -152,7 +156,18 @@ class WorkerHandle {
   }
 
   stats(timeoutMs = STATS_TIMEOUT_MS): Promise<WorkerStats | undefined> {
-    if (this.status === "dead") return Promise.resolve(this.last);
+    if (this.status === "dead") {
+      // Its counters stay (Prometheus counters do not go back); its connections and tasks died with it.
+      const last = this.last;
+      return Promise.resolve(
+        last && {
+          ...last,
+          worker: { ...last.worker, status: "dead", openConnections: 0, inflightTasks: 0 },
+          connections: [],
+          tasks: [],
+        },
+      );
+    }
     const reqId = ++this.#reqs;
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
@@ -394,6 +409,21 @@ export async function startTunnel(opts: TunnelOptions): Promise<TunnelApp> {
     },
   });
   admin.add({ path: "/stats/prometheus", help: "Prometheus metrics", handle: metricsResponse });
+  if (opts.testHooks) {
+    admin.add({
+      path: "/debug/crash_worker",
+      method: "POST",
+      hidden: true,
+      help: "test hook: make a worker throw from its event loop (?worker=N)",
+      handle(_req, url) {
+        const id = Number(url.searchParams.get("worker"));
+        const w = workers.find((w) => w.id === id && w.status !== "dead");
+        if (w === undefined) return text(404, `no worker ${url.searchParams.get("worker")}\n`);
+        w.send({ type: "crash" });
+        return text(200, "OK\n");
+      },
+    });
+  }
   admin.add({
     path: "/reload",
     method: "POST",

@@ -92,7 +92,9 @@ export type MainToWorker =
   /** That worker died: stop forwarding to it. */
   | { type: "peerGone"; worker: number }
   | { type: "stats"; reqId: number }
-  | { type: "drain"; deadlineMs: number };
+  | { type: "drain"; deadlineMs: number }
+  /** Test hook: throw from the worker's event loop. */
+  | { type: "crash" };
 
 export type WorkerToMain =
   | { type: "bound"; addresses: DataPlaneAddresses }

@@ -57,6 +57,11 @@ async function handle(m: MainToWorker): Promise<void> {
     case "peerGone":
       dp?.removePeer(m.worker);
       return;
+    case "crash":
+      setTimeout(() => {
+        throw new Error("crash requested by test hook");
+      });
+      return;
     case "drain": {
       if (!dp) return post({ type: "drained", result: { forced: 0, tookMs: 0 } });
       const result = await dp.drain(m.deadlineMs);

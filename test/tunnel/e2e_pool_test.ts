@@ -38,14 +38,17 @@ async function open(t: TunnelProcess, n: number): Promise<net.Socket[]> {
   return socks;
 }
 
-/** node-a (4 workers) and node-b with the base config and an echo workload, for the length of `body`. */
-async function withNodes(body: (na: TunnelProcess, nb: TunnelProcess, echo: Awaited<ReturnType<typeof echoServer>>) => Promise<void>) {
+/** node-a (4 workers by default) and node-b with the base config and an echo workload, for the length of `body`. */
+async function withNodes(
+  body: (na: TunnelProcess, nb: TunnelProcess, echo: Awaited<ReturnType<typeof echoServer>>) => Promise<void>,
+  nodeA: { workers: number; extra?: string[] } = { workers: 4 },
+) {
   const work = await makeWorkdir();
   const path = join(work.dir, "local.yaml");
   await writeConfig(path, baseConfig(S));
   const echo = await echoServer(S.wl(3), 7000);
   const nodes = await Promise.allSettled([
-    startTunnel({ name: "node-a", config: path, node: "node-a", bind: S.nodeA, ca: work.ca, workers: 4 }),
+    startTunnel({ name: "node-a", config: path, node: "node-a", bind: S.nodeA, ca: work.ca, ...nodeA }),
     startTunnel({ name: "node-b", config: path, node: "node-b", bind: S.nodeB, ca: work.ca }),
   ]);
   try {
@@ -168,4 +171,38 @@ test("a stream forwarded to another worker carries 32 MiB intact, both ways", { 
       holder.destroy();
     }
   });
+});
+
+test("when the worker carrying a key dies, one of the others takes the key and the rest share its connection", { timeout: 120_000 }, async () => {
+  const all: net.Socket[] = [];
+  await withNodes(async (na) => {
+    try {
+      // One stream alone: the accepting worker carries it, and the key counts it there.
+      const first = await socks5(na.addresses.socks5, S.wl(2), S.wl(3), 7000);
+      all.push(first);
+      await roundTrip(first, "before");
+      const dead = (await connections(na)).find((c) => c.listener === "socks5" && c.remotePort === first.localPort)!.worker;
+      // Its sockets close with the worker (the client sees the FIN; it is half-open, so no "close").
+      const firstClosed = new Promise<void>((r) => {
+        first.once("end", () => r());
+        first.once("close", () => r());
+      });
+      const crash = await na.admin(`/debug/crash_worker?worker=${dead}`, { method: "POST" });
+      assert.equal(crash.status, 200, await crash.text());
+      await withTimeout(firstClosed, 10_000, "the dead worker's connection closes");
+
+      // Its stream was never released. New streams, accepted by the two survivors, share one connection.
+      const socks = await open(na, 16);
+      all.push(...socks);
+      const conns = await connections(na);
+      const acceptedBy = new Set(conns.filter((c) => c.listener === "socks5").map((c) => c.worker));
+      assert.ok(!acceptedBy.has(dead), "the dead worker accepts nothing");
+      assert.equal(acceptedBy.size, 2, `accepted by workers ${[...acceptedBy]}: both survivors`);
+      const busy = carrying(conns);
+      assert.equal(busy.length, 1, JSON.stringify(busy));
+      assert.match(busy[0]!.peer ?? "", /\(16 streams\)/);
+    } finally {
+      for (const s of all) s.destroy();
+    }
+  }, { workers: 3, extra: ["--test-hooks"] });
 });
