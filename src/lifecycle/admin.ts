@@ -1,7 +1,7 @@
 /**
  * Lifecycle paths of the admin endpoint: `/ready`, `/server_info`, POST `/healthcheck/fail|ok`,
  * POST `/drain_listeners`, POST `/quitquitquit`, and (only with test hooks on) POST
- * `/debug/block_worker?worker=N&ms=M`.
+ * `/debug/block_worker?worker=N&ms=M` and POST `/debug/crash_worker?worker=N` (also the tunnel's).
  *
  * @module
  */
@@ -83,18 +83,23 @@ export function registerLifecycleAdmin(admin: AdminRegistry, control: LifecycleC
       },
     });
   }
-  const crash = control.crashWorker;
-  if (crash !== null) {
-    admin.add({
-      path: "/debug/crash_worker",
-      method: "POST",
-      hidden: true,
-      help: "test hook: make a worker throw from its event loop (?worker=N)",
-      handle(_req, url) {
-        const worker = Number(url.searchParams.get("worker"));
-        if (!Number.isInteger(worker)) return text(400, "worker must be an integer\n");
-        return crash(worker) ? text(200, "OK\n") : text(404, `no worker ${worker}\n`);
-      },
-    });
-  }
+  if (control.crashWorker !== null) registerCrashWorkerHook(admin, control.crashWorker);
+}
+
+/**
+ * Test hook POST `/debug/crash_worker?worker=N` (the proxy's and the tunnel's): `crash` makes that
+ * worker throw from its event loop, false if there is no such live worker.
+ */
+export function registerCrashWorkerHook(admin: AdminRegistry, crash: (worker: number) => boolean): void {
+  admin.add({
+    path: "/debug/crash_worker",
+    method: "POST",
+    hidden: true,
+    help: "test hook: make a worker throw from its event loop (?worker=N)",
+    handle(_req, url) {
+      const worker = Number(url.searchParams.get("worker"));
+      if (!Number.isInteger(worker)) return text(400, "worker must be an integer\n");
+      return crash(worker) ? text(200, "OK\n") : text(404, `no worker ${worker}\n`);
+    },
+  });
 }

@@ -21,6 +21,7 @@ import { basename, dirname } from "node:path";
 import process from "node:process";
 import type { ConnectionInfo, ServerInfo, ServerState, Snapshot, TaskInfo, WorkerInfo } from "../admin/wire.ts";
 import { AdminRegistry, json, text } from "../admin/registry.ts";
+import { registerCrashWorkerHook } from "../lifecycle/admin.ts";
 import { EventHub } from "../admin/event_stream.ts";
 import { newWorker, workerEntry } from "../runtime/mod.ts";
 import { RUNTIME } from "./_compat.ts";
@@ -410,18 +411,10 @@ export async function startTunnel(opts: TunnelOptions): Promise<TunnelApp> {
   });
   admin.add({ path: "/stats/prometheus", help: "Prometheus metrics", handle: metricsResponse });
   if (opts.testHooks) {
-    admin.add({
-      path: "/debug/crash_worker",
-      method: "POST",
-      hidden: true,
-      help: "test hook: make a worker throw from its event loop (?worker=N)",
-      handle(_req, url) {
-        const id = Number(url.searchParams.get("worker"));
-        const w = workers.find((w) => w.id === id && w.status !== "dead");
-        if (w === undefined) return text(404, `no worker ${url.searchParams.get("worker")}\n`);
-        w.send({ type: "crash" });
-        return text(200, "OK\n");
-      },
+    registerCrashWorkerHook(admin, (id) => {
+      const w = workers.find((w) => w.id === id && w.status !== "dead");
+      w?.send({ type: "crash" });
+      return w !== undefined;
     });
   }
   admin.add({
