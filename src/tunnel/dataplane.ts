@@ -106,6 +106,16 @@ interface PeerOpenRequest {
   forwardedFor: ForwardedFor;
 }
 
+/** A client connection on a relay listener while it sends its handshake (SOCKS5 or CONNECT). */
+interface Handshake {
+  end: SocketEnd;
+  conn: LiveConnection;
+  /** The head is parsed: stop the handshake timeout; `end` keeps further bytes and stops reading until the relay attaches. */
+  done(): void;
+  /** Answers and closes once the client has read the answer and ended, or after the handshake timeout. */
+  refuse(reply: Uint8Array | string): void;
+}
+
 /** How an outbound handshake answers its client. */
 interface Responder {
   ok(): void;
@@ -160,8 +170,9 @@ function listen(
   });
 }
 
+/** `a` then `b`, always in a new array (`b` may be in a runtime socket's reused read buffer). */
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  if (a.length === 0) return b;
+  if (a.length === 0) return b.slice();
   const out = new Uint8Array(a.length + b.length);
   out.set(a, 0);
   out.set(b, a.length);
@@ -338,11 +349,10 @@ export class DataPlane {
       this.#ports.hbone,
     );
     const plain = await listenRelay(this.#runtime, ip, this.#ports.inboundPlaintext, (s) => this.#onInboundPlain(s, ip));
-    const p = plain;
     // A port of 0 is resolved once per node, so every workload IP shares it.
     if (this.#ports.hbone === 0) this.#ports.hbone = h.port;
     if (this.#ports.inboundPlaintext === 0) {
-      this.#ports.inboundPlaintext = p.port;
+      this.#ports.inboundPlaintext = plain.port;
     }
     void replacing;
     this.#inbound.set(ip, { hbone, plain, identity, serial: cert.serial });
@@ -485,36 +495,51 @@ export class DataPlane {
 
   // ---- outbound -------------------------------------------------------------------------------
 
-  /** A client connection on an outbound listener: its SOCKS5 or CONNECT handshake, then the relay. */
-  #onOutbound(socket: TcpSocket, listener: "outbound" | "socks5"): SocketEnd {
+  /**
+   * A client socket on a relay listener: its connection-table row (closed with the socket), drain
+   * tracking, and a timeout for the handshake that `early` parses.
+   */
+  #acceptHandshake(socket: TcpSocket, listener: string, kind: string): Handshake {
     const end = new SocketEnd(socket, this.#runtime.lendsReadBuffers);
     const conn = this.ins.openConnection({
       remoteAddress: normalizeIp(socket.remoteAddress),
       remotePort: socket.remotePort,
       listener,
-      kind: listener === "socks5" ? "socks5" : "connect",
+      kind,
     });
     const release = this.drainer.track(() => socket.destroy());
-    let buf: Uint8Array = new Uint8Array(0);
-    let stage: "greeting" | "request" | "connect" = listener === "socks5"
-      ? "greeting"
-      : "connect";
     let timer = setTimeout(() => socket.destroy(), HANDSHAKE_TIMEOUT_MS);
     end.onClose = () => {
       clearTimeout(timer);
       this.ins.closeConnection(conn.id);
       release();
     };
-    /** Answers and closes once the client has read the answer and ended, or after the handshake timeout. */
-    const refuse = (reply: Uint8Array | string) => {
-      end.early = null;
-      socket.write(typeof reply === "string" ? encoder.encode(reply) : reply);
-      socket.end();
-      clearTimeout(timer);
-      timer = setTimeout(() => socket.destroy(), HANDSHAKE_TIMEOUT_MS);
+    return {
+      end,
+      conn,
+      done() {
+        end.early = null;
+        clearTimeout(timer);
+      },
+      refuse(reply) {
+        end.early = null;
+        socket.write(typeof reply === "string" ? encoder.encode(reply) : reply);
+        socket.end();
+        clearTimeout(timer);
+        timer = setTimeout(() => socket.destroy(), HANDSHAKE_TIMEOUT_MS);
+      },
     };
+  }
+
+  /** A client connection on an outbound listener: its SOCKS5 or CONNECT handshake, then the relay. */
+  #onOutbound(socket: TcpSocket, listener: "outbound" | "socks5"): SocketEnd {
+    const { end, conn, done, refuse } = this.#acceptHandshake(socket, listener, listener === "socks5" ? "socks5" : "connect");
+    let buf: Uint8Array = new Uint8Array(0);
+    let stage: "greeting" | "request" | "connect" = listener === "socks5"
+      ? "greeting"
+      : "connect";
     end.early = (chunk: Uint8Array) => {
-      buf = concat(buf, chunk.slice());
+      buf = concat(buf, chunk);
       try {
         if (stage === "greeting") {
           const g = socks.parseGreeting(buf);
@@ -529,9 +554,7 @@ export class DataPlane {
           const r = socks.parseRequest(buf);
           if (!r) return;
           buf = buf.subarray(r.consumed);
-          // Until the relay attaches, `end` keeps further bytes and stops reading.
-          end.early = null;
-          clearTimeout(timer);
+          done();
           if (r.command !== socks.CMD_CONNECT) {
             return refuse(socks.reply(socks.REP.COMMAND_NOT_SUPPORTED));
           }
@@ -552,14 +575,12 @@ export class DataPlane {
         const req = parseConnectHead(buf);
         if (!req) return;
         buf = buf.subarray(req.consumed);
-        end.early = null;
-        clearTimeout(timer);
+        done();
         void this.#outbound2(end, conn, listener, req.host, req.port, buf, {
           ok: () => socket.write(CONNECT_OK_BYTES),
           fail: (reason) => refuse(errorResponse(...REFUSAL_STATUS[reason])),
         });
       } catch (e) {
-        clearTimeout(timer);
         if (e instanceof socks.Socks5Error) refuse(socks.reply(e.rep));
         else if (e instanceof ConnectError) {
           refuse(errorResponse(e.status, "Bad Request"));
@@ -826,45 +847,21 @@ export class DataPlane {
 
   /** A connection on a workload's inbound plaintext port: a CONNECT to that workload, then the relay. */
   #onInboundPlain(socket: TcpSocket, listenerIp: string): SocketEnd {
-    const end = new SocketEnd(socket, this.#runtime.lendsReadBuffers);
+    const { end, conn, done, refuse } = this.#acceptHandshake(socket, "inbound_plaintext", "tcp");
     const srcIp = normalizeIp(socket.remoteAddress);
-    const conn = this.ins.openConnection({
-      remoteAddress: srcIp,
-      remotePort: socket.remotePort,
-      listener: "inbound_plaintext",
-      kind: "tcp",
-    });
-    const release = this.drainer.track(() => socket.destroy());
-    let timer = setTimeout(() => socket.destroy(), HANDSHAKE_TIMEOUT_MS);
-    end.onClose = () => {
-      clearTimeout(timer);
-      this.ins.closeConnection(conn.id);
-      release();
-    };
-    /** Answers and closes once the client has read the answer and ended, or after the handshake timeout. */
-    const refuse = (status: number, reason: string) => {
-      end.early = null;
-      socket.write(encoder.encode(errorResponse(status, reason)));
-      socket.end();
-      clearTimeout(timer);
-      timer = setTimeout(() => socket.destroy(), HANDSHAKE_TIMEOUT_MS);
-    };
     let buf: Uint8Array = new Uint8Array(0);
     end.early = (chunk: Uint8Array) => {
-      buf = concat(buf, chunk.slice());
+      buf = concat(buf, chunk);
       let req;
       try {
         req = parseConnectHead(buf);
       } catch (e) {
-        clearTimeout(timer);
-        return refuse((e as ConnectError).status ?? 400, "Bad Request");
+        return refuse(errorResponse((e as ConnectError).status ?? 400, "Bad Request"));
       }
       if (!req) return;
-      clearTimeout(timer);
-      // Until the relay attaches, `end` keeps further bytes and stops reading.
-      end.early = null;
+      done();
       const leftover = buf.subarray(req.consumed);
-      if (req.host !== listenerIp) return refuse(400, "Bad Request");
+      if (req.host !== listenerIp) return refuse(errorResponse(400, "Bad Request"));
       this.#inbound2({
         downstream: end,
         conn,
@@ -877,7 +874,7 @@ export class DataPlane {
         listener: "inbound_plaintext",
         leftover,
         ok: () => socket.write(CONNECT_OK_BYTES),
-        fail: (reason) => refuse(...REFUSAL_STATUS[reason]),
+        fail: (reason) => refuse(errorResponse(...REFUSAL_STATUS[reason])),
       });
     };
     return end;
