@@ -100,11 +100,9 @@ class BunTcpSocket implements TcpSocket {
   }
 
   closeAfterWrites(): void {
-    if (this.closed) return;
-    // `end` on a socket that already sent its FIN (`shutdown`) closes it.
+    // No longer half-open, `end` closes: Bun's `end` also closes a socket whose FIN (`shutdown`) was sent.
     this.halfOpen = false;
-    this.ending = true;
-    if (this.raw !== null && this.queue.length === 0) this.raw.end();
+    this.end();
   }
 
   private finishSending(): void {

@@ -99,13 +99,9 @@ class DenoTcpSocket implements TcpSocket {
         if (n === null) {
           // Peer half-closed. Only relays keep half-open connections (Envoy's HTTP listeners do not):
           // others finish what is queued, then close.
-          if (!this.halfOpen || !this.handlers?.end) {
-            this.peerEnded = true;
-            this.end();
-            return;
-          }
           this.peerEnded = true;
-          if (this.sentEnd) this.shutdown();
+          if (!this.halfOpen || !this.handlers?.end) this.end();
+          else if (this.sentEnd) this.shutdown();
           else this.handlers.end(this);
           return;
         }
@@ -217,9 +213,10 @@ class DenoTcpSocket implements TcpSocket {
 
   closeAfterWrites(): void {
     if (this.closed) return;
+    // No longer half-open: `shutdown` closes, now or once the queue is written (even after our FIN).
     this.halfOpen = false;
-    if (!this.ending) this.end();
-    else if (this.conn !== null && !this.writing && this.queue.length === 0) this.shutdown();
+    this.ending = true;
+    if (this.conn !== null && !this.writing && this.queue.length === 0) this.shutdown();
   }
 
   destroy(): void {

@@ -102,7 +102,8 @@ export function relay(
           if (!to.write(copy ? c.slice() : c)) from.pause();
           busy?.leave();
         },
-        drain: () => (from === ea ? eb : ea).resume(),
+        // `from` can take more: the side writing into it may read again.
+        drain: () => to.resume(),
         end: () => to.end(),
         close(abrupt, e) {
           error ??= e;
