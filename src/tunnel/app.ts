@@ -224,8 +224,8 @@ export async function startTunnel(opts: TunnelOptions): Promise<TunnelApp> {
   await certs.ensure(localIdentities(config, opts.node));
 
   const onWorkerError = (msg: string) => log(`weft tunnel: ${msg}`);
-  // The others stop forwarding streams to a dead worker (they open them on their own pools).
   const poolOwners = createPoolOwners();
+  // The others stop forwarding streams to a dead worker (they open them on their own pools).
   const onWorkerDead = (dead: number) => {
     // Its keys go to the next worker that needs them: its own streams will never be released.
     markWorkerDead(poolOwners, dead);
