@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { currentRuntime } from "./mod.ts";
 import type { Runtime, TcpSocket } from "./types.ts";
+import { withTimeout } from "../../test/helpers/timeout.ts";
 
 /**
  * A listener that checks every byte it receives against `expected(offset)`; `verify` waits until
@@ -110,15 +111,6 @@ test("bytes a data handler relays to another socket arrive intact, also while re
   }
 });
 
-/** Resolves with `p`, or rejects after `ms` naming `what`. */
-async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([p, new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out: ${what}`)), ms)))]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 test("a half-open socket reads after sending its FIN and writes after the peer's, both ways", async () => {
   const runtime = await currentRuntime();
@@ -160,8 +152,8 @@ test("a half-open socket reads after sending its FIN and writes after the peer's
         else answer.resolve(reply);
       },
     });
-    assert.equal(await within(answer.promise, 5000, "the client's close"), "got 5 bytes");
-    assert.equal(await within(serverSaw.promise, 5000, "the server's close"), "hello");
+    assert.equal(await withTimeout(answer.promise, 5000, "the client's close"), "got 5 bytes");
+    assert.equal(await withTimeout(serverSaw.promise, 5000, "the server's close"), "hello");
   } finally {
     listener.close();
   }
@@ -188,7 +180,7 @@ test("without halfOpen, the peer's FIN closes the socket once what was written i
       drain() {},
       close() {},
     });
-    await within(closed.promise, 5000, "the server socket's close");
+    await withTimeout(closed.promise, 5000, "the server socket's close");
     assert.equal(endCalled, false);
   } finally {
     listener.close();
@@ -213,10 +205,10 @@ test("connectTcp binds localAddress where the runtime can, and fails with a clea
       drain() {},
       close: (_s, e) => outcome.resolve(`closed: ${e?.message}`),
     });
-    const result = await within(outcome.promise, 5000, "connect");
+    const result = await withTimeout(outcome.promise, 5000, "connect");
     if (runtime.bindsLocalAddress) {
       assert.equal(result, "connected");
-      assert.equal(await within(seen.promise, 5000, "accept"), "127.0.0.7");
+      assert.equal(await withTimeout(seen.promise, 5000, "accept"), "127.0.0.7");
     } else {
       assert.match(result, /cannot bind a local address/);
     }
@@ -245,7 +237,7 @@ for (const early of ["early", ""]) {
       const s = runtime.connectTcp({ hostname: "127.0.0.1", port: listener.port, halfOpen: true }, { open() {}, data() {}, drain() {}, close() {} });
       if (early) s.write(new TextEncoder().encode(early));
       s.end();
-      assert.equal(await within(got.promise, 5000, "the server's end"), early);
+      assert.equal(await withTimeout(got.promise, 5000, "the server's end"), early);
     } finally {
       listener.close();
     }
@@ -269,7 +261,7 @@ test("data bytes may be kept without a copy exactly where lendsReadBuffers is fa
     const client = await connectClient(runtime, listener.port);
     client.write(payload);
     client.end();
-    await within(closed.promise, 10_000, "the server socket's close");
+    await withTimeout(closed.promise, 10_000, "the server socket's close");
     const joined = new Uint8Array(payload.length);
     let at = 0;
     for (const k of kept) {
@@ -297,7 +289,7 @@ for (const size of [1024, 4 * 1024 * 1024]) {
         close: (_s, e) => drained.reject(e ?? new Error("closed")),
       });
       // Whether a write before the connection opens must wait is the runtime's choice; if it must, drain follows.
-      if (!s.write(new Uint8Array(size).map((_, i) => i & 0xff))) await within(drained.promise, 5000, "drain");
+      if (!s.write(new Uint8Array(size).map((_, i) => i & 0xff))) await withTimeout(drained.promise, 5000, "drain");
       await sink.verify(5000);
     } finally {
       sink.close();
@@ -315,7 +307,7 @@ test("a half-open socket without an end handler closes on the peer's FIN, as oth
   }));
   try {
     runtime.connectTcp({ hostname: "127.0.0.1", port: listener.port }, { open: (s) => s.end(), data() {}, drain() {}, close() {} });
-    await within(closed.promise, 5000, "the server socket's close");
+    await withTimeout(closed.promise, 5000, "the server socket's close");
   } finally {
     listener.close();
   }
@@ -342,8 +334,8 @@ test("closeAfterWrites closes a half-open socket after its last bytes, although 
       end: () => got.resolve(text),
       close: () => got.resolve(text),
     });
-    assert.equal(await within(got.promise, 5000, "the client's end"), "last words");
-    await within(closed.promise, 5000, "the server socket's close");
+    assert.equal(await withTimeout(got.promise, 5000, "the client's end"), "last words");
+    await withTimeout(closed.promise, 5000, "the server socket's close");
   } finally {
     listener.close();
   }

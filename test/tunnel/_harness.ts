@@ -44,17 +44,8 @@ export function slot(k: number): Slot {
   };
 }
 
-export async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const t = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
-  });
-  try {
-    return await Promise.race([p, t]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+import { withTimeout } from "../helpers/timeout.ts";
+export { withTimeout };
 
 /** A temp dir with a fresh CA. */
 export async function makeWorkdir(): Promise<{ dir: string; ca: string; cleanup(): Promise<void> }> {
