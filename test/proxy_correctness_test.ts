@@ -40,6 +40,22 @@ test("framing stays exact under pipelining, chunking, aborts and body-less respo
       res.end();
       return;
     }
+    if (url === "/fields") {
+      req.resume();
+      // A raw list keeps the names' case as written.
+      res.writeHead(200, [
+        "X-Mixed-CASE", "  spaced  value ",
+        "Keep-Alive", "timeout=5",
+        "Proxy-Connection", "keep-alive",
+        "SERVER", "node",
+        "x-empty", "",
+        "Set-Cookie", "a=1",
+        "set-cookie", "b=2",
+        "Content-Length", "2",
+      ]);
+      res.end("ok");
+      return;
+    }
     if (url === "/abort") {
       req.on("aborted", () => aborted++);
       req.on("close", () => {
@@ -92,6 +108,20 @@ test("framing stays exact under pipelining, chunking, aborts and body-less respo
     // Field values are octets: a latin1 byte (0xE9) crosses both ways unchanged, not as UTF-8.
     p.write(Buffer.from("GET /latin1 HTTP/1.1\r\nhost: x\r\nx-latin: caf\xe9\r\n\r\n", "latin1"));
     assert.equal((await p.readResponse()).headers["x-echo"], "caf\xe9");
+
+    // Response fields cross as bytes: names lower-cased, values as sent (trimmed), repeats kept,
+    // the hop-by-hop ones and the upstream's Server replaced by weft's own.
+    const fields = await p.request("GET", "/fields");
+    assert.equal(fields.body, "ok");
+    const forwarded = fields.fieldLines.filter((l) => !/^(date|x-envoy-upstream-service-time): /.test(l));
+    assert.deepEqual(forwarded, [
+      "x-mixed-case: spaced  value",
+      "x-empty: ",
+      "set-cookie: a=1",
+      "set-cookie: b=2",
+      "content-length: 2",
+      "server: weft",
+    ]);
     p.close();
 
     // Content-Length and Transfer-Encoding together: rejected before reaching the upstream.

@@ -14,7 +14,7 @@ import type { ClusterRuntime, Host, UpstreamConnection, UpstreamUser } from "./c
 import { closeAfterThisResponse } from "./context.ts";
 import type { Expirable } from "./deadlines.ts";
 import type { DownstreamConnection } from "./downstream.ts";
-import { BodyFramer, parseResponseHead } from "./http1/mod.ts";
+import { BodyFramer, parsedFields, parseResponseHead } from "./http1/mod.ts";
 import type { RequestHead, ResponseHead } from "./http1/types.ts";
 import type { ListenerRuntime } from "./listener.ts";
 import { pickWeighted } from "./load_balancer.ts";
@@ -25,8 +25,11 @@ import type { RouteMatchResult } from "./router.ts";
 const encoder = new TextEncoder();
 /** Request-head headers that are per hop, not forwarded (RFC 9110 §7.6.1). */
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "upgrade", "te", "expect", "host"]);
-const RESPONSE_HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "server"]);
+/** Response fields not forwarded; each is one of the codec's known names (`parsedFields.knownName`). */
+const RESPONSE_HOP_BY_HOP: ReadonlySet<string> = new Set(["connection", "keep-alive", "proxy-connection", "server"]);
 const RESPONSE_HEAD_LIMITS = { maxHeadBytes: 96 * 1024, maxHeaders: 200 };
+/** The response's fields are copied through as bytes, never decoded (see `startResponse`). */
+const RESPONSE_HEAD_OPTIONS = { decodeFields: false };
 const CONTINUE_100 = encoder.encode("HTTP/1.1 100 Continue\r\n\r\n");
 
 type Phase = "request" | "connecting" | "waiting" | "streaming" | "done";
@@ -297,7 +300,7 @@ export class Exchange implements UpstreamUser, Expirable {
     let at = 0;
     for (;;) {
       const view = at === 0 ? buf : buf.subarray(at);
-      const r = parseResponseHead(view, this.head.method, RESPONSE_HEAD_LIMITS);
+      const r = parseResponseHead(view, this.head.method, RESPONSE_HEAD_LIMITS, RESPONSE_HEAD_OPTIONS);
       if (r.status === "incomplete") {
         this.respBuf = view.slice();
         return;
@@ -316,14 +319,18 @@ export class Exchange implements UpstreamUser, Expirable {
         continue;
       }
       this.respHead = head;
-      this.startResponse(head);
+      this.startResponse(head, view);
       this.forwardResponse(buf, at, buf.byteLength, true);
       return;
     }
   }
 
-  /** Take the response head: stats, task state, framing; the head to send downstream goes into this thread's head writer. */
-  private startResponse(head: ResponseHead): void {
+  /**
+   * Take the response head just parsed from `bytes`: stats, task state, framing; the head to send
+   * downstream goes into this thread's head writer, its fields copied from `bytes` (names lower-cased,
+   * hop-by-hop ones dropped) through `parsedFields`, which hold until the next parse.
+   */
+  private startResponse(head: ResponseHead, bytes: Uint8Array): void {
     const elapsed = Math.round(this.conn.ctx.dispatcher.loop.now() - this.sentUpstreamAt);
     const closeAfter = this.conn.closeAfterResponse || this.conn.slot.removed || closeAfterThisResponse(this.conn.ctx) ||
       head.bodyKind === "close" || !this.requestDone;
@@ -335,10 +342,11 @@ export class Exchange implements UpstreamUser, Expirable {
     w.text(" ");
     w.text(head.reason);
     w.crlf();
-    const h = head.headers;
-    for (let i = 0; i < h.length; i += 2) {
-      if (RESPONSE_HOP_BY_HOP.has(h[i]!)) continue;
-      w.field(h[i]!, h[i + 1]!);
+    const f = parsedFields;
+    for (let i = 0, n = f.count; i < n; i++) {
+      const known = f.knownName(i);
+      if (known !== null && RESPONSE_HOP_BY_HOP.has(known)) continue;
+      w.fieldFrom(bytes, f.nameStart(i), f.nameEnd(i), f.nameHasUpperCase(i), f.valueStart(i), f.valueEnd(i));
     }
     w.text("x-envoy-upstream-service-time: ");
     w.decimal(elapsed);

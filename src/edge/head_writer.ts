@@ -69,6 +69,31 @@ export class HeadWriter {
     this.crlf();
   }
 
+  /**
+   * `name: value\r\n` copied from the bytes `src` a head was parsed from: the name `src[nameStart,
+   * nameEnd)`, lower-cased when `lowerCase`, and the value `src[valueStart, valueEnd)` (see
+   * `parsedFields` in http1/), so a forwarded field is never decoded to strings.
+   */
+  fieldFrom(src: Uint8Array, nameStart: number, nameEnd: number, lowerCase: boolean, valueStart: number, valueEnd: number): void {
+    this.ensure(nameEnd - nameStart + valueEnd - valueStart + 4);
+    const b = this.bytes;
+    let at = this.length;
+    if (lowerCase) {
+      for (let i = nameStart; i < nameEnd; i++) {
+        const c = src[i]!;
+        b[at++] = c >= 0x41 && c <= 0x5a ? c + 0x20 : c;
+      }
+    } else {
+      for (let i = nameStart; i < nameEnd; i++) b[at++] = src[i]!;
+    }
+    b[at++] = 0x3a;
+    b[at++] = 0x20;
+    for (let i = valueStart; i < valueEnd; i++) b[at++] = src[i]!;
+    b[at++] = 0x0d;
+    b[at++] = 0x0a;
+    this.length = at;
+  }
+
   crlf(): void {
     this.ensure(2);
     this.bytes[this.length++] = 0x0d;

@@ -23,6 +23,15 @@ test("writes a head: text, fields, decimals, body bytes", () => {
   assert.equal(text(w), "again");
 });
 
+test("fieldFrom copies a parsed field's bytes, lower-casing the name only when asked", () => {
+  const src = new Uint8Array([..."X-Mixed-Case: caf\u00e9 v"].map((c) => c.charCodeAt(0)));
+  const w = new HeadWriter(4);
+  w.fieldFrom(src, 0, 12, true, 14, 20);
+  w.fieldFrom(src, 0, 12, false, 14, 14);
+  assert.equal(text(w), "x-mixed-case: caf\u00e9 v\r\nX-Mixed-Case: \r\n");
+  assert.equal(w.bytes[17], 0xe9);
+});
+
 test("grows past its initial size and keeps what was written, for small and large copies", () => {
   const w = new HeadWriter(16);
   const big = new Uint8Array(100_000).map((_, i) => i & 0xff);

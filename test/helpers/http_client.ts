@@ -8,6 +8,9 @@ import { connect, type Socket } from "node:net";
 
 export interface Response1 {
   status: number;
+  /** The head's field lines as received (latin1), without the status line. */
+  fieldLines: string[];
+  /** Field values by lower-cased name (the last of repeated names). */
   headers: Record<string, string>;
   body: string;
 }
@@ -76,30 +79,31 @@ export class RawConnection {
         const lines = this.buf.subarray(0, end).toString("latin1").split("\r\n");
         const status = Number(lines[0]!.split(" ")[1]);
         const headers: Record<string, string> = {};
-        for (const l of lines.slice(1)) {
+        const fieldLines = lines.slice(1);
+        for (const l of fieldLines) {
           const i = l.indexOf(":");
           headers[l.slice(0, i).toLowerCase()] = l.slice(i + 1).trim();
         }
         const rest = this.buf.subarray(end + 4);
         if (headOnly || status === 204 || status === 304 || status < 200) {
           this.buf = rest;
-          return { status, headers, body: "" };
+          return { status, fieldLines, headers, body: "" };
         }
         if (headers["content-length"] !== undefined) {
           const len = Number(headers["content-length"]);
           if (rest.byteLength >= len) {
             this.buf = rest.subarray(len);
-            return { status, headers, body: rest.subarray(0, len).toString() };
+            return { status, fieldLines, headers, body: rest.subarray(0, len).toString() };
           }
         } else if (headers["transfer-encoding"] === "chunked") {
           const parsed = parseChunked(rest);
           if (parsed) {
             this.buf = rest.subarray(parsed.used);
-            return { status, headers, body: parsed.body };
+            return { status, fieldLines, headers, body: parsed.body };
           }
         } else if (this.closed) {
           this.buf = Buffer.alloc(0);
-          return { status, headers, body: rest.toString() };
+          return { status, fieldLines, headers, body: rest.toString() };
         }
       }
       if (this.closed) throw new Error(`connection closed before a full response (have ${this.buf.byteLength} bytes: ${JSON.stringify(this.buf.toString("latin1").slice(0, 200))})`);

@@ -45,7 +45,8 @@ export type {
   ResponseHead,
 } from "./types.ts";
 export { parseRequestHead } from "./request_head.ts";
-export { parseResponseHead } from "./response_head.ts";
+export { parseResponseHead, type ResponseHeadOptions } from "./response_head.ts";
+export { parsedFields } from "./parsed_fields.ts";
 export { BodyFramer, MAX_CHUNK_LINE_BYTES, MAX_TRAILER_BYTES } from "./body_framer.ts";
 export {
   CHUNK_END,
