@@ -29,7 +29,7 @@ export type PeerSpec =
   | { kind: "haproxy"; threads: number }
   | { kind: "weft"; runtime: WeftRuntime; workers: number; instrumentation: boolean }
   /** The runtime's floor: a minimal relay with weft's codec and nothing else (peers/bun_floor.ts). */
-  | { kind: "floor" };
+  | { kind: "floor"; threads: number };
 
 export interface ExitInfo {
   code: number | null;
@@ -186,7 +186,7 @@ export async function startPeer(
     return { ...p, port, adminUrl: null, pids: () => [p.pid] };
   }
   if (spec.kind === "floor") {
-    const p = spawnPeer("bun-floor", need("bun"), [join(peerSettings.weftDir, "bench/peers/bun_floor.ts"), String(port), String(backendPort)], { cwd: peerSettings.weftDir });
+    const p = spawnPeer("bun-floor", need("bun"), [join(peerSettings.weftDir, "bench/peers/bun_floor.ts"), String(port), String(backendPort), String(spec.threads)], { cwd: peerSettings.weftDir });
     await waitForPort(port, 20_000, () => deadMessage(p));
     return { ...p, port, adminUrl: null, pids: () => [p.pid] };
   }
@@ -219,7 +219,10 @@ export function describeSpec(spec: PeerSpec | null): string {
   if (!spec) return "direct to backend";
   if (spec.kind === "nginx") return `nginx proxy_pass, keep-alive upstream, ${spec.workers} workers`;
   if (spec.kind === "haproxy") return `haproxy http mode, ${spec.threads} threads`;
-  if (spec.kind === "floor") return "minimal Bun relay with weft's codec, 1 thread (bench/peers/bun_floor.ts)";
+  if (spec.kind === "floor") {
+    const threads = spec.threads === 1 ? "1 thread" : `${spec.threads} worker threads with SO_REUSEPORT, as weft's workers`;
+    return `minimal Bun relay with weft's codec, ${threads} (bench/peers/bun_floor.ts)`;
+  }
   return `weft on ${spec.runtime === "bun" ? "Bun" : "Deno"}, ${spec.workers} worker${spec.workers > 1 ? "s" : ""}${
     spec.instrumentation ? "" : ", --no-instrumentation"
   }`;

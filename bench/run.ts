@@ -188,7 +188,8 @@ function weftCase(rt: WeftRuntime, workers: number, extra: "" | "noinstr" | "ins
 const DIRECT: CaseDef = { id: "direct", label: "direct to backend", spec: null };
 const NGINX: CaseDef = { id: "nginx", label: "nginx 2w", spec: { kind: "nginx", workers: 2 } };
 const HAPROXY: CaseDef = { id: "haproxy", label: "haproxy 2t", spec: { kind: "haproxy", threads: 2 } };
-const FLOOR: CaseDef = { id: "bun-floor", label: "Bun floor (minimal relay)", spec: { kind: "floor" } };
+const FLOOR: CaseDef = { id: "bun-floor", label: "Bun floor (minimal relay)", spec: { kind: "floor", threads: 1 } };
+const FLOOR_2: CaseDef = { id: "bun-floor-2", label: "Bun floor, 2 threads", spec: { kind: "floor", threads: 2 } };
 
 /** The configurations `--cases` keeps (all without it). */
 let caseFilter: Set<string> | null = null;
@@ -197,7 +198,7 @@ const kept = (cases: CaseDef[]) => caseFilter === null ? cases : cases.filter((c
 function throughputCases(runtimes: WeftRuntime[]): CaseDef[] {
   const out = [DIRECT, NGINX, HAPROXY];
   for (const rt of runtimes) {
-    if (rt === "bun") out.push(FLOOR);
+    if (rt === "bun") out.push(FLOOR, FLOOR_2);
     out.push(weftCase(rt, 1), weftCase(rt, 2), weftCase(rt, 2, "noinstr"), weftCase(rt, 2, "inspector"));
   }
   return kept(out);
