@@ -14,6 +14,10 @@
  *   deno run -A bench/request_path_cost.ts
  *   BUN_JSC_logGC=true bun bench/request_path_cost.ts   # what survives young collections
  *
+ * Bytes allocated per request on JavaScriptCore: with `BUN_JSC_logGC=true` an eden collection starts
+ * every 8 MiB allocated ("bytes allowed: 8388608"), so count the `EdenCollection` lines over a known
+ * number of requests (weft's path alone: 1510 bytes per request at 1ed96c8's parent, 1317 after).
+ *
  * Pin it to one core (`taskset -c 0`) for steadier numbers.
  *
  * @module
