@@ -48,6 +48,7 @@ test("framing stays exact under pipelining, chunking, aborts and body-less respo
         "Keep-Alive", "timeout=5",
         "Proxy-Connection", "keep-alive",
         "SERVER", "node",
+        "X-Envoy-Upstream-Service-Time", "999",
         "x-empty", "",
         "Set-Cookie", "a=1",
         "set-cookie", "b=2",
@@ -110,9 +111,12 @@ test("framing stays exact under pipelining, chunking, aborts and body-less respo
     assert.equal((await p.readResponse()).headers["x-echo"], "caf\xe9");
 
     // Response fields cross as bytes: names lower-cased, values as sent (trimmed), repeats kept,
-    // the hop-by-hop ones and the upstream's Server replaced by weft's own.
+    // the hop-by-hop ones dropped, the upstream's Server and service time replaced by weft's own.
     const fields = await p.request("GET", "/fields");
     assert.equal(fields.body, "ok");
+    const serviceTime = fields.fieldLines.filter((l) => l.startsWith("x-envoy-upstream-service-time: "));
+    assert.equal(serviceTime.length, 1, fields.fieldLines.join("\n"));
+    assert.notEqual(serviceTime[0], "x-envoy-upstream-service-time: 999");
     const forwarded = fields.fieldLines.filter((l) => !/^(date|x-envoy-upstream-service-time): /.test(l));
     assert.deepEqual(forwarded, [
       "x-mixed-case: spaced  value",

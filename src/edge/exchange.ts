@@ -25,8 +25,17 @@ import type { RouteMatchResult } from "./router.ts";
 const encoder = new TextEncoder();
 /** Request-head headers that are per hop, not forwarded (RFC 9110 §7.6.1). */
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "upgrade", "te", "expect", "host"]);
-/** Response fields not forwarded; each is one of the codec's known names (`parsedFields.knownName`). */
-const RESPONSE_HOP_BY_HOP: ReadonlySet<string> = new Set(["connection", "keep-alive", "proxy-connection", "server"]);
+/**
+ * Response fields not forwarded: the hop-by-hop ones, and those weft sets itself, replacing the
+ * upstream's as Envoy does. Each must be one of the codec's known names (`parsedFields.knownName`).
+ */
+const RESPONSE_NOT_FORWARDED: ReadonlySet<string> = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "server",
+  "x-envoy-upstream-service-time",
+]);
 const RESPONSE_HEAD_LIMITS = { maxHeadBytes: 96 * 1024, maxHeaders: 200 };
 /** The response's fields are copied through as bytes, never decoded (see `startResponse`). */
 const RESPONSE_HEAD_OPTIONS = { decodeFields: false };
@@ -345,7 +354,7 @@ export class Exchange implements UpstreamUser, Expirable {
     const f = parsedFields;
     for (let i = 0, n = f.count; i < n; i++) {
       const known = f.knownName(i);
-      if (known !== null && RESPONSE_HOP_BY_HOP.has(known)) continue;
+      if (known !== null && RESPONSE_NOT_FORWARDED.has(known)) continue;
       w.fieldFrom(bytes, f.nameStart(i), f.nameEnd(i), f.nameHasUpperCase(i), f.valueStart(i), f.valueEnd(i));
     }
     w.text("x-envoy-upstream-service-time: ");
