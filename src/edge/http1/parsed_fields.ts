@@ -3,8 +3,9 @@
  * from. A proxy forwards fields from them byte for byte, without decoding each name and value to a
  * string and encoding it back (`parseResponseHead(…, { decodeFields: false })`).
  *
- * They describe the last parse that returned `ok`, and only until the next parse on this thread:
- * read them right after the parse returns. Parsing is synchronous, so nothing can come in between.
+ * Read them right after a parse returns `ok`, before any other parse on this thread: every parse
+ * overwrites them, even one that fails or needs more bytes. Parsing is synchronous, so nothing can
+ * come in between.
  * Values are trimmed of surrounding whitespace; every byte was validated by the parse.
  *
  * @example Forward a response head's fields, lower-cased, without `Connection`
