@@ -187,6 +187,8 @@ export async function startPeer(
   }
   if (spec.kind === "floor") {
     const p = spawnPeer("bun-floor", need("bun"), [join(peerSettings.weftDir, "bench/peers/bun_floor.ts"), String(port), String(backendPort), String(spec.threads)], { cwd: peerSettings.weftDir });
+    // Every thread listening, and as many as asked: a floor from an older tree (--weft-ref) has no threads.
+    await waitForLogLine(p, `bun floor: ready, ${spec.threads} thread${spec.threads > 1 ? "s" : ""}\n`, "the Bun floor", 20_000);
     await waitForPort(port, 20_000, () => deadMessage(p));
     return { ...p, port, adminUrl: null, pids: () => [p.pid] };
   }
@@ -201,18 +203,23 @@ export async function startPeer(
   const args = [...pre, "proxy", "serve", "-c", yaml, "--concurrency", String(spec.workers), "--drain-time-s", "2"];
   if (!spec.instrumentation) args.push("--no-instrumentation");
   const p = spawnPeer(`weft-${spec.runtime}`, exe, args, { env: extra.env, cwd: peerSettings.weftDir });
-  const deadline = Date.now() + 60_000;
-  while (!p.log().includes("weft: ready\n")) {
+  await waitForLogLine(p, "weft: ready\n", "weft", 60_000);
+  await waitForPort(port, 20_000, () => deadMessage(p));
+  return { ...p, port, adminUrl: `http://127.0.0.1:${adminPort}`, pids: () => [p.pid] };
+}
+
+/** Waits until `p` logs `line`; stops it and throws, with its log, if it dies or takes longer than `ms`. */
+async function waitForLogLine(p: ReturnType<typeof spawnPeer>, line: string, what: string, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!p.log().includes(line)) {
     const dead = deadMessage(p);
     if (dead) throw new Error(dead);
     if (Date.now() > deadline) {
       await p.stop(1000);
-      throw new Error(`weft did not report ready within 60 s:\n${p.log().slice(-4000)}`);
+      throw new Error(`${what} did not log ${JSON.stringify(line.trim())} within ${ms / 1000} s:\n${p.log().slice(-4000)}`);
     }
     await new Promise((r) => setTimeout(r, 20));
   }
-  await waitForPort(port, 20_000, () => deadMessage(p));
-  return { ...p, port, adminUrl: `http://127.0.0.1:${adminPort}`, pids: () => [p.pid] };
 }
 
 export function describeSpec(spec: PeerSpec | null): string {

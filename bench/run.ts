@@ -244,7 +244,7 @@ function oddLogLines(peer: Peer): string[] {
   return peer.log().split("\n").filter((l) =>
     l.trim() &&
     !/^weft: (weft \S+ proxy on|listener |admin on|ready|stopped|draining|drain|shutting down|shutdown|received|SIG)/i.test(l) &&
-    !/\[notice\]|\[NOTICE\]|^bun floor: ready$|Proxy edge started|Proxy backend started|Loading success|FD limit \(\d+\) too low for maxconn|Cannot raise FD limit/.test(l)
+    !/\[notice\]|\[NOTICE\]|^bun floor: ready, \d+ threads?$|Proxy edge started|Proxy backend started|Loading success|FD limit \(\d+\) too low for maxconn|Cannot raise FD limit/.test(l)
   );
 }
 

@@ -22,12 +22,16 @@ const [listenPort, backendPort, threads = 1] = args.map(Number);
 const limits = { maxHeadBytes: 60 * 1024, maxHeaders: 100 };
 
 if (isMainThread && threads > 1) {
-  // Each worker listens with the same arguments and says when it does.
+  // Each worker listens with the same arguments and says when it does. A worker that fails, even
+  // later, ends the process, so a run never goes on with fewer threads than it reports.
   await Promise.all(Array.from({ length: threads }, () =>
-    new Promise<void>((resolve, reject) => {
+    new Promise<void>((resolve) => {
       const w = new Worker(new URL(import.meta.url), { workerData: args });
       w.once("message", () => resolve());
-      w.once("error", reject);
+      w.on("error", (e) => {
+        console.error("bun floor: a worker failed:", e);
+        process.exit(1);
+      });
     })));
   ready();
 } else if (isMainThread) {
@@ -38,8 +42,9 @@ if (isMainThread && threads > 1) {
   parentPort!.postMessage("ready");
 }
 
+/** The harness waits for this line, thread count included (an older floor printed no count). */
 function ready(): void {
-  console.error("bun floor: ready");
+  console.error(`bun floor: ready, ${threads} thread${threads > 1 ? "s" : ""}`);
   process.on("SIGTERM", () => process.exit(0));
 }
 
