@@ -59,6 +59,19 @@ function checkHost(r: Reader, path: string, node: YamlNode, host: string, kind: 
   }
 }
 
+/**
+ * `host:port`, with an IPv6 literal in brackets.
+ *
+ * @example
+ * ```ts
+ * formatHostPort("127.0.0.1", 80); // "127.0.0.1:80"
+ * formatHostPort("::1", 80); // "[::1]:80"
+ * ```
+ */
+export function formatHostPort(host: string, port: number): string {
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
 /** Dotted-quad IPv4 as `inet_pton` accepts it (no leading zeros). */
 export function isIPv4(s: string): boolean {
   const parts = s.split(".");

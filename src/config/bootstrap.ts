@@ -10,7 +10,7 @@
  */
 
 import { isMap, isScalar } from "yaml";
-import { readAddress } from "./address.ts";
+import { formatHostPort, readAddress } from "./address.ts";
 import { readCluster } from "./cluster.ts";
 import { sortConfigErrors } from "./config_error.ts";
 import * as F from "./envoy_fields.ts";
@@ -181,9 +181,7 @@ function readStaticResources(sr: Message | undefined): { listeners: Listener[]; 
       r.error(`${path}.name`, nameNode, `duplicates the name of ${firstName}; listener names must be unique`);
     }
     if (address === undefined || address.port === 0) continue;
-    const key = address.address.includes(":")
-      ? `[${address.address}]:${address.port}`
-      : `${address.address}:${address.port}`;
+    const key = formatHostPort(address.address, address.port);
     const firstAddress = addresses.get(key);
     if (firstAddress === undefined) addresses.set(key, path);
     else {r.error(

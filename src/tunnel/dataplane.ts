@@ -20,6 +20,7 @@
 import net from "node:net";
 import type tls from "node:tls";
 import type { Duplex } from "node:stream";
+import { formatHostPort } from "../config/address.ts";
 import type { Runtime, TcpListener, TcpSocket } from "../runtime/types.ts";
 import { type AccessLogEntry, formatAccessLog } from "./access_log.ts";
 import { authorize } from "./authz.ts";
@@ -130,14 +131,12 @@ interface InboundListeners {
 }
 
 function listenerAddr(l: TcpListener | undefined): string {
-  return l ? `${l.hostname.includes(":") ? `[${l.hostname}]` : l.hostname}:${l.port}` : "undefined";
+  return l ? formatHostPort(l.hostname, l.port) : "undefined";
 }
 
 function addr(a: net.AddressInfo | string | null): string {
   if (!a || typeof a === "string") return String(a);
-  return a.family === "IPv6" || a.address.includes(":")
-    ? `[${a.address}]:${a.port}`
-    : `${a.address}:${a.port}`;
+  return formatHostPort(a.address, a.port);
 }
 
 /** Binds a runtime listener for relayed connections (half-open, shared by the workers). */
