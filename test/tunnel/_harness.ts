@@ -18,6 +18,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
+import { withTimeout } from "../helpers/timeout.ts";
 import { initCa } from "../../src/tunnel/ca.ts";
 import { parsePrometheus } from "../../src/tunnel/metrics.ts";
 
@@ -44,7 +45,6 @@ export function slot(k: number): Slot {
   };
 }
 
-import { withTimeout } from "../helpers/timeout.ts";
 export { withTimeout };
 
 /** A temp dir with a fresh CA. */
