@@ -1,7 +1,8 @@
 /**
  * The tunnel's composition root (ztunnel's `app.rs`): loads the local config and the CA, mints the
  * hosted workloads' certificates, starts the data-plane workers and waits until every listener is
- * bound, then serves admin (15000), metrics (15020) and readiness (15021) on the main thread. Returns
+ * bound, then serves admin (15000, on 127.0.0.1 unless told otherwise, as ztunnel), metrics (15020) and
+ * readiness (15021) on the main thread. Returns
  * the real bound addresses, so tests can ask for port 0. Reloads on demand (SIGHUP is wired by the
  * command) and on file change; drains on demand.
  *
@@ -50,14 +51,20 @@ import type http from "node:http";
 export const WORKER_THREADS_ENV = "WEFT_WORKER_THREADS";
 /** ztunnel's documented default of worker threads. */
 export const DEFAULT_WORKERS = 2;
+/** Where admin listens by default: ztunnel's admin is localhost-only, since it can drain the node. */
+export const DEFAULT_ADMIN_ADDRESS = "127.0.0.1";
 const FLUSH_INTERVAL_MS = 1000;
 const STATS_TIMEOUT_MS = 1000;
 
 export interface TunnelOptions {
   configPath: string;
   node: string;
-  /** The node's own address: admin, metrics, readiness and outbound listeners bind here. */
+  /** The node's own address: metrics, readiness and outbound listeners bind here. */
   bind: string;
+  /** Where admin (15000) binds; default 127.0.0.1 (ztunnel's localhost). */
+  adminAddress?: string;
+  /** When set, every admin path requires `Authorization: Bearer <token>` (as `weft proxy serve`). */
+  adminToken?: string | null;
   caDir: string;
   /** Data-plane workers; default from WEFT_WORKER_THREADS, else 2. */
   workers?: number;
@@ -328,7 +335,7 @@ export async function startTunnel(opts: TunnelOptions): Promise<TunnelApp> {
     flushIntervalMs: FLUSH_INTERVAL_MS,
   });
 
-  const admin = new AdminRegistry({ token: null });
+  const admin = new AdminRegistry({ token: opts.adminToken ?? null });
   const hub = new EventHub<Snapshot>();
   let seq = 0;
   const snapshot = async (dropped: number): Promise<Snapshot> => {
@@ -438,7 +445,7 @@ export async function startTunnel(opts: TunnelOptions): Promise<TunnelApp> {
 
   const servers: http.Server[] = [];
   try {
-    const a = await serveFetch(opts.bind, ports.admin, (req) => admin.handle(req));
+    const a = await serveFetch(opts.adminAddress ?? DEFAULT_ADMIN_ADDRESS, ports.admin, (req) => admin.handle(req));
     servers.push(a.server);
     const m = await serveFetch(opts.bind, ports.metrics, (req) => {
       const path = new URL(req.url).pathname;

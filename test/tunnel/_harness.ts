@@ -167,12 +167,15 @@ export async function startTunnel(args: {
   extra?: string[];
   /** Run the tunnel on this runtime (default: the test's own). */
   runtime?: "deno" | "bun";
+  /** Extra environment variables for the tunnel process. */
+  env?: Record<string, string>;
 }): Promise<TunnelProcess> {
   const rt = args.runtime ?? (IS_BUN ? "bun" : "deno");
   const bin = rt === (IS_BUN ? "bun" : "deno") ? process.execPath : rt;
-  const cli = ["tunnel", "serve", "-c", args.config, "--node", args.node, "--bind", args.bind, "--ca", args.ca, ...(args.workers ? ["--workers", String(args.workers)] : []), ...(args.extra ?? [])];
+  // Admin listens on 127.0.0.1, shared by every tunnel of every test: a free port each (`extra` may override).
+  const cli = ["tunnel", "serve", "-c", args.config, "--node", args.node, "--bind", args.bind, "--ca", args.ca, "--admin-port", "0", ...(args.workers ? ["--workers", String(args.workers)] : []), ...(args.extra ?? [])];
   const argv = rt === "bun" ? [ENTRY, ...cli] : ["run", "-A", ENTRY, ...cli];
-  const child = spawn(bin, argv, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } });
+  const child = spawn(bin, argv, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1", ...args.env } });
   const t = new TunnelProcess(child, args.name);
   const ready = t.waitForLine((l) => l.startsWith("weft tunnel: ready "), 30_000, "ready");
   const exited = t.exited.then((code) => {
