@@ -308,7 +308,7 @@ export class DataPlane {
     }
     const hbone = createHboneServer(
       { key: cert.keyPem, cert: cert.certPem, ca: this.init.caPem },
-      (stream, headers, peer) => this.#onHboneStream(stream, headers, peer),
+      (stream, headers, peer) => this.#onHboneStream(stream, headers, peer, ip),
       {
         onHandshakeError: (err, remote) => {
           this.metrics.inc(REFUSED, {
@@ -795,10 +795,12 @@ export class DataPlane {
 
   // ---- inbound --------------------------------------------------------------------------------
 
+  /** A CONNECT stream on the HBONE listener of workload IP `listenerIp` (whose certificate the peer verified). */
   #onHboneStream(
     stream: H2Stream,
     headers: IncomingHeaders,
     peer: HbonePeer,
+    listenerIp: string,
   ): void {
     const fail = (status: number) => {
       if (!stream.destroyed && !stream.headersSent) {
@@ -814,6 +816,21 @@ export class DataPlane {
     const fwd = String(headers["forwarded"] ?? "");
     const host = /;\s*host=([^;,\s]+)/.exec(fwd)?.[1];
     const srcIp = normalizeIp(peer.remoteAddress);
+    // The peer chose this listener's certificate (identity): it may only reach this workload, as
+    // ztunnel's inbound validates the HBONE target against the connection's destination (400).
+    if (normalizeIp(dstIp) !== listenerIp) {
+      this.metrics.inc(REFUSED, { reason: "destination_mismatch", reporter: "destination" });
+      this.#logConn({
+        level: "warn",
+        message: "connection failed",
+        "src.addr": `${srcIp}:${peer.remotePort}`,
+        "src.identity": peer.identity,
+        "dst.addr": authority,
+        direction: "inbound",
+        error: `HBONE target ${authority} is not served by the HBONE listener on ${listenerIp}`,
+      });
+      return fail(400);
+    }
     const conn = this.ins.openConnection({
       remoteAddress: srcIp,
       remotePort: peer.remotePort,

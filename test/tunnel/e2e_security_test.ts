@@ -116,3 +116,68 @@ test("admin listens on 127.0.0.1 (or --admin-address) and takes --admin-token / 
     await work.cleanup();
   }
 });
+
+/** Runs `fn` with a tunnel per named node (node-a binds the slot's node A, node-b its node B), then stops them. */
+async function withNodes(
+  nodes: ("node-a" | "node-b")[],
+  fn: (tunnels: Map<string, TunnelProcess>, caDir: string) => Promise<void>,
+): Promise<void> {
+  const work = await makeWorkdir();
+  const path = join(work.dir, "local.yaml");
+  await writeConfig(path, config);
+  const tunnels = new Map<string, TunnelProcess>();
+  try {
+    await Promise.all(nodes.map(async (node) => {
+      tunnels.set(node, await startTunnel({ name: node, config: path, node, bind: node === "node-a" ? S.nodeA : S.nodeB, ca: work.ca }));
+    }));
+    await fn(tunnels, work.ca);
+  } finally {
+    await Promise.all([...tunnels.values()].map((t) => t.stop()));
+    await work.cleanup();
+  }
+}
+
+test("an HBONE CONNECT reaches only the workload whose listener (and certificate) the stream arrived on", { timeout: 60_000 }, async () => {
+  const echoes = await Promise.all([3, 5].map((n) => echoServer(S.wl(n), 7000)));
+  try {
+    await withNodes(["node-b"], async (tunnels, caDir) => {
+      const nb = tunnels.get("node-b")!;
+      // A client with a valid certificate of the mesh, at server's HBONE listener (server's certificate).
+      const client = await (await loadCa(caDir)).mint(CLIENT_ID);
+      const session = http2.connect(`https://${nb.addresses.hbone[S.wl(3)]!}`, {
+        key: client.keyPem,
+        cert: client.certPem,
+        rejectUnauthorized: false,
+        localAddress: S.wl(2),
+      } as http2.SecureClientSessionOptions);
+      session.on("error", () => {});
+      try {
+        const connect = (authority: string) =>
+          withTimeout(
+            new Promise<{ status: number; stream: http2.ClientHttp2Stream }>((resolve, reject) => {
+              const stream = session.request({ ":method": "CONNECT", ":authority": authority });
+              stream.on("response", (h) => resolve({ status: Number(h[":status"]), stream }));
+              stream.on("error", reject);
+            }),
+            10_000,
+            `CONNECT ${authority}`,
+          );
+        const before = await refusals(nb, "destination_mismatch", "destination");
+        const wrong = await connect(`${S.wl(5)}:7000`);
+        assert.equal(wrong.status, 400, "ztunnel answers an HBONE target that is not the listener's workload with 400");
+        wrong.stream.destroy();
+        assert.equal(await refusals(nb, "destination_mismatch", "destination"), before + 1);
+        await nb.waitForLine((l) => l.includes(`dst.addr=${S.wl(5)}:7000`) && l.includes(`not served by the HBONE listener on ${S.wl(3)}`), 5000, "mismatch log");
+        assert.equal(echoes[1]!.stats.accepted, 0, "the other workload never saw a connection");
+        // The same session still reaches its own workload.
+        const right = await connect(`${S.wl(3)}:7000`);
+        assert.equal(right.status, 200);
+        right.stream.destroy();
+      } finally {
+        session.close();
+      }
+    });
+  } finally {
+    await Promise.all(echoes.map((e) => e.close()));
+  }
+});
