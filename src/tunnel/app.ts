@@ -43,7 +43,7 @@ import {
   type WorkerStats,
   type WorkerToMain,
 } from "./protocol.ts";
-import { serveFetch } from "./http_serve.ts";
+import { type FetchHandler, serveFetch } from "./http_serve.ts";
 import { workloadIdentity } from "./state.ts";
 import type http from "node:http";
 
@@ -230,6 +230,34 @@ export async function startTunnel(opts: TunnelOptions): Promise<TunnelApp> {
   });
   await certs.ensure(localIdentities(config, opts.node));
 
+  // ---- admin, metrics, readiness: bound before the workers start, so they know every address a
+  // workload must never reach through them. Handlers defined below answer once the tunnel is up.
+  const servers: http.Server[] = [];
+  const whenStarted = (handler: FetchHandler): FetchHandler => (req) =>
+    serverState === "INITIALIZING" ? text(503, "starting\n") : handler(req);
+  let mainAddresses: Pick<TunnelAddresses, "admin" | "metrics" | "readiness">;
+  try {
+    const a = await serveFetch(opts.adminAddress ?? DEFAULT_ADMIN_ADDRESS, ports.admin, whenStarted((req) => admin.handle(req)));
+    servers.push(a.server);
+    const m = await serveFetch(opts.bind, ports.metrics, whenStarted((req) => {
+      const path = new URL(req.url).pathname;
+      if (path === "/metrics" || path === "/stats/prometheus") return metricsResponse();
+      return text(404, "try /metrics\n");
+    }));
+    servers.push(m.server);
+    const r = await serveFetch(opts.bind, ports.readiness, (req) => {
+      const path = new URL(req.url).pathname;
+      if (path !== "/healthz/ready") return text(404, "try /healthz/ready\n");
+      return serverState === "LIVE" ? text(200, "ready\n") : text(503, `not ready: ${serverState}\n`);
+    });
+    servers.push(r.server);
+    mainAddresses = { admin: a.address, metrics: m.address, readiness: r.address };
+  } catch (e) {
+    for (const s of servers) s.close();
+    certs.stop();
+    throw e;
+  }
+
   const onWorkerError = (msg: string) => log(`weft tunnel: ${msg}`);
   const poolOwners = createPoolOwners();
   // The others stop forwarding streams to a dead worker (they open them on their own pools).
@@ -260,6 +288,7 @@ export async function startTunnel(opts: TunnelOptions): Promise<TunnelApp> {
           logFormat,
           maxStreamsPerConnection: opts.maxStreamsPerConnection ?? DEFAULT_MAX_STREAMS,
           preserveSourceIp: opts.preserveSourceIp ?? true,
+          mainListeners: Object.values(mainAddresses),
         },
       });
       return w.wait<{ type: "bound"; addresses: DataPlaneAddresses }>((m) => m.type === "bound", 30_000, "bind")
@@ -291,6 +320,7 @@ export async function startTunnel(opts: TunnelOptions): Promise<TunnelApp> {
     }
     workers.forEach((w, i) => w.send({ type: "peers", ports: peerPorts[i]! }, Object.values(peerPorts[i]!)));
   } catch (e) {
+    for (const s of servers) s.close();
     stopWorkers();
     certs.stop();
     throw e;
@@ -443,29 +473,7 @@ export async function startTunnel(opts: TunnelOptions): Promise<TunnelApp> {
     },
   });
 
-  const servers: http.Server[] = [];
-  try {
-    const a = await serveFetch(opts.adminAddress ?? DEFAULT_ADMIN_ADDRESS, ports.admin, (req) => admin.handle(req));
-    servers.push(a.server);
-    const m = await serveFetch(opts.bind, ports.metrics, (req) => {
-      const path = new URL(req.url).pathname;
-      if (path === "/metrics" || path === "/stats/prometheus") return metricsResponse();
-      return text(404, "try /metrics\n");
-    });
-    servers.push(m.server);
-    const r = await serveFetch(opts.bind, ports.readiness, (req) => {
-      const path = new URL(req.url).pathname;
-      if (path !== "/healthz/ready") return text(404, "try /healthz/ready\n");
-      return serverState === "LIVE" ? text(200, "ready\n") : text(503, `not ready: ${serverState}\n`);
-    });
-    servers.push(r.server);
-    Object.assign(addresses, dp, { admin: a.address, metrics: m.address, readiness: r.address });
-  } catch (e) {
-    for (const s of servers) s.close();
-    stopWorkers();
-    certs.stop();
-    throw e;
-  }
+  Object.assign(addresses, dp, mainAddresses);
 
   const flush = setInterval(() => {
     if (hub.size === 0) return;

@@ -68,6 +68,7 @@ import type {
   DataPlaneInit,
   WorkerStats,
 } from "./protocol.ts";
+import { type ListenerAddress, parseListenerAddress, reachesOwnListener } from "./own_listeners.ts";
 import * as socks from "./socks5.ts";
 import { normalizeIp, TunnelState, workloadIdentity } from "./state.ts";
 
@@ -83,6 +84,7 @@ const REFUSAL_STATUS: Record<Refusal, [number, string]> = {
   no_route: [502, "Bad Gateway"],
   connect_failed: [503, "Service Unavailable"],
   bad_request: [400, "Bad Request"],
+  self_call: [403, "Forbidden"],
 };
 
 type Refusal =
@@ -91,7 +93,9 @@ type Refusal =
   | "policy_denied"
   | "no_route"
   | "connect_failed"
-  | "bad_request";
+  | "bad_request"
+  /** The destination is one of this tunnel's own listeners. */
+  | "self_call";
 
 /** The connection a forwarded stream belongs to, on the worker that accepted it. */
 interface ForwardedFor {
@@ -413,6 +417,38 @@ export class DataPlane {
     return result;
   }
 
+  /** Every listener of this tunnel: the main thread's, this worker's (the others bind the same). */
+  #ownListeners(): ListenerAddress[] {
+    const own = [...this.init.mainListeners, listenerAddr(this.#outbound), listenerAddr(this.#socks)].map(parseListenerAddress);
+    for (const [ip, l] of this.#inbound) {
+      own.push({ host: ip, port: (l.hbone.address() as net.AddressInfo | null)?.port ?? this.#ports.hbone }, { host: ip, port: l.plain.port });
+    }
+    return own;
+  }
+
+  /**
+   * Refuses (counts and logs) a connection to one of this tunnel's own listeners: through
+   * passthrough a workload reached admin and drained the node (issue 17). ztunnel refuses a call
+   * to itself too (`SelfCall`).
+   */
+  #refuseSelfCall(ip: string, port: number, srcAddr: string, direction: "inbound" | "outbound", src?: Workload): boolean {
+    if (!reachesOwnListener(ip, port, this.#ownListeners())) return false;
+    const reporter = direction === "outbound" ? "source" : "destination";
+    this.metrics.inc(REFUSED, { reason: "self_call", reporter });
+    const target = formatHostPort(ip, port);
+    this.#logConn({
+      level: "warn",
+      message: "connection failed",
+      "src.addr": srcAddr,
+      "src.workload": src?.name,
+      "src.namespace": src?.namespace,
+      "dst.addr": target,
+      direction,
+      error: `${target} is one of this tunnel's own listeners`,
+    });
+    return true;
+  }
+
   #logConn(e: Omit<AccessLogEntry, "time">): void {
     this.#log(
       formatAccessLog(
@@ -564,6 +600,7 @@ export class DataPlane {
             no_route: socks.REP.HOST_UNREACHABLE,
             connect_failed: socks.REP.CONNECTION_REFUSED,
             bad_request: socks.REP.GENERAL_FAILURE,
+            self_call: socks.REP.NOT_ALLOWED,
           };
           void this.#outbound2(end, conn, listener, r.host, r.port, buf, {
             ok: () => socket.write(socks.reply(socks.REP.SUCCEEDED)),
@@ -638,6 +675,7 @@ export class DataPlane {
       });
       return respond.fail("no_route");
     }
+    if (this.#refuseSelfCall(dest.ip, dest.port, srcAddr, "outbound", src)) return respond.fail("self_call");
     const hbone = dest.workload?.protocol === "HBONE";
     const srcId = workloadIdentity(src);
     const dstId = dest.workload ? workloadIdentity(dest.workload) : undefined;
@@ -854,7 +892,7 @@ export class DataPlane {
         fail(
           reason === "policy_denied"
             ? 401
-            : reason === "connect_failed"
+            : reason === "connect_failed" || reason === "self_call"
             ? 503
             : 400,
         ),
@@ -911,6 +949,7 @@ export class DataPlane {
     fail(reason: Refusal): void;
   }): void {
     const start = Date.now();
+    if (this.#refuseSelfCall(a.dstIp, a.dstPort, a.srcAddr, "inbound")) return a.fail("self_call");
     const dst = this.#state.workloadByIp(a.dstIp);
     const target = `${a.dstIp}:${a.dstPort}`;
     if (!dst || dst.node !== this.init.node) {

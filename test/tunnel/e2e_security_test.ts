@@ -169,6 +169,12 @@ test("an HBONE CONNECT reaches only the workload whose listener (and certificate
         assert.equal(await refusals(nb, "destination_mismatch", "destination"), before + 1);
         await nb.waitForLine((l) => l.includes(`dst.addr=${S.wl(5)}:7000`) && l.includes(`not served by the HBONE listener on ${S.wl(3)}`), 5000, "mismatch log");
         assert.equal(echoes[1]!.stats.accepted, 0, "the other workload never saw a connection");
+        // Nor the tunnel's own listeners behind its workload's address (ztunnel's self call: 503).
+        const selfBefore = await refusals(nb, "self_call", "destination");
+        const self = await connect(nb.addresses.hbone[S.wl(3)]!);
+        assert.equal(self.status, 503);
+        self.stream.destroy();
+        assert.equal(await refusals(nb, "self_call", "destination"), selfBefore + 1);
         // The same session still reaches its own workload.
         const right = await connect(`${S.wl(3)}:7000`);
         assert.equal(right.status, 200);
@@ -179,5 +185,32 @@ test("an HBONE CONNECT reaches only the workload whose listener (and certificate
     });
   } finally {
     await Promise.all(echoes.map((e) => e.close()));
+  }
+});
+
+test("passthrough never reaches the tunnel's own listeners", { timeout: 60_000 }, async () => {
+  // Not a workload: reached by passthrough.
+  const outside = await echoServer(S.wl(9), 7000);
+  try {
+    await withNodes(["node-a"], async (tunnels) => {
+      const na = tunnels.get("node-a")!;
+      const before = await refusals(na, "self_call", "source");
+      const own = [na.addresses.admin, na.addresses.metrics, na.addresses.readiness, na.addresses.socks5, na.addresses.outbound, na.addresses.hbone[S.wl(2)]!];
+      for (const target of own) {
+        await assert.rejects(socks5(na.addresses.socks5, S.wl(2), hostOf(target), portOf(target)), (e: Refused) => e.code === 2, `SOCKS5 to ${target}`);
+        await assert.rejects(httpConnect(na.addresses.outbound, S.wl(2), hostOf(target), portOf(target)), (e: Refused) => e.code === 403, `CONNECT to ${target}`);
+      }
+      // The admin address spelled as an IPv4-mapped IPv6 address (SOCKS5 address type 4).
+      await assert.rejects(socks5(na.addresses.socks5, S.wl(2), `::ffff:${hostOf(na.addresses.admin)}`, portOf(na.addresses.admin)), (e: Refused) => e.code === 2);
+      assert.equal(await refusals(na, "self_call", "source"), before + 2 * own.length + 1);
+      await na.waitForLine((l) => l.includes(`dst.addr=${na.addresses.admin}`) && l.includes("is one of this tunnel's own listeners"), 5000, "self-call log");
+      assert.equal(await readiness(na), 200);
+      // Passthrough to an address that is not the tunnel's still works.
+      const pass = await socks5(na.addresses.socks5, S.wl(2), S.wl(9), 7000);
+      assert.equal(await roundTrip(pass, "ping"), "ping");
+      pass.destroy();
+    });
+  } finally {
+    await outside.close();
   }
 });
