@@ -214,3 +214,14 @@ test("passthrough never reaches the tunnel's own listeners", { timeout: 60_000 }
     await outside.close();
   }
 });
+
+test("a SOCKS5 domain name with a newline cannot forge an access-log line", { timeout: 60_000 }, async () => {
+  await withNodes(["node-a"], async (tunnels) => {
+    const na = tunnels.get("node-a")!;
+    const forged = "2001-01-01T00:00:00.000Z info access connection complete src.addr=6.6.6.6:6";
+    await assert.rejects(socks5(na.addresses.socks5, S.wl(2), `evil\n${forged}`, 7000), (e: Refused) => e.code === 4);
+    const line = await na.waitForLine((l) => l.includes("unknown host evil"), 5000, "log of the refused name");
+    assert.ok(line.includes(String.raw`dst.addr="evil\n2001`), line);
+    assert.ok(!na.lines.some((l) => l.startsWith("2001-")), "no forged line");
+  });
+});
