@@ -77,14 +77,14 @@ const encoder = new TextEncoder();
 const CONNECT_OK_BYTES = encoder.encode(CONNECT_OK);
 
 /** The HTTP status a CONNECT client is answered with for each refusal. */
-const REFUSAL_STATUS: Record<Refusal, [number, string]> = {
-  unknown_source: [403, "Forbidden"],
-  source_not_local: [403, "Forbidden"],
-  policy_denied: [403, "Forbidden"],
-  no_route: [502, "Bad Gateway"],
-  connect_failed: [503, "Service Unavailable"],
-  bad_request: [400, "Bad Request"],
-  self_call: [403, "Forbidden"],
+const REFUSAL_STATUS: Record<Refusal, number> = {
+  unknown_source: 403,
+  source_not_local: 403,
+  policy_denied: 403,
+  no_route: 502,
+  connect_failed: 503,
+  bad_request: 400,
+  self_call: 403,
 };
 
 type Refusal =
@@ -614,12 +614,12 @@ export class DataPlane {
         done();
         void this.#outbound2(end, conn, listener, req.host, req.port, buf, {
           ok: () => socket.write(CONNECT_OK_BYTES),
-          fail: (reason) => refuse(errorResponse(...REFUSAL_STATUS[reason])),
+          fail: (reason) => refuse(errorResponse(REFUSAL_STATUS[reason])),
         });
       } catch (e) {
         if (e instanceof socks.Socks5Error) refuse(socks.reply(e.rep));
         else if (e instanceof ConnectError) {
-          refuse(errorResponse(e.status, "Bad Request"));
+          refuse(errorResponse(e.status));
         } else socket.destroy();
         this.metrics.inc(REFUSED, {
           reason: "bad_request",
@@ -910,12 +910,12 @@ export class DataPlane {
       try {
         req = parseConnectHead(buf);
       } catch (e) {
-        return refuse(errorResponse((e as ConnectError).status ?? 400, "Bad Request"));
+        return refuse(errorResponse((e as ConnectError).status ?? 400));
       }
       if (!req) return;
       done();
       const leftover = buf.subarray(req.consumed);
-      if (req.host !== listenerIp) return refuse(errorResponse(400, "Bad Request"));
+      if (req.host !== listenerIp) return refuse(errorResponse(400));
       this.#inbound2({
         downstream: end,
         conn,
@@ -928,7 +928,7 @@ export class DataPlane {
         listener: "inbound_plaintext",
         leftover,
         ok: () => socket.write(CONNECT_OK_BYTES),
-        fail: (reason) => refuse(errorResponse(...REFUSAL_STATUS[reason])),
+        fail: (reason) => refuse(errorResponse(REFUSAL_STATUS[reason])),
       });
     };
     return end;

@@ -225,3 +225,16 @@ test("a SOCKS5 domain name with a newline cannot forge an access-log line", { ti
     assert.ok(!na.lines.some((l) => l.startsWith("2001-")), "no forged line");
   });
 });
+
+test("the outbound listener's refusals carry each status's own reason phrase", { timeout: 60_000 }, async () => {
+  await withNodes(["node-a"], async (tunnels) => {
+    const na = tunnels.get("node-a")!;
+    const notConnect = await rawExchange(na.addresses.outbound, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", S.wl(2));
+    assert.match(notConnect, /^HTTP\/1\.1 405 Method Not Allowed\r\n/);
+    assert.match(notConnect, /\r\nallow: CONNECT\r\n/i);
+    const huge = await rawExchange(na.addresses.outbound, `CONNECT a:1 HTTP/1.1\r\nX: ${"a".repeat(9000)}`, S.wl(2));
+    assert.match(huge, /^HTTP\/1\.1 431 Request Header Fields Too Large\r\n/);
+    const bad = await rawExchange(na.addresses.outbound, "CONNECT nowhere HTTP/1.1\r\n\r\n", S.wl(2));
+    assert.match(bad, /^HTTP\/1\.1 400 Bad Request\r\n/);
+  });
+});
