@@ -12,7 +12,7 @@ import net from "node:net";
 import { join } from "node:path";
 import { loadCa } from "../../src/tunnel/ca.ts";
 import {
-  CLIENT_ID, echoServer, eventually, httpConnect, makeWorkdir, Refused, roundTrip, slot, socks5, startTunnel, type TunnelProcess,
+  CLIENT_ID, echoServer, httpConnect, makeWorkdir, Refused, roundTrip, slot, socks5, startTunnel, type TunnelProcess,
   withTimeout, writeConfig,
 } from "./_harness.ts";
 
