@@ -4,7 +4,7 @@
  * client side is a pool of HTTP/2 sessions per (source identity, destination identity, source IP,
  * destination address) with at most `maxStreams` concurrent streams per session (ztunnel's pool key
  * and its default of 100), opening a new session when every existing one is full. HTTP/2 itself is
- * weft's own (`h2/`), over `node:tls` sockets.
+ * weft's own (`src/h2/`), over `node:tls` sockets.
  *
  * @example
  * ```ts
@@ -19,7 +19,7 @@
 
 import net from "node:net";
 import tls from "node:tls";
-import { H2Session, type H2Stream, type IncomingHeaders, type OutgoingHeaders } from "./h2/session.ts";
+import { H2Session, type H2Stream, type IncomingHeaders, type OutgoingHeaders } from "../h2/session.ts";
 import { peerIdentity, spiffeUrisFromSubjectAltName } from "./identity.ts";
 
 export type { H2Session, H2Stream, IncomingHeaders, OutgoingHeaders };
