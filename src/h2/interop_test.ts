@@ -14,7 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Duplex } from "node:stream";
 import tls from "node:tls";
-import { initCa, loadCa } from "../tunnel/ca.ts";
+import { initCa, loadCa } from "../tls/ca.ts";
 import { ErrorCode, H2StreamError } from "./frames.ts";
 import { H2Session, type H2SessionOptions, type H2Stream, type IncomingHeaders } from "./session.ts";
 import { withTimeout } from "../../test/helpers/timeout.ts";

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import tls from "node:tls";
 import type { AddressInfo } from "node:net";
-import { initCa, loadCa } from "./ca.ts";
+import { initCa, loadCa } from "../tls/ca.ts";
 import { createHboneServer, HbonePool, HboneStatusError } from "./hbone.ts";
 
 const SERVER = "spiffe://cluster.local/ns/default/sa/server";
