@@ -429,6 +429,23 @@ test("server SETTINGS advertise the options, and the client's SETTINGS get ACKed
   });
 });
 
+test("without options a server announces RFC 9113's initial windows and frame size, 100 streams, no tunnel-sized windows", async () => {
+  await withServer({}, accept, async (c) => {
+    const settings = await c.handshake();
+    assert.deepEqual(Object.fromEntries(settings), {
+      [Setting.ENABLE_PUSH]: 0,
+      [Setting.INITIAL_WINDOW_SIZE]: 65_535,
+      [Setting.MAX_FRAME_SIZE]: 16_384,
+      [Setting.MAX_HEADER_LIST_SIZE]: 64 << 10,
+      [Setting.MAX_CONCURRENT_STREAMS]: 100,
+    });
+    // The connection window stays at the RFC's 65,535: a PING round trip shows no WINDOW_UPDATE came.
+    await c.ping();
+    assert.equal(c.credit(0), 0);
+    c.assertNoErrors();
+  });
+});
+
 test("SETTINGS whose length is not a multiple of 6: GOAWAY FRAME_SIZE_ERROR", async () => {
   await afterHandshake({}, accept, async (c) => {
     c.sendFrame(FrameType.SETTINGS, 0, 0, new Uint8Array(7));

@@ -18,7 +18,13 @@
  */
 
 import tls from "node:tls";
-import { H2Session, type H2Stream, type IncomingHeaders, type OutgoingHeaders } from "../h2/session.ts";
+import {
+  H2Session,
+  type H2SessionOptions,
+  type H2Stream,
+  type IncomingHeaders,
+  type OutgoingHeaders,
+} from "../h2/session.ts";
 import { mutualTlsClientOptions, mutualTlsServerOptions, type TlsMaterial } from "../tls/context.ts";
 import { peerIdentity } from "../tls/identity.ts";
 
@@ -26,6 +32,16 @@ export type { H2Session, H2Stream, IncomingHeaders, OutgoingHeaders };
 
 /** ztunnel's default cap of concurrent streams per pooled connection. */
 export const DEFAULT_MAX_STREAMS = 100;
+/**
+ * ztunnel's HTTP/2 settings for HBONE (its pool's): windows of 4 MiB per stream and 32 MiB per
+ * connection and 1 MiB frames, so one stream can carry bulk TCP at full speed, and 1000 streams.
+ */
+export const HBONE_H2_OPTIONS: H2SessionOptions = {
+  streamWindow: 4 << 20,
+  connectionWindow: 32 << 20,
+  maxFrameSize: 1 << 20,
+  maxConcurrentStreams: 1000,
+};
 /** A pooled session with no streams is closed after this long. */
 export const DEFAULT_IDLE_MS = 30_000;
 
@@ -78,7 +94,7 @@ export function createHboneServer(
       return;
     }
     const id = ++sessions;
-    const session = new H2Session(socket, "server");
+    const session = new H2Session(socket, "server", HBONE_H2_OPTIONS);
     hooks.onSession?.(session, id);
     const peer: HbonePeer = {
       identity: identity!,
@@ -275,7 +291,7 @@ export class HbonePool {
     }));
     socket.on("error", () => {});
     // Requests written before the handshake completes wait in the TLS socket.
-    const session = new H2Session(socket, "client");
+    const session = new H2Session(socket, "client", HBONE_H2_OPTIONS);
     const entry: Entry = { info, session, ready: Promise.resolve(), closed: false };
     const drop = () => {
       if (entry.closed) return;
