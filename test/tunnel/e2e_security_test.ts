@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import http2 from "node:http2";
 import net from "node:net";
 import { join } from "node:path";
-import { loadCa } from "../../src/tunnel/ca.ts";
+import { loadCa } from "../../src/tls/ca.ts";
 import {
   CLIENT_ID, echoServer, httpConnect, makeWorkdir, Refused, roundTrip, slot, socks5, startTunnel, type TunnelProcess,
   withTimeout, writeConfig,
