@@ -500,7 +500,7 @@ export class Exchange implements UpstreamUser, Expirable {
       ...(headers ? { headers } : {}),
     });
     this.headersSent = true;
-    this.respHead = { minor: 1, status, reason: "", headers: [], bodyKind: "none", contentLength: 0, keepAlive: true, headBytes: 0 };
+    this.respHead = { minor: 1, status, reason: "", headers: [], bodyKind: "none", contentLength: 0, keepAlive: true, connectionNominated: null, headBytes: 0 };
     this.conn.send(bytes);
     this.finish();
   }
