@@ -392,3 +392,36 @@ test("Host name:port and name. reach the virtual host for name only with Envoy's
     await up.close();
   }
 });
+
+test("codec edges: Envoy's 505 body, empty lines before request lines, prefix_rewrite of an absolute-form target", { timeout: 60_000 }, async () => {
+  const up = await startHeaderEcho();
+  const weft = await startWeft(["proxy", "serve", "-c", writeTempFile("envoy.yaml", headerListenersYaml(up.port, { plain: "" })), "--concurrency", "1"]);
+  try {
+    const port = weft.listeners.plain!;
+    // An unsupported version: the body is the status's reason phrase, as Envoy's codec errors are.
+    const v = await rawRequest(port, "GET / HTTP/2.0\r\nHost: a\r\n\r\n");
+    assert.equal(v.status, 505);
+    assert.equal(v.body, "HTTP Version Not Supported");
+
+    // Empty lines before a request line are skipped (RFC 9112 §2.2), one or more, also between
+    // pipelined requests and when they arrive alone.
+    const c = await RawConnection.open(port);
+    c.write("\r\n\r\nGET /first HTTP/1.1\r\nHost: a\r\n\r\n\r\nGET /second HTTP/1.1\r\nHost: a\r\n\r\n");
+    assert.equal((JSON.parse((await c.readResponse()).body) as Echoed).url, "/first");
+    assert.equal((JSON.parse((await c.readResponse()).body) as Echoed).url, "/second");
+    c.write("\r\n");
+    c.write("GET /third HTTP/1.1\r\nHost: a\r\n\r\n");
+    assert.equal((JSON.parse((await c.readResponse()).body) as Echoed).url, "/third");
+    c.close();
+
+    // An absolute-form target: the path alone is matched and rewritten; its authority is the Host.
+    const abs = await echoed(port, "http://x.example/api/a?q=1", ["Host: ignored"]);
+    assert.equal(abs.url, "/v2/a?q=1");
+    assert.deepEqual(valuesOf(abs, "host"), ["x.example"]);
+    const plain = await echoed(port, "http://x.example/other", ["Host: ignored"]);
+    assert.equal(plain.url, "/other");
+  } finally {
+    assert.equal(await weft.stop(), 0);
+    await up.close();
+  }
+});

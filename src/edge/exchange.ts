@@ -172,7 +172,8 @@ export class Exchange implements UpstreamUser, Expirable {
     const head = this.head;
     const action = this.action!;
     const hcm = this.listener.config.http;
-    let target = head.target;
+    // An absolute-form target is forwarded as its path and query (Envoy splits it into :path and Host).
+    let target = head.target.charCodeAt(0) === 0x2f ? head.target : head.path + head.query;
     if (action.prefixRewrite !== null && this.match !== null) {
       const m = this.match.route.route.match;
       if (m.kind === "prefix" || m.kind === "path") target = action.prefixRewrite + target.slice(m.value.length);
