@@ -415,11 +415,14 @@ test("codec edges: Envoy's 505 body, empty lines before request lines, prefix_re
     c.close();
 
     // An absolute-form target: the path alone is matched and rewritten; its authority is the Host.
-    const abs = await echoed(port, "http://x.example/api/a?q=1", ["Host: ignored"]);
+    const abs = await echoed(port, "http://x.example/api/a?q=1", ["Host: ignored", "X-Envoy-Original-Path: /spoofed"]);
     assert.equal(abs.url, "/v2/a?q=1");
     assert.deepEqual(valuesOf(abs, "host"), ["x.example"]);
+    // Envoy's router keeps the path it rewrote in x-envoy-original-path (replacing a client's).
+    assert.deepEqual(valuesOf(abs, "x-envoy-original-path"), ["/api/a?q=1"]);
     const plain = await echoed(port, "http://x.example/other", ["Host: ignored"]);
     assert.equal(plain.url, "/other");
+    assert.deepEqual(valuesOf(plain, "x-envoy-original-path"), []);
   } finally {
     assert.equal(await weft.stop(), 0);
     await up.close();

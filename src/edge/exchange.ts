@@ -165,8 +165,9 @@ export class Exchange implements UpstreamUser, Expirable {
    * The request head as forwarded upstream, into `w`: hop-by-hop fields dropped (also those
    * `Connection` nominates), then Envoy's request mutations (src/edge/forwarded.ts): the trusted
    * client decides `x-forwarded-for`, `x-envoy-internal`, `x-envoy-external-address` and which
-   * client `x-envoy-*` fields go; weft's own `x-forwarded-proto`, `x-request-id` and
-   * `x-envoy-expected-rq-timeout-ms` replace the client's, never beside them.
+   * client `x-envoy-*` fields go; weft's own `x-forwarded-proto`, `x-request-id`,
+   * `x-envoy-expected-rq-timeout-ms` and `x-envoy-original-path` (the path before prefix_rewrite)
+   * replace the client's, never beside them.
    */
   private writeUpstreamHead(w: HeadWriter): void {
     const head = this.head;
@@ -174,9 +175,14 @@ export class Exchange implements UpstreamUser, Expirable {
     const hcm = this.listener.config.http;
     // An absolute-form target is forwarded as its path and query (Envoy splits it into :path and Host).
     let target = head.target.charCodeAt(0) === 0x2f ? head.target : head.path + head.query;
+    // The path before prefix_rewrite, for Envoy's x-envoy-original-path; null when not rewritten.
+    let originalPath: string | null = null;
     if (action.prefixRewrite !== null && this.match !== null) {
       const m = this.match.route.route.match;
-      if (m.kind === "prefix" || m.kind === "path") target = action.prefixRewrite + target.slice(m.value.length);
+      if (m.kind === "prefix" || m.kind === "path") {
+        originalPath = target;
+        target = action.prefixRewrite + target.slice(m.value.length);
+      }
     }
     decideForwarding(this.conn.socket.remoteAddress, head.forwardedFor, hcm.useRemoteAddress, hcm.xffNumTrustedHops);
     const edge = forwarding.edge;
@@ -211,7 +217,9 @@ export class Exchange implements UpstreamUser, Expirable {
           if (generateId && edge) continue;
           requestId = true;
         } else if (name.startsWith("x-envoy-")) {
-          if (dropsEnvoyField(name) || (ownTimeout && name === "x-envoy-expected-rq-timeout-ms")) continue;
+          if (dropsEnvoyField(name)) continue;
+          if (ownTimeout && name === "x-envoy-expected-rq-timeout-ms") continue;
+          if (originalPath !== null && name === "x-envoy-original-path") continue;
         }
       }
       w.field(name, h[i + 1]!);
@@ -236,6 +244,7 @@ export class Exchange implements UpstreamUser, Expirable {
       w.uuid4();
       w.crlf();
     }
+    if (originalPath !== null) w.field("x-envoy-original-path", originalPath);
     if (ownTimeout) {
       w.text("x-envoy-expected-rq-timeout-ms: ");
       w.decimal(action.timeoutMs);
