@@ -246,6 +246,10 @@ test("fields named in Connection are hop-by-hop, in requests and responses", { t
     const names = e.fields.map(([n]) => n);
     for (const hop of ["connection", "upgrade", "http2-settings", "x-hop"]) assert.ok(!names.includes(hop), `${hop} was forwarded: ${names}`);
     assert.deepEqual(valuesOf(e, "x-end-to-end"), ["2"]);
+    // A nominated X-Forwarded-For is gone before it could make the request internal.
+    const xff = await echoed(port, "/x", ["Host: a", "Connection: X-Forwarded-For", "X-Forwarded-For: 10.20.30.40"]);
+    assert.deepEqual(valuesOf(xff, "x-forwarded-for"), []);
+    assert.deepEqual(valuesOf(xff, "x-envoy-internal"), []);
 
     const res = await rawRequest(port, "GET /nominating-response HTTP/1.1\r\nHost: a\r\n\r\n");
     assert.equal(res.body, "ok");

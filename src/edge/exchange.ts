@@ -184,13 +184,15 @@ export class Exchange implements UpstreamUser, Expirable {
         target = action.prefixRewrite + target.slice(m.value.length);
       }
     }
-    decideForwarding(this.conn.socket.remoteAddress, head.forwardedFor, hcm.useRemoteAddress, hcm.xffNumTrustedHops);
+    const nominated = head.connectionNominated;
+    // A nominated field is gone before anything reads it (Envoy's codec removes them), XFF too.
+    const xff = nominated !== null && nominated.includes("x-forwarded-for") ? null : head.forwardedFor;
+    decideForwarding(this.conn.socket.remoteAddress, xff, hcm.useRemoteAddress, hcm.xffNumTrustedHops);
     const edge = forwarding.edge;
     // Envoy trusts a client's x-forwarded-proto only from a trusted proxy.
     const keepProto = !hcm.useRemoteAddress || hcm.xffNumTrustedHops > 0;
     const generateId = hcm.generateRequestId;
     const ownTimeout = action.timeoutMs > 0;
-    const nominated = head.connectionNominated;
     w.reset();
     w.text(head.method);
     w.text(" ");
@@ -224,7 +226,6 @@ export class Exchange implements UpstreamUser, Expirable {
       }
       w.field(name, h[i + 1]!);
     }
-    const xff = head.forwardedFor;
     if (hcm.useRemoteAddress) {
       w.text("x-forwarded-for: ");
       if (xff !== null) {
