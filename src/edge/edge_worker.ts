@@ -69,7 +69,17 @@ export class EdgeWorker implements WorkerMode, DownstreamHost {
     let slot: ListenerSlot | null = null;
     let tcp: TcpListener;
     try {
-      tcp = await this.runtime.listenTcp({ hostname: config.address.address, port, reusePort: true }, (socket) => this.accept(socket, slot!));
+      tcp = await this.runtime.listenTcp({
+        hostname: config.address.address,
+        port,
+        reusePort: true,
+        onAcceptError: () => slot?.stats.cxAcceptError.inc(),
+        // A worker that cannot accept must not look alive: end it, and the pool starts one that binds again.
+        onListenerLost: (e) =>
+          setTimeout(() => {
+            throw new Error(`listener "${config.name}" stopped accepting: ${e.message}`);
+          }),
+      }, (socket) => this.accept(socket, slot!));
     } catch (e) {
       throw new Error(`listener "${config.name}" cannot bind ${config.address.address}:${port}: ${e instanceof Error ? e.message : e}`);
     }

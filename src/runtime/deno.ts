@@ -260,6 +260,16 @@ class DenoTcpSocket implements TcpSocket {
   }
 }
 
+/** After accept fails for lack of file descriptors, accepting pauses this long, doubling up to the max. */
+const MIN_ACCEPT_PAUSE_MS = 10;
+const MAX_ACCEPT_PAUSE_MS = 1000;
+
+/** EMFILE (the process's descriptor limit) or ENFILE (the system's). */
+function isOutOfDescriptors(error: Error): boolean {
+  const code = (error as { code?: unknown }).code;
+  return code === "EMFILE" || code === "ENFILE" || /\(os error 2[34]\)/.test(error.message);
+}
+
 export function createDenoRuntime(): Runtime {
   return {
     name: "deno",
@@ -276,17 +286,37 @@ export function createDenoRuntime(): Runtime {
       }
       const addr = listener.addr as Deno.NetAddr;
       let open = true;
+      // One accept at a time, each in its own try: `for await (const conn of listener)` ends for good
+      // at the first failed accept (a client that connected and reset already, ENOTCONN; EMFILE).
       (async () => {
-        try {
-          for await (const conn of listener) {
-            const s = new DenoTcpSocket();
-            s.halfOpen = options.halfOpen ?? false;
-            s.attach(conn);
-            s.handlers = onOpen(s);
-            void s.readLoop();
+        let pauseMs = 0;
+        while (open) {
+          let conn: Deno.TcpConn;
+          try {
+            conn = await listener.accept();
+            pauseMs = 0;
+          } catch (e) {
+            if (!open) return;
+            const error = e instanceof Error ? e : new Error(String(e));
+            if (e instanceof Deno.errors.BadResource) {
+              // The listening socket itself is gone (not closed by us): nothing more will arrive.
+              if (options.onListenerLost) options.onListenerLost(error);
+              else console.error(`weft: listener on ${addr.hostname}:${addr.port} is gone: ${error.message}`);
+              return;
+            }
+            options.onAcceptError?.(error);
+            if (isOutOfDescriptors(error)) {
+              // Stop accepting for a while, as retrying at once would spin until descriptors free up.
+              pauseMs = Math.min(Math.max(pauseMs * 2, MIN_ACCEPT_PAUSE_MS), MAX_ACCEPT_PAUSE_MS);
+              await new Promise((r) => setTimeout(r, pauseMs));
+            }
+            continue;
           }
-        } catch (e) {
-          if (open) console.error(`weft: accept loop on ${addr.hostname}:${addr.port} failed: ${e}`);
+          const s = new DenoTcpSocket();
+          s.halfOpen = options.halfOpen ?? false;
+          s.attach(conn);
+          s.handlers = onOpen(s);
+          void s.readLoop();
         }
       })();
       return Promise.resolve({
