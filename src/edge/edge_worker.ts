@@ -114,11 +114,12 @@ export class EdgeWorker implements WorkerMode, DownstreamHost {
         existing.setEndpoints(endpoints);
         next.set(c.name, existing);
       } else {
-        existing?.closeIdle();
+        // A changed cluster is a new one, with new hosts whose stats start at 0 (as in Envoy).
+        existing?.remove();
         next.set(c.name, new ClusterRuntime(this.ctx, c, endpoints));
       }
     }
-    for (const [name, old] of this.clusters) if (!next.has(name)) old.closeIdle();
+    for (const [name, old] of this.clusters) if (!next.has(name)) old.remove();
     this.clusters = next;
   }
 
