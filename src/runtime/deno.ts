@@ -260,14 +260,18 @@ class DenoTcpSocket implements TcpSocket {
   }
 }
 
-/** After accept fails for lack of file descriptors, accepting pauses this long, doubling up to the max. */
+/** After accept fails for lack of descriptors or memory, accepting pauses this long, doubling up to the max. */
 const MIN_ACCEPT_PAUSE_MS = 10;
 const MAX_ACCEPT_PAUSE_MS = 1000;
 
-/** EMFILE (the process's descriptor limit) or ENFILE (the system's). */
-function isOutOfDescriptors(error: Error): boolean {
-  const code = (error as { code?: unknown }).code;
-  return code === "EMFILE" || code === "ENFILE" || /\(os error 2[34]\)/.test(error.message);
+/**
+ * Whether a failed accept concerns only the connection it took from the queue (the client reset
+ * before it was accepted: ENOTCONN, ECONNABORTED, ECONNRESET), so the next accept may go at once.
+ * Anything else (EMFILE, ENFILE, ENOBUFS, ENOMEM) would fail again right away.
+ */
+function isOneConnectionFailed(error: unknown): boolean {
+  return error instanceof Deno.errors.NotConnected || error instanceof Deno.errors.ConnectionAborted ||
+    error instanceof Deno.errors.ConnectionReset;
 }
 
 export function createDenoRuntime(): Runtime {
@@ -305,8 +309,9 @@ export function createDenoRuntime(): Runtime {
               return;
             }
             options.onAcceptError?.(error);
-            if (isOutOfDescriptors(error)) {
-              // Stop accepting for a while, as retrying at once would spin until descriptors free up.
+            if (!isOneConnectionFailed(e)) {
+              // Out of descriptors (or memory): retrying at once would spin until some free up, so
+              // stop accepting for a while, longer each time it fails again (10 ms to 1 s).
               pauseMs = Math.min(Math.max(pauseMs * 2, MIN_ACCEPT_PAUSE_MS), MAX_ACCEPT_PAUSE_MS);
               await new Promise((r) => setTimeout(r, pauseMs));
             }
