@@ -5,7 +5,7 @@
  */
 import { Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import { TEST_HOOKS_ENV, testHooksEnabled } from "../src/admin/test_hooks.ts";
-import { startProxy } from "../src/app.ts";
+import { startProxy } from "../src/app/proxy.ts";
 import { loadBootstrap } from "../src/config/load.ts";
 import { currentRuntime } from "../src/runtime/mod.ts";
 import { VERSION } from "./version.ts";
