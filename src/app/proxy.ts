@@ -16,6 +16,7 @@
 import { EventHub } from "../admin/event_stream.ts";
 import { AdminRegistry, json, text } from "../admin/registry.ts";
 import type { ServerInfo, Snapshot } from "../admin/wire.ts";
+import { formatHostPort } from "../config/address.ts";
 import type { LoadedBootstrap, LoadResult } from "../config/load.ts";
 import type { Bootstrap, Cluster, Endpoint } from "../config/types.ts";
 import { clusterInfos, registerEdgeAdmin } from "../edge/admin.ts";
@@ -558,6 +559,7 @@ async function bindAdmin(main: ProxyMain, admin: AdminRegistry, events: StatsEve
   if (address !== null) {
     try {
       main.adminServer = await main.runtime.serveHttp({ hostname: address.address, port: address.port }, (req) => admin.handle(req));
+      admin.servedAt(formatHostPort(main.adminServer.hostname, main.adminServer.port));
     } catch (e) {
       throw new Error(`admin cannot bind ${address.address}:${address.port}: ${e instanceof Error ? e.message : e}`);
     }
