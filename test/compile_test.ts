@@ -7,7 +7,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,9 +18,12 @@ import { startUpstream } from "./helpers/upstream.ts";
 import { IS_BUN, REPO, startWeft, writeTempFile } from "./helpers/weft_process.ts";
 import type { WorkersResponse } from "../src/admin/wire.ts";
 
+/** Bun builds the binary: this runtime under `bun test`, else `bun` from PATH (`npm test` puts the pinned one first). */
 function bunExecutable(): string {
   if (IS_BUN) return process.execPath;
-  return execFileSync("sh", ["-c", "command -v bun"], { encoding: "utf8" }).trim();
+  const found = spawnSync("sh", ["-c", "command -v bun"], { encoding: "utf8" }).stdout.trim();
+  assert.ok(found !== "", "`bun` is not on PATH: `npm install` puts the pinned one in node_modules/.bin; run the suite with `npm test`");
+  return found;
 }
 
 test("the compiled binary serves a config and proxies a request", { timeout: 120_000 }, async () => {
