@@ -32,7 +32,7 @@ export function tunnelCommand() {
     .requiredOption("--dir <dir>", "directory to write to")
     .option("--force", "replace an existing CA")
     .action(async (opts) => {
-      const { initCa } = await import("../src/tunnel/ca.ts");
+      const { initCa } = await import("../src/tls/ca.ts");
       try {
         const r = await initCa(opts.dir, { force: Boolean(opts.force) });
         console.log(`wrote ${r.keyPath} and ${r.certPath}`);

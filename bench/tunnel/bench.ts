@@ -33,7 +33,7 @@ import { dirname, join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import type { ConnectionsResponse } from "../../src/admin/wire.ts";
-import { initCa, loadCa } from "../../src/tunnel/ca.ts";
+import { initCa, loadCa } from "../../src/tls/ca.ts";
 import { option } from "../argv.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));

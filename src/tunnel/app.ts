@@ -26,7 +26,7 @@ import { EventHub } from "../admin/event_stream.ts";
 import { newWorker, workerEntry } from "../runtime/mod.ts";
 import { RUNTIME } from "./_compat.ts";
 import type { LogFormat } from "./access_log.ts";
-import { loadCa } from "./ca.ts";
+import { loadCa } from "../tls/ca.ts";
 import { CertManager } from "./certs.ts";
 import { formatIssue, ConfigError, type LocalConfig, parseLocalConfig } from "./config.ts";
 import { DEFAULT_TERMINATION_DEADLINE_MS, type DrainResult } from "./drain.ts";

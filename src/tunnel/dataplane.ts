@@ -39,8 +39,8 @@ import {
   type OutgoingHeaders,
   type PoolKey,
   poolKeyString,
-  type TlsMaterial,
 } from "./hbone.ts";
+import type { TlsMaterial } from "../tls/context.ts";
 import {
   CONNECT_OK,
   ConnectError,

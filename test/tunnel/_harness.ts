@@ -19,7 +19,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { withTimeout } from "../helpers/timeout.ts";
-import { initCa } from "../../src/tunnel/ca.ts";
+import { initCa } from "../../src/tls/ca.ts";
 import { parsePrometheus } from "../../src/tunnel/metrics.ts";
 
 export const IS_BUN = Boolean(process.versions.bun);
