@@ -25,6 +25,21 @@ passed=0 failed=0 skipped=0
 count() { # passed failed skipped
   passed=$((passed + $1)); failed=$((failed + $2)); skipped=$((skipped + $3))
 }
+# record NAME EXIT SUMMARY-FOUND PASSED FAILED SKIPPED: prints and adds one runtime's figures.
+record() {
+  local name=$1 code=$2 found=$3 p=${4:-0} f=${5:-0} s=${6:-0}
+  if [ "$found" != yes ]; then
+    echo "$name: crashed (exit $code, no summary line): counted as 1 failed"
+    count 0 1 0
+    return
+  fi
+  if [ "$code" != 0 ] && [ "$f" = 0 ]; then
+    echo "$name: exit $code without a failed test: counted as 1 failed"
+    f=1
+  fi
+  echo "$name: $p passed, $f failed, $s skipped"
+  count "$p" "$f" "$s"
+}
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 
@@ -36,39 +51,17 @@ echo "== deno test =="
 $DENO test -A --parallel "$@" 2>&1 | tee "$out"
 code=${PIPESTATUS[0]}
 line=$(grep -E '^(ok|FAILED) \| [0-9]+ passed' "$out" | tail -1)
-if [ -z "$line" ]; then
-  echo "deno: crashed (exit $code, no summary line): counted as 1 failed"
-  count 0 1 0
-else
-  p=$(grep -oE '[0-9]+ passed' <<<"$line" | tr -dc 0-9)
-  f=$(grep -oE '[0-9]+ failed' <<<"$line" | tr -dc 0-9)
-  s=$(grep -oE '[0-9]+ ignored' <<<"$line" | tr -dc 0-9)
-  if [ "$code" != 0 ] && [ "${f:-0}" = 0 ]; then
-    echo "deno: exit $code without a failed test: counted as 1 failed"
-    f=1
-  fi
-  echo "deno: ${p:-0} passed, ${f:-0} failed, ${s:-0} skipped"
-  count "${p:-0}" "${f:-0}" "${s:-0}"
-fi
+deno_count() { grep -oE "[0-9]+ $1" <<<"$line" | tr -dc 0-9; }
+record deno "$code" "$([ -n "$line" ] && echo yes)" "$(deno_count passed)" "$(deno_count failed)" "$(deno_count ignored)"
 
 # Bun's summary: " 12 pass", " 1 skip", " 1 todo", " 0 fail", "Ran 14 tests across 3 files."
 echo "== bun test =="
 $BUN test --timeout 300000 "$@" 2>&1 | tee "$out"
 code=${PIPESTATUS[0]}
 bun_count() { grep -E "^ *[0-9]+ $1\$" "$out" | tail -1 | tr -dc 0-9; }
-if ! grep -qE '^Ran [0-9]+ tests? across' "$out"; then
-  echo "bun: crashed (exit $code, no summary line): counted as 1 failed"
-  count 0 1 0
-else
-  p=$(bun_count pass) f=$(bun_count fail) s=$(bun_count skip) t=$(bun_count todo)
-  s=$(( ${s:-0} + ${t:-0} ))
-  if [ "$code" != 0 ] && [ "${f:-0}" = 0 ]; then
-    echo "bun: exit $code without a failed test: counted as 1 failed"
-    f=1
-  fi
-  echo "bun: ${p:-0} passed, ${f:-0} failed, $s skipped"
-  count "${p:-0}" "${f:-0}" "$s"
-fi
+skip=$(bun_count skip) todo=$(bun_count todo)
+record bun "$code" "$(grep -qE '^Ran [0-9]+ tests? across' "$out" && echo yes)" \
+  "$(bun_count pass)" "$(bun_count fail)" "$(( ${skip:-0} + ${todo:-0} ))"
 
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" = 0 ]
