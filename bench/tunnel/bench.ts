@@ -315,7 +315,7 @@ listen bench
       }
     }
     const serve = (node: string, bind: string) =>
-      start(...runtimeArgv(ENTRY, ["tunnel", "serve", "-c", config, "--node", node, "--bind", bind, "--ca", ca, "--workers", String(workers), "--no-watch", ...tunnelExtra]), /weft tunnel: ready/, node);
+      start(...runtimeArgv(ENTRY, ["tunnel", "serve", "-c", config, "--node", node, "--bind", bind, "--admin-address", bind, "--ca", ca, "--workers", String(workers), "--no-watch", ...tunnelExtra]), /weft tunnel: ready/, node);
     await Promise.all([serve("node-a", NODE_A), serve("node-b", NODE_B)]);
     if (!only.length || only.includes("tls-floor")) {
       const floorDir = join(work, "floor");
