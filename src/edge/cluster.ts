@@ -23,6 +23,10 @@ export interface UpstreamUser {
   onUpstreamClose(conn: UpstreamConnection, error?: Error): void;
 }
 
+/**
+ * A cluster's `cluster.<name>.*` stats. As in Envoy they outlive a change of the cluster's config
+ * (the changed cluster takes them over) and go when the cluster leaves the config (`remove`).
+ */
 export class ClusterStats {
   readonly cxTotal: Counter;
   readonly cxActive: Gauge;
@@ -40,10 +44,12 @@ export class ClusterStats {
   readonly rqTime: Histogram;
   private byCode = new Map<number, Counter>();
   private byClass: Counter[];
+  /** Every stat name this cluster owns, so `remove` takes exactly these (a prefix would also match cluster `a.b`'s). */
+  private names: string[] = [];
 
   constructor(private scope: StatsScope, readonly prefix: string) {
-    const c = (n: string) => scope.counter(prefix + n);
-    const g = (n: string) => scope.gauge(prefix + n);
+    const c = (n: string) => scope.counter(this.own(prefix + n));
+    const g = (n: string) => scope.gauge(this.own(prefix + n));
     this.cxTotal = c("upstream_cx_total");
     this.cxActive = g("upstream_cx_active");
     this.cxConnectFail = c("upstream_cx_connect_fail");
@@ -57,21 +63,34 @@ export class ClusterStats {
     this.rqPendingTotal = c("upstream_rq_pending_total");
     this.rqPendingActive = g("upstream_rq_pending_active");
     this.rqTimeout = c("upstream_rq_timeout");
-    this.rqTime = scope.histogram(prefix + "upstream_rq_time");
+    this.rqTime = scope.histogram(this.own(prefix + "upstream_rq_time"));
     this.byClass = [1, 2, 3, 4, 5].map((k) => c(`upstream_rq_${k}xx`));
   }
 
   /** `upstream_rq_<code>` and `upstream_rq_<class>xx`. */
   countResponse(code: number): void {
     let counter = this.byCode.get(code);
-    if (counter === undefined) this.byCode.set(code, counter = this.scope.counter(`${this.prefix}upstream_rq_${code}`));
+    if (counter === undefined) this.byCode.set(code, counter = this.scope.counter(this.own(`${this.prefix}upstream_rq_${code}`)));
     counter.inc();
     this.byClass[Math.floor(code / 100) - 1]?.inc();
     this.rqCompleted.inc();
   }
+
+  /** The cluster left the config: forget its stats, here and (with the next flush) on main. */
+  remove(): void {
+    this.scope.remove(this.names);
+  }
+
+  private own(name: string): string {
+    this.names.push(name);
+    return name;
+  }
 }
 
-/** Per-host figures for `/clusters`, kept as hidden stats so main can merge them like any other. */
+/**
+ * Per-host figures for `/clusters`, kept as hidden stats so main can merge them like any other. As
+ * in Envoy, they live as long as the host: `remove` drops them when the host leaves its cluster.
+ */
 export class HostStats {
   readonly cxTotal: Counter;
   readonly cxActive: Gauge;
@@ -81,7 +100,7 @@ export class HostStats {
   readonly rqError: Counter;
   readonly rqSuccess: Counter;
   readonly rqTimeout: Counter;
-  constructor(scope: StatsScope, prefix: string) {
+  constructor(private scope: StatsScope, private prefix: string) {
     this.cxTotal = scope.counter(prefix + "cx_total");
     this.cxActive = scope.gauge(prefix + "cx_active");
     this.cxConnectFail = scope.counter(prefix + "cx_connect_fail");
@@ -91,7 +110,16 @@ export class HostStats {
     this.rqSuccess = scope.counter(prefix + "rq_success");
     this.rqTimeout = scope.counter(prefix + "rq_timeout");
   }
+
+  /** Forget these stats, here and (with the next flush) on main. */
+  remove(): void {
+    const p = this.prefix;
+    this.scope.remove(HOST_STAT_NAMES.map((n) => p + n));
+  }
 }
+
+/** The names of Envoy's per-host stats that weft keeps (under `~host.<cluster>.<address>:<port>.`). */
+export const HOST_STAT_NAMES = ["cx_total", "cx_active", "cx_connect_fail", "rq_total", "rq_active", "rq_error", "rq_success", "rq_timeout"];
 
 export class Host implements Balanced {
   activeRequests = 0;
@@ -227,8 +255,9 @@ export class ClusterRuntime {
   hosts: Host[] = [];
   readonly queueName: string;
 
-  constructor(readonly ctx: WorkerContext, readonly config: Cluster, endpoints: Endpoint[]) {
-    this.stats = new ClusterStats(ctx.dispatcher.stats, `cluster.${config.name}.`);
+  /** `stats`: those of the cluster this one replaces (its config changed), which carry over as in Envoy. */
+  constructor(readonly ctx: WorkerContext, readonly config: Cluster, endpoints: Endpoint[], stats?: ClusterStats) {
+    this.stats = stats ?? new ClusterStats(ctx.dispatcher.stats, `cluster.${config.name}.`);
     this.lb = createLoadBalancer(config.lbPolicy);
     this.queueName = `upstream:${config.name}`;
     this.setEndpoints(endpoints);
@@ -254,6 +283,7 @@ export class ClusterRuntime {
     for (const gone of old.values()) {
       gone.member = false;
       for (const c of gone.idle.splice(0)) c.destroy();
+      gone.stats.remove();
     }
     this.hosts = next;
   }
@@ -290,5 +320,23 @@ export class ClusterRuntime {
   /** Close every pooled connection (drain, cluster removed). */
   closeIdle(): void {
     for (const h of this.hosts) for (const c of h.idle.splice(0)) c.destroy();
+  }
+
+  /**
+   * A changed config replaces this cluster: close its pooled connections and drop its hosts' stats
+   * (the new cluster's hosts are new, as in Envoy); the cluster's own stats pass to the new one.
+   */
+  retire(): void {
+    this.closeIdle();
+    for (const h of this.hosts) {
+      h.member = false;
+      h.stats.remove();
+    }
+  }
+
+  /** The cluster left the config: retire it and drop its `cluster.<name>.*` stats too. */
+  remove(): void {
+    this.retire();
+    this.stats.remove();
   }
 }

@@ -26,6 +26,7 @@ export class StatsStore {
   private used = new Set<string>();
 
   apply(delta: StatsDelta): void {
+    for (const name of delta.removed ?? []) this.remove(name);
     for (const [name, d] of delta.counters) {
       this.counters.set(name, (this.counters.get(name) ?? 0) + d);
       if (d !== 0) this.used.add(name);
@@ -40,6 +41,26 @@ export class StatsStore {
       if (iv === undefined) this.intervals.set(name, iv = new Histogram());
       iv.merge(d);
       this.used.add(name);
+    }
+  }
+
+  /** Forget a counter, gauge or histogram (its owner is gone). */
+  remove(name: string): void {
+    this.counters.delete(name);
+    this.gauges.delete(name);
+    this.histograms.delete(name);
+    this.intervals.delete(name);
+    this.used.delete(name);
+  }
+
+  /**
+   * Forget every stat of a scope that is gone, e.g. `cluster.b.` when cluster `b` left the config,
+   * except those under a prefix in `keep` (`cluster.b.x.` belongs to a cluster named `b.x`).
+   */
+  removeScope(prefix: string, keep: readonly string[] = []): void {
+    const owned = (name: string) => name.startsWith(prefix) && !keep.some((k) => k.startsWith(prefix) && name.startsWith(k));
+    for (const m of [this.counters, this.gauges, this.histograms]) {
+      for (const name of m.keys()) if (owned(name)) this.remove(name);
     }
   }
 
