@@ -19,39 +19,49 @@ import { readFile } from "node:fs/promises";
 import { type FSWatcher, watch } from "node:fs";
 import { basename, dirname } from "node:path";
 import process from "node:process";
-import type { ConnectionInfo, ServerInfo, ServerState, Snapshot, TaskInfo, WorkerInfo } from "../admin/wire.ts";
+import type http from "node:http";
+import type { ServerInfo, ServerState, Snapshot } from "../admin/wire.ts";
 import { AdminRegistry, json, text } from "../admin/registry.ts";
-import { registerCrashWorkerHook } from "../lifecycle/admin.ts";
 import { EventHub } from "../admin/event_stream.ts";
-import { newWorker, workerEntry } from "../runtime/mod.ts";
-import { RUNTIME } from "./_compat.ts";
+import { registerCrashWorkerHook } from "../lifecycle/admin.ts";
+import { currentRuntime, workerEntry } from "../runtime/mod.ts";
+import type { Runtime } from "../runtime/types.ts";
+import { registerStatsAdmin } from "../stats/admin.ts";
+import { StatsStore } from "../stats/store.ts";
+import { registerWorkerAdmin } from "../worker/admin.ts";
+import { WorkerPool } from "../worker/pool.ts";
 import type { LogFormat } from "./access_log.ts";
 import { loadCa } from "./ca.ts";
 import { CertManager } from "./certs.ts";
-import { formatIssue, ConfigError, type LocalConfig, parseLocalConfig } from "./config.ts";
+import { ConfigError, formatIssue, type LocalConfig, parseLocalConfig } from "./config.ts";
 import { DEFAULT_TERMINATION_DEADLINE_MS, type DrainResult } from "./drain.ts";
 import { DEFAULT_MAX_STREAMS } from "./hbone.ts";
+import { serveFetch } from "./http_serve.ts";
+import { renderTunnelPrometheus, tunnelClusters } from "./metrics.ts";
 import { createPoolOwners, markWorkerDead, MAX_POOL_OWNER_WORKERS } from "./pool_owners.ts";
-import { mergeSnapshots, renderPrometheus } from "./metrics.ts";
 import {
   type CertMap,
   type DataPlaneAddresses,
+  dataPlaneAddresses,
   DEFAULT_PORTS,
-  type MainToWorker,
+  type TunnelPayload,
   type TunnelPorts,
-  type WorkerStats,
-  type WorkerToMain,
+  type TunnelUpdate,
 } from "./protocol.ts";
-import { serveFetch } from "./http_serve.ts";
 import { workloadIdentity } from "./state.ts";
-import type http from "node:http";
 
 /** Env variable for the number of data-plane workers (ztunnel's WORKER_THREADS). */
 export const WORKER_THREADS_ENV = "WEFT_WORKER_THREADS";
 /** ztunnel's documented default of worker threads. */
 export const DEFAULT_WORKERS = 2;
 const FLUSH_INTERVAL_MS = 1000;
-const STATS_TIMEOUT_MS = 1000;
+/** How long an admin read waits for the workers' flushes (a worker relaying at full speed answers late). */
+const FRESH_TIMEOUT_MS = 1000;
+/** Envoy's watchdog defaults; the tunnel's workers are never replaced (kill off), as in ztunnel. */
+const WATCHDOG = { missTimeoutMs: 200, megamissTimeoutMs: 1000, killTimeoutMs: 0 };
+const SNAPSHOT_CONNECTIONS = 200;
+/** Counted by each worker's drain, read after all have drained. */
+const DRAIN_FORCED_CLOSE = "tunnel.drain_forced_close";
 
 export interface TunnelOptions {
   configPath: string;
@@ -99,268 +109,295 @@ export interface TunnelApp {
   readonly done: Promise<void>;
 }
 
-class WorkerHandle {
-  readonly worker: Worker;
-  #reqs = 0;
-  readonly #stats = new Map<number, (s: WorkerStats) => void>();
-  readonly #waiters: { pred: (m: WorkerToMain) => boolean; resolve: (m: WorkerToMain) => void }[] = [];
-  last: WorkerStats | undefined;
-  status = "starting";
-
-  constructor(readonly id: number, onError: (msg: string) => void, onDead: (id: number) => void) {
-    // workerEntry: also resolves inside a Bun-compiled binary.
-    this.worker = newWorker(workerEntry("src/tunnel/worker_main.ts"), `worker_${id}`);
-    this.worker.onmessage = (e: MessageEvent<WorkerToMain>) => {
-      const m = e.data;
-      if (m.type === "stats") {
-        this.last = m.stats;
-        this.#stats.get(m.reqId)?.(m.stats);
-        this.#stats.delete(m.reqId);
-        return;
-      }
-      if (m.type === "error") onError(`worker ${id}: ${m.message}`);
-      const i = this.#waiters.findIndex((w) => w.pred(m));
-      if (i >= 0) this.#waiters.splice(i, 1)[0]!.resolve(m);
-    };
-    this.worker.onerror = (e: ErrorEvent) => {
-      e.preventDefault?.();
-      // Dead for sure (its sockets closed), before the others are told so.
-      this.worker.terminate();
-      this.status = "dead";
-      onError(`worker ${id} failed: ${e.message}`);
-      onDead(id);
-      for (const w of this.#waiters.splice(0)) w.resolve({ type: "error", message: e.message });
-    };
-  }
-
-  send(m: MainToWorker, transfer: Transferable[] = []): void {
-    this.worker.postMessage(m, transfer);
-  }
-
-  wait<T extends WorkerToMain>(pred: (m: WorkerToMain) => boolean, timeoutMs: number, what: string): Promise<T> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        const i = this.#waiters.indexOf(entry);
-        if (i >= 0) this.#waiters.splice(i, 1);
-        reject(new Error(`worker ${this.id}: timed out waiting for ${what}`));
-      }, timeoutMs);
-      const entry = {
-        pred,
-        resolve: (m: WorkerToMain) => {
-          clearTimeout(timer);
-          if (m.type === "error" && !pred(m)) reject(new Error(m.message));
-          else resolve(m as T);
-        },
-      };
-      this.#waiters.push(entry);
-    });
-  }
-
-  stats(timeoutMs = STATS_TIMEOUT_MS): Promise<WorkerStats | undefined> {
-    if (this.status === "dead") {
-      // Its counters stay (Prometheus counters do not go back); its connections and tasks died with it.
-      const last = this.last;
-      return Promise.resolve(
-        last && {
-          ...last,
-          worker: { ...last.worker, status: "dead", openConnections: 0, inflightTasks: 0 },
-          connections: [],
-          tasks: [],
-        },
-      );
-    }
-    const reqId = ++this.#reqs;
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.#stats.delete(reqId);
-        resolve(this.last);
-      }, timeoutMs);
-      this.#stats.set(reqId, (s) => {
-        clearTimeout(timer);
-        resolve(s);
-      });
-      this.send({ type: "stats", reqId });
-    });
-  }
-}
-
 function localIdentities(cfg: LocalConfig, node: string): string[] {
   return [...new Set(cfg.workloads.filter((w) => w.node === node).map(workloadIdentity))];
 }
 
-function portOf(address: string | undefined): number | undefined {
-  if (!address) return undefined;
-  const p = Number(address.slice(address.lastIndexOf(":") + 1));
-  return Number.isFinite(p) ? p : undefined;
+/** The settings `opts` leaves to defaults, resolved and checked. */
+function resolveSettings(opts: TunnelOptions) {
+  const workers = opts.workers ?? (Number(process.env[WORKER_THREADS_ENV]) || DEFAULT_WORKERS);
+  if (!Number.isInteger(workers) || workers < 1 || workers > MAX_POOL_OWNER_WORKERS) {
+    throw new Error(`Cannot start tunnel: workers must be an integer from 1 to ${MAX_POOL_OWNER_WORKERS}, got ${workers}`);
+  }
+  return {
+    workers,
+    ports: { ...DEFAULT_PORTS, ...opts.ports } as TunnelPorts,
+    deadlineMs: opts.terminationDeadlineMs ?? DEFAULT_TERMINATION_DEADLINE_MS,
+    logFormat: opts.logFormat ?? "text",
+    log: opts.log ?? ((l: string) => process.stderr.write(l + "\n")),
+  };
+}
+
+type Settings = ReturnType<typeof resolveSettings>;
+
+/** The config file as last applied, and how reloads went (for `/config_dump`). */
+class ConfigState {
+  loadedAt = Date.now();
+  lastReloadError: string | undefined;
+  constructor(readonly path: string, public current: LocalConfig) {}
+
+  static async load(path: string): Promise<ConfigState> {
+    return new ConfigState(path, parseLocalConfig(await readFile(path, "utf8"), path));
+  }
+}
+
+/**
+ * Main's per-flush figures: server gauges (Envoy's names) and the certificates' state, measured
+ * from the certificates held: how many, and Envoy's `server.days_until_first_cert_expiring`.
+ */
+function updateServerStats(store: StatsStore, state: ServerState, startedAt: number, runtime: Runtime, pool: WorkerPool, certs: CertManager): void {
+  store.setGauge("server.live", state === "LIVE" ? 1 : 0);
+  store.setGauge("server.state", state === "LIVE" ? 0 : state === "DRAINING" ? 1 : 2);
+  store.setGauge("server.uptime", Math.floor((Date.now() - startedAt) / 1000));
+  store.setGauge("server.concurrency", pool.size);
+  store.setGauge("server.total_connections", pool.connections().length);
+  store.setGauge("server.memory_physical_size", runtime.rss());
+  const held = Object.values(certs.certs);
+  store.setGauge("tunnel.workload_certificates", held.length);
+  const firstExpiry = Math.min(...held.map((c) => c.notAfter));
+  store.setGauge("server.days_until_first_cert_expiring", held.length ? Math.max(0, Math.floor((firstExpiry - Date.now()) / 86_400_000)) : 0);
+}
+
+/**
+ * Step: the data-plane workers on the shared worker runtime (`src/worker/`). Worker 0 binds first
+ * and resolves ports of 0; the rest share its ports (reusePort). A dead worker is not replaced: its
+ * pool keys go to the survivors, which stop forwarding streams to it.
+ */
+async function startWorkers(s: Settings, payload: () => TunnelPayload, poolOwners: SharedArrayBuffer, store: StatsStore, testHooks: boolean): Promise<WorkerPool> {
+  const pool = new WorkerPool({
+    count: s.workers,
+    // workerEntry: also resolves inside a Bun-compiled binary.
+    entry: workerEntry("src/tunnel/worker_main.ts"),
+    flushIntervalMs: FLUSH_INTERVAL_MS,
+    instrumentation: true,
+    testHooks,
+    watchdog: WATCHDOG,
+    stats: store,
+    payload,
+    log: (line) => s.log(`weft tunnel: ${line}`),
+    replaceFailedWorkers: false,
+    // Its keys go to the next worker that needs them: its own streams will never be released.
+    onWorkerDied: (id) => markWorkerDead(poolOwners, id),
+    peerChannels: true,
+  });
+  try {
+    await pool.start();
+  } catch (e) {
+    pool.terminate();
+    throw e;
+  }
+  return pool;
+}
+
+/** Step: the main-thread listeners (admin, metrics, readiness); all bound, or none. */
+async function serveMainListeners(
+  bind: string,
+  ports: TunnelPorts,
+  admin: AdminRegistry,
+  metrics: () => Promise<Response>,
+  state: () => ServerState,
+): Promise<{ servers: http.Server[]; addresses: { admin: string; metrics: string; readiness: string } }> {
+  const servers: http.Server[] = [];
+  try {
+    const a = await serveFetch(bind, ports.admin, (req) => admin.handle(req));
+    servers.push(a.server);
+    const m = await serveFetch(bind, ports.metrics, (req) => {
+      const path = new URL(req.url).pathname;
+      if (path === "/metrics" || path === "/stats/prometheus") return metrics();
+      return text(404, "try /metrics\n");
+    });
+    servers.push(m.server);
+    const r = await serveFetch(bind, ports.readiness, (req) => {
+      const path = new URL(req.url).pathname;
+      if (path !== "/healthz/ready") return text(404, "try /healthz/ready\n");
+      return state() === "LIVE" ? text(200, "ready\n") : text(503, `not ready: ${state()}\n`);
+    });
+    servers.push(r.server);
+    return { servers, addresses: { admin: a.address, metrics: m.address, readiness: r.address } };
+  } catch (e) {
+    await closeServers(servers);
+    throw e;
+  }
+}
+
+function closeServers(servers: http.Server[]): Promise<void> {
+  return Promise.all(servers.map((s) =>
+    new Promise<void>((r) => {
+      s.close(() => r());
+      (s as { closeAllConnections?: () => void }).closeAllConnections?.();
+    })
+  )).then(() => undefined);
+}
+
+/** Reload when the config file changes (debounced); null when it cannot be watched. */
+function watchConfig(path: string, reload: () => void, log: (line: string) => void): FSWatcher | undefined {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const file = basename(path);
+  try {
+    return watch(dirname(path), (_event, name) => {
+      if (name && String(name) !== file) return;
+      clearTimeout(timer);
+      timer = setTimeout(reload, 100);
+    });
+  } catch (e) {
+    log(`weft tunnel: cannot watch ${path} (${(e as Error).message}); reload with SIGHUP`);
+    return undefined;
+  }
 }
 
 /** Starts a tunnel; resolves once every listener is bound and the tunnel is ready. */
 export async function startTunnel(opts: TunnelOptions): Promise<TunnelApp> {
-  const log = opts.log ?? ((l: string) => process.stderr.write(l + "\n"));
+  const s = resolveSettings(opts);
+  const { log } = s;
+  const runtime = await currentRuntime();
   const startedAt = Date.now();
-  const ports: TunnelPorts = { ...DEFAULT_PORTS, ...opts.ports };
-  const nWorkers = opts.workers ?? (Number(process.env[WORKER_THREADS_ENV]) || DEFAULT_WORKERS);
-  if (!Number.isInteger(nWorkers) || nWorkers < 1 || nWorkers > MAX_POOL_OWNER_WORKERS) {
-    throw new Error(`Cannot start tunnel: workers must be an integer from 1 to ${MAX_POOL_OWNER_WORKERS}, got ${nWorkers}`);
-  }
-  const deadlineMs = opts.terminationDeadlineMs ?? DEFAULT_TERMINATION_DEADLINE_MS;
-  const logFormat = opts.logFormat ?? "text";
+  const store = new StatsStore();
   let serverState: ServerState = "INITIALIZING";
 
-  let config = parseLocalConfig(await readFile(opts.configPath, "utf8"), opts.configPath);
-  let configLoadedAt = Date.now();
-  const reloads = { ok: 0, failed: 0 };
-  let lastReloadError: string | undefined;
+  // 1. Config and CA; the hosted workloads' certificates.
+  const config = await ConfigState.load(opts.configPath);
   const ca = await loadCa(opts.caDir);
-
-  const workers: WorkerHandle[] = [];
+  let version = 0;
+  let pool: WorkerPool | undefined;
+  const broadcast = (update: TunnelUpdate) => pool!.broadcast(update, String(++version));
   const certs = new CertManager(ca, {
     ...(opts.certLifetimeMs !== undefined ? { lifetimeMs: opts.certLifetimeMs } : {}),
     onChange: (m: CertMap) => {
-      for (const w of workers) w.send({ type: "certs", certs: m });
+      store.addCounter("tunnel.certificate_rotations");
+      void broadcast({ certs: m });
       log(`weft tunnel: rotated workload certificates (${Object.keys(m).length})`);
     },
   });
-  await certs.ensure(localIdentities(config, opts.node));
+  await certs.ensure(localIdentities(config.current, opts.node));
 
-  const onWorkerError = (msg: string) => log(`weft tunnel: ${msg}`);
+  // 2. The data-plane workers, every listener bound.
   const poolOwners = createPoolOwners();
-  // The others stop forwarding streams to a dead worker (they open them on their own pools).
-  const onWorkerDead = (dead: number) => {
-    // Its keys go to the next worker that needs them: its own streams will never be released.
-    markWorkerDead(poolOwners, dead);
-    for (const w of workers) if (w.id !== dead && w.status !== "dead") w.send({ type: "peerGone", worker: dead });
-  };
-  const stopWorkers = () => {
-    for (const w of workers) w.worker.terminate();
-  };
-  let dp: DataPlaneAddresses;
+  const payload = (): TunnelPayload => ({
+    poolOwners,
+    node: opts.node,
+    bindIp: opts.bind,
+    ports: s.ports,
+    config: config.current,
+    certs: certs.certs,
+    caPem: certs.caPem,
+    logFormat: s.logFormat,
+    maxStreamsPerConnection: opts.maxStreamsPerConnection ?? DEFAULT_MAX_STREAMS,
+    preserveSourceIp: opts.preserveSourceIp ?? true,
+  });
   try {
-    const init = (id: number, p: TunnelPorts) => {
-      const w = new WorkerHandle(id, onWorkerError, onWorkerDead);
-      workers.push(w);
-      w.send({
-        type: "init",
-        init: {
-          workerId: id,
-          poolOwners,
-          node: opts.node,
-          bindIp: opts.bind,
-          ports: p,
-          config,
-          certs: certs.certs,
-          caPem: certs.caPem,
-          logFormat,
-          maxStreamsPerConnection: opts.maxStreamsPerConnection ?? DEFAULT_MAX_STREAMS,
-          preserveSourceIp: opts.preserveSourceIp ?? true,
-        },
-      });
-      return w.wait<{ type: "bound"; addresses: DataPlaneAddresses }>((m) => m.type === "bound", 30_000, "bind")
-        .then((m) => {
-          w.status = "running";
-          return m.addresses;
-        });
-    };
-    // Worker 0 resolves any port 0; the others bind the same ports (reusePort).
-    dp = await init(0, ports);
-    const resolved: TunnelPorts = {
-      ...ports,
-      outbound: portOf(dp.outbound) ?? ports.outbound,
-      socks5: portOf(dp.socks5) ?? ports.socks5,
-      hbone: portOf(Object.values(dp.hbone)[0]) ?? ports.hbone,
-      inboundPlaintext: portOf(Object.values(dp.inboundPlaintext)[0]) ?? ports.inboundPlaintext,
-    };
-    Object.assign(ports, resolved);
-    await Promise.all(Array.from({ length: nWorkers - 1 }, (_, i) => init(i + 1, resolved)));
-    // A port between every pair of workers: streams for a pool key are forwarded to the worker
-    // that carries the key's streams (pool_owners.ts).
-    const peerPorts: Record<number, MessagePort>[] = workers.map(() => ({}));
-    for (let i = 0; i < workers.length; i++) {
-      for (let j = i + 1; j < workers.length; j++) {
-        const ch = new MessageChannel();
-        peerPorts[i]![j] = ch.port1;
-        peerPorts[j]![i] = ch.port2;
-      }
-    }
-    workers.forEach((w, i) => w.send({ type: "peers", ports: peerPorts[i]! }, Object.values(peerPorts[i]!)));
+    pool = await startWorkers(s, payload, poolOwners, store, Boolean(opts.testHooks));
   } catch (e) {
-    stopWorkers();
     certs.stop();
     throw e;
   }
+  const workers = pool;
+  let dataPlane: DataPlaneAddresses = dataPlaneAddresses(workers.listeners);
+  store.addCounter("server.reload_success", 0);
+  store.addCounter("server.reload_rejected", 0);
 
-  // ---- admin, metrics, readiness -------------------------------------------------------------
-  const collect = async (): Promise<WorkerStats[]> =>
-    (await Promise.all(workers.map((w) => w.stats()))).filter((s): s is WorkerStats => s !== undefined);
-
-  const workerInfos = (stats: WorkerStats[]): WorkerInfo[] =>
-    workers.map((w, i) => {
-      const s = stats.find((x) => x.worker.id === w.id)?.worker ?? w.last?.worker;
-      const base = s ?? { id: i, status: w.status } as WorkerInfo;
-      return { ...base, status: w.status === "dead" ? "dead" : base.status };
-    });
-
-  const metricsText = async () => {
-    const stats = await collect();
-    return renderPrometheus(mergeSnapshots(stats.map((s) => s.metrics)), [
-      { name: "weft_tunnel_workers", help: "Data-plane workers", type: "gauge", value: workers.length },
-      { name: "weft_tunnel_config_reloads_total", help: "Successful config reloads", type: "counter", value: reloads.ok },
-      { name: "weft_tunnel_config_reload_failures_total", help: "Rejected config reloads", type: "counter", value: reloads.failed },
-      { name: "weft_tunnel_workload_certificates", help: "Workload certificates held", type: "gauge", value: Object.keys(certs.certs).length },
-    ]);
+  // 3. Stats: current figures on demand, snapshots for the inspector every flush.
+  const serverStats = () => updateServerStats(store, serverState, startedAt, runtime, workers, certs);
+  const fresh = async () => {
+    await workers.flushNow(FRESH_TIMEOUT_MS);
+    serverStats();
   };
-  const metricsResponse = async () =>
-    new Response(await metricsText(), {
-      headers: { "content-type": "application/openmetrics-text; version=1.0.0; charset=utf-8" },
-    });
-
   const addresses = {} as TunnelAddresses;
   const serverInfo = (): ServerInfo => ({
     mode: "tunnel",
     version: opts.version ?? "dev",
-    runtime: RUNTIME,
+    runtime: runtime.version,
     state: serverState,
     uptimeS: Math.round((Date.now() - startedAt) / 1000),
-    concurrency: workers.length,
-    pid: process.pid,
+    concurrency: workers.size,
+    pid: runtime.pid,
     hotRestartEpoch: 0,
     adminAddress: addresses.admin,
     flushIntervalMs: FLUSH_INTERVAL_MS,
   });
-
-  const admin = new AdminRegistry({ token: null });
   const hub = new EventHub<Snapshot>();
   let seq = 0;
-  const snapshot = async (dropped: number): Promise<Snapshot> => {
-    const stats = await collect();
-    const connections: ConnectionInfo[] = stats.flatMap((s) => s.connections);
-    const tasks: TaskInfo[] = stats.flatMap((s) => s.tasks);
-    const merged = mergeSnapshots(stats.map((s) => s.metrics));
-    const flat: Record<string, number> = {};
-    for (const [name, fam] of Object.entries(merged)) {
-      flat[name] = Object.values(fam).reduce((a, b) => a + b, 0);
-    }
-    connections.sort((a, b) => b.lastActivityAt - a.lastActivityAt);
-    return {
-      seq: ++seq,
-      at: Date.now(),
-      server: serverInfo(),
-      workers: workerInfos(stats),
-      connections: connections.slice(0, 200),
-      connectionsTotal: connections.length,
-      tasks: tasks.slice(0, 200),
-      tasksTotal: tasks.length,
-      queues: [],
-      stats: flat,
-      histograms: {},
-      clusters: [],
-      dropped,
-    };
+  const snapshot = (dropped: number): Snapshot => tunnelSnapshot(++seq, dropped, serverInfo(), workers, store);
+  const tick = setInterval(() => {
+    serverStats();
+    if (hub.size > 0) hub.publish(snapshot);
+    store.rollInterval();
+  }, FLUSH_INTERVAL_MS);
+  const metricsResponse = async () => {
+    await fresh();
+    const body = renderTunnelPrometheus(store, [
+      { name: "weft_tunnel_workers", help: "Data-plane workers", type: "gauge", value: workers.size },
+      { name: "weft_tunnel_config_reloads_total", help: "Successful config reloads", type: "counter", value: store.counterValue("server.reload_success") },
+      { name: "weft_tunnel_config_reload_failures_total", help: "Rejected config reloads", type: "counter", value: store.counterValue("server.reload_rejected") },
+      { name: "weft_tunnel_workload_certificates", help: "Workload certificates held", type: "gauge", value: Object.keys(certs.certs).length },
+    ]);
+    return new Response(body, { headers: { "content-type": "application/openmetrics-text; version=1.0.0; charset=utf-8" } });
   };
 
-  let drainPromise: Promise<DrainResult> | undefined;
-  const app = {} as TunnelApp;
+  // 4. Reload: validate on main, then every worker applies the new snapshot.
+  let reloading: Promise<ReloadResult> = Promise.resolve({ ok: true });
+  const doReload = async (): Promise<ReloadResult> => {
+    if (serverState === "DRAINING") return { ok: false, error: "draining" };
+    let next: LocalConfig;
+    try {
+      next = parseLocalConfig(await readFile(opts.configPath, "utf8"), opts.configPath);
+    } catch (e) {
+      store.addCounter("server.reload_rejected");
+      config.lastReloadError = e instanceof ConfigError ? e.issues.map(formatIssue).join("\n") : (e as Error).message;
+      log(`weft tunnel: config reload rejected, keeping the previous config:\n${config.lastReloadError}`);
+      return { ok: false, error: config.lastReloadError };
+    }
+    const certsChanged = await certs.ensure(localIdentities(next, opts.node));
+    const results = await broadcast(certsChanged ? { certs: certs.certs, config: next } : { config: next });
+    config.current = next;
+    config.loadedAt = Date.now();
+    const applied = results.find((r) => r.listeners.length > 0);
+    if (applied) dataPlane = dataPlaneAddresses(applied.listeners);
+    Object.assign(addresses, dataPlane);
+    const error = results.flatMap((r) => r.errors)[0];
+    if (error !== undefined) {
+      store.addCounter("server.reload_rejected");
+      config.lastReloadError = error;
+      log(`weft tunnel: config applied with errors: ${error}`);
+      return { ok: false, error };
+    }
+    store.addCounter("server.reload_success");
+    config.lastReloadError = undefined;
+    log(`weft tunnel: config reloaded (${next.workloads.length} workloads, ${next.services.length} services, ${next.policies.length} policies)`);
+    return { ok: true, workloads: next.workloads.length };
+  };
+  const reload = () => (reloading = reloading.then(doReload, doReload));
 
+  // 5. Drain: stop accepting, let tunnels finish, force-close at the deadline, stop everything.
+  let resolveDone!: () => void;
+  const done = new Promise<void>((r) => (resolveDone = r));
+  let drainPromise: Promise<DrainResult> | undefined;
+  let watcher: FSWatcher | undefined;
+  let servers: http.Server[] = [];
+  const drain = () => {
+    if (drainPromise) return drainPromise;
+    serverState = "DRAINING";
+    log(`weft tunnel: draining (deadline ${s.deadlineMs} ms)`);
+    watcher?.close();
+    drainPromise = (async () => {
+      const t0 = Date.now();
+      await workers.drain({ closeIdle: true, strategy: "immediate", drainTimeMs: 0, deadlineMs: s.deadlineMs });
+      const result = { forced: store.counterValue(DRAIN_FORCED_CLOSE), tookMs: Date.now() - t0 };
+      clearInterval(tick);
+      hub.close();
+      certs.stop();
+      workers.terminate();
+      await closeServers(servers);
+      log(`weft tunnel: drained in ${result.tookMs} ms, ${result.forced} connection(s) force-closed`);
+      resolveDone();
+      return result;
+    })();
+    return drainPromise;
+  };
+
+  // 6. Admin (15000), metrics (15020), readiness (15021).
+  const admin = new AdminRegistry({ token: null });
+  registerStatsAdmin(admin, store, fresh);
+  registerWorkerAdmin(admin, workers, hub, snapshot, fresh);
   admin.add({ path: "/server_info", help: "server state, runtime and uptime", handle: () => json(serverInfo()) });
   admin.add({
     path: "/config_dump",
@@ -370,59 +407,26 @@ export async function startTunnel(opts: TunnelOptions): Promise<TunnelApp> {
         node: opts.node,
         config: {
           path: opts.configPath,
-          loadedAt: new Date(configLoadedAt).toISOString(),
-          reloads: reloads.ok,
-          reloadFailures: reloads.failed,
-          lastReloadError,
+          loadedAt: new Date(config.loadedAt).toISOString(),
+          reloads: store.counterValue("server.reload_success"),
+          reloadFailures: store.counterValue("server.reload_rejected"),
+          lastReloadError: config.lastReloadError,
         },
-        workloads: config.workloads,
-        services: config.services,
-        policies: config.policies,
+        workloads: config.current.workloads,
+        services: config.current.services,
+        policies: config.current.policies,
         certificates: certs.dump(),
         rootCertificate: { notAfter: new Date(ca.notAfter).toISOString() },
         listeners: addresses,
       }),
   });
-  admin.add({
-    path: "/workers",
-    help: "data-plane workers: loop lag, connections, tasks",
-    handle: async () => json({ concurrency: workers.length, workers: workerInfos(await collect()) }),
-  });
-  admin.add({
-    path: "/connections",
-    help: "open connections (downstream, inbound HBONE, pooled HBONE sessions)",
-    handle: async () => {
-      const list = (await collect()).flatMap((s) => s.connections);
-      return json({ total: list.length, connections: list });
-    },
-  });
-  admin.add({
-    path: "/tasks",
-    help: "in-flight tunnelled connections",
-    handle: async () => json({ tasks: (await collect()).flatMap((s) => s.tasks), queues: [] }),
-  });
-  admin.add({
-    path: "/events",
-    help: "server-sent snapshots every flush",
-    handle: async () => {
-      const first = await snapshot(0);
-      return hub.subscribe(() => first);
-    },
-  });
-  admin.add({ path: "/stats/prometheus", help: "Prometheus metrics", handle: metricsResponse });
-  if (opts.testHooks) {
-    registerCrashWorkerHook(admin, (id) => {
-      const w = workers.find((w) => w.id === id && w.status !== "dead");
-      w?.send({ type: "crash" });
-      return w !== undefined;
-    });
-  }
+  if (opts.testHooks) registerCrashWorkerHook(admin, (id) => workers.crash(id));
   admin.add({
     path: "/reload",
     method: "POST",
     help: "re-read the config file",
     handle: async () => {
-      const r = await app.reload();
+      const r = await reload();
       return json(r, r.ok ? 200 : 400);
     },
   });
@@ -431,138 +435,60 @@ export async function startTunnel(opts: TunnelOptions): Promise<TunnelApp> {
     method: "POST",
     help: "drain and exit",
     handle: () => {
-      void app.drain();
+      void drain();
       return text(200, "OK\n");
     },
   });
-
-  const servers: http.Server[] = [];
   try {
-    const a = await serveFetch(opts.bind, ports.admin, (req) => admin.handle(req));
-    servers.push(a.server);
-    const m = await serveFetch(opts.bind, ports.metrics, (req) => {
-      const path = new URL(req.url).pathname;
-      if (path === "/metrics" || path === "/stats/prometheus") return metricsResponse();
-      return text(404, "try /metrics\n");
-    });
-    servers.push(m.server);
-    const r = await serveFetch(opts.bind, ports.readiness, (req) => {
-      const path = new URL(req.url).pathname;
-      if (path !== "/healthz/ready") return text(404, "try /healthz/ready\n");
-      return serverState === "LIVE" ? text(200, "ready\n") : text(503, `not ready: ${serverState}\n`);
-    });
-    servers.push(r.server);
-    Object.assign(addresses, dp, { admin: a.address, metrics: m.address, readiness: r.address });
+    const main = await serveMainListeners(opts.bind, s.ports, admin, metricsResponse, () => serverState);
+    servers = main.servers;
+    Object.assign(addresses, dataPlane, main.addresses);
   } catch (e) {
-    for (const s of servers) s.close();
-    stopWorkers();
+    clearInterval(tick);
+    workers.terminate();
     certs.stop();
     throw e;
   }
 
-  const flush = setInterval(() => {
-    if (hub.size === 0) return;
-    void snapshot(0).then((s) => hub.publish((dropped) => ({ ...s, dropped })));
-  }, FLUSH_INTERVAL_MS);
-
-  // ---- reload ---------------------------------------------------------------------------------
-  let configSeq = 0;
-  let reloading: Promise<ReloadResult> = Promise.resolve({ ok: true });
-  const doReload = async (): Promise<ReloadResult> => {
-    if (serverState === "DRAINING") return { ok: false, error: "draining" };
-    let next: LocalConfig;
-    try {
-      next = parseLocalConfig(await readFile(opts.configPath, "utf8"), opts.configPath);
-    } catch (e) {
-      reloads.failed++;
-      lastReloadError = e instanceof ConfigError ? e.issues.map(formatIssue).join("\n") : (e as Error).message;
-      log(`weft tunnel: config reload rejected, keeping the previous config:\n${lastReloadError}`);
-      return { ok: false, error: lastReloadError };
-    }
-    if (await certs.ensure(localIdentities(next, opts.node))) {
-      for (const w of workers) w.send({ type: "certs", certs: certs.certs });
-    }
-    const s = ++configSeq;
-    const results = await Promise.all(workers.map((w) => {
-      w.send({ type: "config", config: next, seq: s });
-      return w.wait<{ type: "reconfigured"; seq: number; addresses: DataPlaneAddresses; error?: string }>(
-        (m) => m.type === "reconfigured" && m.seq === s,
-        30_000,
-        "reconfigure",
-      ).catch((e) => ({ type: "reconfigured" as const, seq: s, addresses: dp, error: (e as Error).message }));
-    }));
-    config = next;
-    configLoadedAt = Date.now();
-    const failed = results.find((r) => r.error);
-    Object.assign(addresses, results[0]?.addresses ?? {});
-    if (failed) {
-      reloads.failed++;
-      lastReloadError = failed.error;
-      log(`weft tunnel: config applied with errors: ${failed.error}`);
-      return { ok: false, error: failed.error! };
-    }
-    reloads.ok++;
-    lastReloadError = undefined;
-    log(`weft tunnel: config reloaded (${next.workloads.length} workloads, ${next.services.length} services, ${next.policies.length} policies)`);
-    return { ok: true, workloads: next.workloads.length };
-  };
-  app.reload = () => (reloading = reloading.then(doReload, doReload));
-
-  let watcher: FSWatcher | undefined;
-  if (opts.watchConfig !== false) {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const file = basename(opts.configPath);
-    try {
-      watcher = watch(dirname(opts.configPath), (_event, name) => {
-        if (name && String(name) !== file) return;
-        clearTimeout(timer);
-        timer = setTimeout(() => void app.reload(), 100);
-      });
-    } catch (e) {
-      log(`weft tunnel: cannot watch ${opts.configPath} (${(e as Error).message}); reload with SIGHUP`);
-    }
-  }
-
-  // ---- drain ----------------------------------------------------------------------------------
-  let resolveDone!: () => void;
-  const done = new Promise<void>((r) => (resolveDone = r));
-  app.drain = () => {
-    if (drainPromise) return drainPromise;
-    serverState = "DRAINING";
-    log(`weft tunnel: draining (deadline ${deadlineMs} ms)`);
-    watcher?.close();
-    drainPromise = (async () => {
-      const t0 = Date.now();
-      const results = await Promise.all(workers.map((w) => {
-        w.send({ type: "drain", deadlineMs });
-        return w.wait<{ type: "drained"; result: DrainResult }>((m) => m.type === "drained", deadlineMs + 5000, "drain")
-          .then((m) => m.result)
-          .catch(() => ({ forced: 0, tookMs: Date.now() - t0 }));
-      }));
-      const result = {
-        forced: results.reduce((a, r) => a + r.forced, 0),
-        tookMs: Date.now() - t0,
-      };
-      clearInterval(flush);
-      hub.close();
-      certs.stop();
-      stopWorkers();
-      await Promise.all(servers.map((s) =>
-        new Promise<void>((r) => {
-          s.close(() => r());
-          (s as { closeAllConnections?: () => void }).closeAllConnections?.();
-        })
-      ));
-      log(`weft tunnel: drained in ${result.tookMs} ms, ${result.forced} connection(s) force-closed`);
-      resolveDone();
-      return result;
-    })();
-    return drainPromise;
-  };
-
+  // 7. Live: config watch.
+  if (opts.watchConfig !== false) watcher = watchConfig(opts.configPath, () => void reload(), log);
   serverState = "LIVE";
-  Object.defineProperty(app, "addresses", { get: () => addresses });
-  Object.defineProperty(app, "state", { get: () => serverState });
-  Object.defineProperty(app, "done", { value: done });
-  return app;
+  serverStats();
+  return {
+    get addresses() {
+      return addresses;
+    },
+    get state() {
+      return serverState;
+    },
+    reload,
+    drain,
+    done,
+  };
+}
+
+/** What `/events` pushes: the pool's merged view and the store's stats, histograms and clusters. */
+function tunnelSnapshot(seq: number, dropped: number, server: ServerInfo, pool: WorkerPool, store: StatsStore): Snapshot {
+  const connections = pool.connections();
+  connections.sort((a, b) => b.lastActivityAt - a.lastActivityAt);
+  const histograms: Snapshot["histograms"] = {};
+  for (const [name, h] of store.histograms) {
+    if (name.startsWith("~") || h.count === 0) continue;
+    histograms[name] = { count: h.count, sum: h.sum, p50: h.quantile(0.5), p90: h.quantile(0.9), p99: h.quantile(0.99), max: h.max };
+  }
+  return {
+    seq,
+    at: Date.now(),
+    server,
+    workers: pool.workers(),
+    connections: connections.slice(0, SNAPSHOT_CONNECTIONS),
+    connectionsTotal: connections.length,
+    tasks: pool.tasks(),
+    tasksTotal: pool.tasksTotal(),
+    queues: pool.queues(),
+    stats: Object.fromEntries(store.values()),
+    histograms,
+    clusters: tunnelClusters(store),
+    dropped,
+  };
 }
