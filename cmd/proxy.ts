@@ -4,7 +4,7 @@
  * @module
  */
 import { Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
-import { startProxy } from "../src/app.ts";
+import { startProxy } from "../src/app/proxy.ts";
 import { loadBootstrap } from "../src/config/load.ts";
 import { currentRuntime } from "../src/runtime/mod.ts";
 import { VERSION } from "./version.ts";

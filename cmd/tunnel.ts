@@ -32,7 +32,7 @@ export function tunnelCommand() {
     .requiredOption("--dir <dir>", "directory to write to")
     .option("--force", "replace an existing CA")
     .action(async (opts) => {
-      const { initCa } = await import("../src/tunnel/ca.ts");
+      const { initCa } = await import("../src/tls/ca.ts");
       try {
         const r = await initCa(opts.dir, { force: Boolean(opts.force) });
         console.log(`wrote ${r.keyPath} and ${r.certPath}`);
@@ -62,11 +62,13 @@ export function tunnelCommand() {
     .description("run a node tunnel: admin/metrics/readiness on the main thread, traffic on N workers")
     .requiredOption("-c, --config <file>", "ztunnel local config (LOCAL_XDS_PATH format); reloaded on change and SIGHUP")
     .requiredOption("--node <name>", "this node's name: it hosts the workloads whose `node` is this name")
-    .requiredOption("--bind <ip>", "this node's own address (admin, metrics, readiness and outbound listeners)")
+    .requiredOption("--bind <ip>", "this node's own address (metrics, readiness and outbound listeners)")
     .requiredOption("--ca <dir>", "CA directory made by `weft tunnel ca init`")
     .addOption(new Option("--workers <n>", "data-plane worker threads (default 2)").env("WEFT_WORKER_THREADS").argParser(int("--workers", 1, MAX_POOL_OWNER_WORKERS)))
     .addOption(new Option("--log-format <format>", "access log format").choices(["text", "json"] as const).default("text" as const))
+    .addOption(new Option("--admin-address <ip>", "admin listens here only (it can reload and drain the node: keep it local, as ztunnel)").default("127.0.0.1"))
     .addOption(new Option("--admin-port <port>", "admin port").default(15000).argParser(port("--admin-port")))
+    .addOption(new Option("--admin-token <token>", "require 'Authorization: Bearer <token>' on every admin path").env("WEFT_ADMIN_TOKEN"))
     .addOption(new Option("--metrics-port <port>", "metrics port (/metrics, /stats/prometheus)").default(15020).argParser(port("--metrics-port")))
     .addOption(new Option("--readiness-port <port>", "readiness port (/healthz/ready)").default(15021).argParser(port("--readiness-port")))
     .addOption(new Option("--outbound-port <port>", "outbound HTTP CONNECT port").default(15001).argParser(port("--outbound-port")))
@@ -88,6 +90,8 @@ export function tunnelCommand() {
           configPath: opts.config,
           node: opts.node,
           bind: opts.bind,
+          adminAddress: opts.adminAddress,
+          adminToken: opts.adminToken ?? null,
           caDir: opts.ca,
           ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
           logFormat: opts.logFormat,

@@ -1,7 +1,8 @@
 /**
  * The tunnel's composition root (ztunnel's `app.rs`): loads the local config and the CA, mints the
  * hosted workloads' certificates, starts the data-plane workers and waits until every listener is
- * bound, then serves admin (15000), metrics (15020) and readiness (15021) on the main thread. Returns
+ * bound, then serves admin (15000, on 127.0.0.1 unless told otherwise, as ztunnel), metrics (15020) and
+ * readiness (15021) on the main thread. Returns
  * the real bound addresses, so tests can ask for port 0. Reloads on demand (SIGHUP is wired by the
  * command) and on file change; drains on demand.
  *
@@ -31,12 +32,12 @@ import { StatsStore } from "../stats/store.ts";
 import { registerWorkerAdmin } from "../worker/admin.ts";
 import { WorkerPool } from "../worker/pool.ts";
 import type { LogFormat } from "./access_log.ts";
-import { loadCa } from "./ca.ts";
+import { loadCa } from "../tls/ca.ts";
 import { CertManager } from "./certs.ts";
 import { ConfigError, formatIssue, type LocalConfig, parseLocalConfig } from "./config.ts";
 import { DEFAULT_TERMINATION_DEADLINE_MS, type DrainResult } from "./drain.ts";
 import { DEFAULT_MAX_STREAMS } from "./hbone.ts";
-import { serveFetch } from "./http_serve.ts";
+import { type FetchHandler, serveFetch } from "./http_serve.ts";
 import { renderTunnelPrometheus, tunnelClusters } from "./metrics.ts";
 import { createPoolOwners, markWorkerDead, MAX_POOL_OWNER_WORKERS } from "./pool_owners.ts";
 import {
@@ -54,6 +55,8 @@ import { workloadIdentity } from "./state.ts";
 export const WORKER_THREADS_ENV = "WEFT_WORKER_THREADS";
 /** ztunnel's documented default of worker threads. */
 export const DEFAULT_WORKERS = 2;
+/** Where admin listens by default: ztunnel's admin is localhost-only, since it can drain the node. */
+export const DEFAULT_ADMIN_ADDRESS = "127.0.0.1";
 const FLUSH_INTERVAL_MS = 1000;
 /** How long an admin read waits for the workers' flushes (a worker relaying at full speed answers late). */
 const FRESH_TIMEOUT_MS = 1000;
@@ -66,8 +69,12 @@ const DRAIN_FORCED_CLOSE = "tunnel.drain_forced_close";
 export interface TunnelOptions {
   configPath: string;
   node: string;
-  /** The node's own address: admin, metrics, readiness and outbound listeners bind here. */
+  /** The node's own address: metrics, readiness and outbound listeners bind here. */
   bind: string;
+  /** Where admin (15000) binds; default 127.0.0.1 (ztunnel's localhost). */
+  adminAddress?: string;
+  /** When set, every admin path requires `Authorization: Bearer <token>` (as `weft proxy serve`). */
+  adminToken?: string | null;
   caDir: string;
   /** Data-plane workers; default from WEFT_WORKER_THREADS, else 2. */
   workers?: number;
@@ -189,8 +196,13 @@ async function startWorkers(s: Settings, payload: () => TunnelPayload, poolOwner
   return pool;
 }
 
-/** Step: the main-thread listeners (admin, metrics, readiness); all bound, or none. */
+/**
+ * Step: the main-thread listeners (admin, metrics, readiness); all bound, or none. Bound before the
+ * workers start, so these know every address a workload must never reach through them; admin and
+ * metrics answer 503 until the tunnel is up.
+ */
 async function serveMainListeners(
+  adminAddress: string,
   bind: string,
   ports: TunnelPorts,
   admin: AdminRegistry,
@@ -198,14 +210,15 @@ async function serveMainListeners(
   state: () => ServerState,
 ): Promise<{ servers: http.Server[]; addresses: { admin: string; metrics: string; readiness: string } }> {
   const servers: http.Server[] = [];
+  const whenStarted = (handler: FetchHandler): FetchHandler => (req) => state() === "INITIALIZING" ? text(503, "starting\n") : handler(req);
   try {
-    const a = await serveFetch(bind, ports.admin, (req) => admin.handle(req));
+    const a = await serveFetch(adminAddress, ports.admin, whenStarted((req) => admin.handle(req)));
     servers.push(a.server);
-    const m = await serveFetch(bind, ports.metrics, (req) => {
+    const m = await serveFetch(bind, ports.metrics, whenStarted((req) => {
       const path = new URL(req.url).pathname;
       if (path === "/metrics" || path === "/stats/prometheus") return metrics();
       return text(404, "try /metrics\n");
-    });
+    }));
     servers.push(m.server);
     const r = await serveFetch(bind, ports.readiness, (req) => {
       const path = new URL(req.url).pathname;
@@ -270,7 +283,20 @@ export async function startTunnel(opts: TunnelOptions): Promise<TunnelApp> {
   });
   await certs.ensure(localIdentities(config.current, opts.node));
 
-  // 2. The data-plane workers, every listener bound.
+  // 2. Admin (15000), metrics (15020), readiness (15021); admin's paths are registered below.
+  const admin = new AdminRegistry({ token: opts.adminToken ?? null });
+  let servers: http.Server[] = [];
+  let mainAddresses: Pick<TunnelAddresses, "admin" | "metrics" | "readiness">;
+  try {
+    const main = await serveMainListeners(opts.adminAddress ?? DEFAULT_ADMIN_ADDRESS, opts.bind, s.ports, admin, () => metricsResponse(), () => serverState);
+    servers = main.servers;
+    mainAddresses = main.addresses;
+  } catch (e) {
+    certs.stop();
+    throw e;
+  }
+
+  // 3. The data-plane workers, every listener bound.
   const poolOwners = createPoolOwners();
   const payload = (): TunnelPayload => ({
     poolOwners,
@@ -283,10 +309,12 @@ export async function startTunnel(opts: TunnelOptions): Promise<TunnelApp> {
     logFormat: s.logFormat,
     maxStreamsPerConnection: opts.maxStreamsPerConnection ?? DEFAULT_MAX_STREAMS,
     preserveSourceIp: opts.preserveSourceIp ?? true,
+    mainListeners: Object.values(mainAddresses),
   });
   try {
     pool = await startWorkers(s, payload, poolOwners, store, Boolean(opts.testHooks));
   } catch (e) {
+    await closeServers(servers);
     certs.stop();
     throw e;
   }
@@ -295,7 +323,7 @@ export async function startTunnel(opts: TunnelOptions): Promise<TunnelApp> {
   store.addCounter("server.reload_success", 0);
   store.addCounter("server.reload_rejected", 0);
 
-  // 3. Stats: current figures on demand, snapshots for the inspector every flush.
+  // 4. Stats: current figures on demand, snapshots for the inspector every flush.
   const serverStats = () => updateServerStats(store, serverState, startedAt, runtime, workers, certs);
   const fresh = async () => {
     await workers.flushNow(FRESH_TIMEOUT_MS);
@@ -333,7 +361,7 @@ export async function startTunnel(opts: TunnelOptions): Promise<TunnelApp> {
     return new Response(body, { headers: { "content-type": "application/openmetrics-text; version=1.0.0; charset=utf-8" } });
   };
 
-  // 4. Reload: validate on main, then every worker applies the new snapshot.
+  // 5. Reload: validate on main, then every worker applies the new snapshot.
   let reloading: Promise<ReloadResult> = Promise.resolve({ ok: true });
   const doReload = async (): Promise<ReloadResult> => {
     if (serverState === "DRAINING") return { ok: false, error: "draining" };
@@ -367,12 +395,11 @@ export async function startTunnel(opts: TunnelOptions): Promise<TunnelApp> {
   };
   const reload = () => (reloading = reloading.then(doReload, doReload));
 
-  // 5. Drain: stop accepting, let tunnels finish, force-close at the deadline, stop everything.
+  // 6. Drain: stop accepting, let tunnels finish, force-close at the deadline, stop everything.
   let resolveDone!: () => void;
   const done = new Promise<void>((r) => (resolveDone = r));
   let drainPromise: Promise<DrainResult> | undefined;
   let watcher: FSWatcher | undefined;
-  let servers: http.Server[] = [];
   const drain = () => {
     if (drainPromise) return drainPromise;
     serverState = "DRAINING";
@@ -394,8 +421,7 @@ export async function startTunnel(opts: TunnelOptions): Promise<TunnelApp> {
     return drainPromise;
   };
 
-  // 6. Admin (15000), metrics (15020), readiness (15021).
-  const admin = new AdminRegistry({ token: null });
+  // 7. Admin's paths.
   registerStatsAdmin(admin, store, fresh);
   registerWorkerAdmin(admin, workers, hub, snapshot, fresh);
   admin.add({ path: "/server_info", help: "server state, runtime and uptime", handle: () => json(serverInfo()) });
@@ -439,18 +465,9 @@ export async function startTunnel(opts: TunnelOptions): Promise<TunnelApp> {
       return text(200, "OK\n");
     },
   });
-  try {
-    const main = await serveMainListeners(opts.bind, s.ports, admin, metricsResponse, () => serverState);
-    servers = main.servers;
-    Object.assign(addresses, dataPlane, main.addresses);
-  } catch (e) {
-    clearInterval(tick);
-    workers.terminate();
-    certs.stop();
-    throw e;
-  }
+  Object.assign(addresses, dataPlane, mainAddresses);
 
-  // 7. Live: config watch.
+  // 8. Live: config watch.
   if (opts.watchConfig !== false) watcher = watchConfig(opts.configPath, () => void reload(), log);
   serverState = "LIVE";
   serverStats();

@@ -13,7 +13,7 @@ import {
   writeConfig,
 } from "./_harness.ts";
 
-const S = slot(6);
+const S = slot(7);
 
 /** node-a (2 workers) and node-b with the base config and an echo workload on the server's IP. */
 async function withNodes(body: (na: TunnelProcess, nb: TunnelProcess) => Promise<void>) {
