@@ -5,6 +5,7 @@
  */
 import { Command, Option } from "@commander-js/extra-typings";
 import process from "node:process";
+import { TEST_HOOKS_ENV, testHooksEnabled } from "../src/admin/test_hooks.ts";
 import { currentRuntime } from "../src/runtime/mod.ts";
 import { MAX_POOL_OWNER_WORKERS } from "../src/tunnel/pool_owners.ts";
 import { VERSION } from "./version.ts";
@@ -80,7 +81,7 @@ export function tunnelCommand() {
     .addOption(new Option("--max-streams <n>", "HTTP/2 streams per pooled HBONE connection").default(100).argParser(int("--max-streams", 1, 10000)))
     .option("--no-watch", "do not reload when the config file changes (SIGHUP still does)")
     .option("--no-preserve-source-ip", "connect to workloads from the node's address instead of the caller's (faster connection setup)")
-    .addOption(new Option("--test-hooks", "enable test-only admin hooks").env("WEFT_TEST_HOOKS").hideHelp())
+    .addOption(new Option("--test-hooks", `enable test-only admin hooks (also ${TEST_HOOKS_ENV}=1)`).hideHelp())
     .action(async (opts) => {
       const runtime = await currentRuntime();
       const { startTunnel } = await import("../src/app/tunnel.ts");
@@ -109,7 +110,7 @@ export function tunnelCommand() {
           maxStreamsPerConnection: opts.maxStreams,
           watchConfig: opts.watch,
           preserveSourceIp: opts.preserveSourceIp,
-          testHooks: Boolean(opts.testHooks),
+          testHooks: testHooksEnabled(opts.testHooks, runtime.env(TEST_HOOKS_ENV)),
           version: VERSION,
           log,
         });
