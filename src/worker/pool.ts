@@ -233,6 +233,9 @@ export class WorkerPool {
   private mergeFlush(slot: Slot, stats: StatsDelta, report: WorkerReport): void {
     if (slot.status === "dead") return;
     this.options.stats.apply(stats);
+    // A removed stat is gone from the store whoever had a share of it, so no slot may take a share
+    // back later (a dead worker's gauges are subtracted by name).
+    for (const name of stats.removed ?? []) for (const s of this.slots) s.gaugeShare.delete(name);
     for (const [name, d] of stats.gauges) slot.gaugeShare.set(name, (slot.gaugeShare.get(name) ?? 0) + d);
     for (const c of report.connChanged) slot.connections.set(c.id, c);
     for (const id of report.connClosed) slot.connections.delete(id);
