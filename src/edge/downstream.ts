@@ -14,6 +14,7 @@ import { parseRequestHead } from "./http1/mod.ts";
 import type { ListenerSlot } from "./listener.ts";
 import { localReply } from "./local_reply.ts";
 import type { ClusterRuntime } from "./cluster.ts";
+import type { DownstreamSide, RequestStream } from "./stream.ts";
 
 const EMPTY = new Uint8Array(0);
 
@@ -24,7 +25,7 @@ export interface DownstreamHost {
   onConnectionClosed(conn: DownstreamConnection): void;
 }
 
-export class DownstreamConnection implements SocketHandlers {
+export class DownstreamConnection implements SocketHandlers, DownstreamSide {
   readonly row: ConnectionRecord;
   /**
    * Unparsed bytes: the start of the next request head, or pipelined requests. While a `data` call
@@ -35,7 +36,7 @@ export class DownstreamConnection implements SocketHandlers {
   private bufStart = 0;
   private bufEnd = 0;
   private inData = false;
-  exchange: Exchange | null = null;
+  exchange: RequestStream | null = null;
   /** No new request will be read; close once the current one finishes. */
   closeAfterResponse = false;
   private pausedForBuffer = false;
@@ -58,6 +59,10 @@ export class DownstreamConnection implements SocketHandlers {
 
   get ctx(): WorkerContext {
     return this.host.ctx;
+  }
+
+  get clusters(): ReadonlyMap<string, ClusterRuntime> {
+    return this.host.clusters;
   }
 
   data(_s: TcpSocket, bytes: Uint8Array): void {
@@ -220,7 +225,7 @@ export class DownstreamConnection implements SocketHandlers {
   }
 
   /** The current exchange is over; continue with the next pipelined request or close. */
-  exchangeDone(ex: Exchange, keepOpen: boolean): void {
+  exchangeDone(ex: RequestStream, keepOpen: boolean): void {
     if (this.exchange !== ex) return;
     this.exchange = null;
     this.pausedByExchange = false;

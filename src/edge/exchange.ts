@@ -13,7 +13,6 @@ import type { TaskRecord } from "../worker/task_table.ts";
 import type { ClusterRuntime, Host, UpstreamConnection, UpstreamUser } from "./cluster.ts";
 import { closeAfterThisResponse } from "./context.ts";
 import type { Expirable } from "./deadlines.ts";
-import type { DownstreamConnection } from "./downstream.ts";
 import { BodyFramer, parsedFields, parseResponseHead } from "./http1/mod.ts";
 import type { RequestHead, ResponseHead } from "./http1/types.ts";
 import type { ListenerRuntime } from "./listener.ts";
@@ -21,6 +20,7 @@ import { pickWeighted } from "./load_balancer.ts";
 import { type HeadWriter, headWriter } from "./head_writer.ts";
 import { ENVOY_BODIES, localReply } from "./local_reply.ts";
 import type { RouteMatchResult } from "./router.ts";
+import type { DownstreamSide, RequestStream } from "./stream.ts";
 
 const encoder = new TextEncoder();
 /** Request-head headers that are per hop, not forwarded (RFC 9110 §7.6.1). */
@@ -43,7 +43,7 @@ const CONTINUE_100 = encoder.encode("HTTP/1.1 100 Continue\r\n\r\n");
 
 type Phase = "request" | "connecting" | "waiting" | "streaming" | "done";
 
-export class Exchange implements UpstreamUser, Expirable {
+export class Exchange implements UpstreamUser, Expirable, RequestStream {
   private phase: Phase = "request";
   private task: TaskRecord;
   private readonly startedAt: number;
@@ -71,7 +71,7 @@ export class Exchange implements UpstreamUser, Expirable {
   private match: RouteMatchResult | null = null;
   private action: ClusterRouteAction | null = null;
 
-  constructor(readonly conn: DownstreamConnection, readonly listener: ListenerRuntime, readonly head: RequestHead) {
+  constructor(readonly conn: DownstreamSide, readonly listener: ListenerRuntime, readonly head: RequestHead) {
     const d = conn.ctx.dispatcher;
     this.startedAt = d.loop.now();
     this.task = d.tasks.start(conn.row.id, listener.config.name, head.method, head.target);
@@ -115,7 +115,7 @@ export class Exchange implements UpstreamUser, Expirable {
 
   private proxy(action: ClusterRouteAction): void {
     const choice = pickWeighted(action.clusters, action.totalWeight);
-    const cluster = this.conn.host.clusters.get(choice.name);
+    const cluster = this.conn.clusters.get(choice.name);
     this.task.cluster = choice.name;
     if (cluster === undefined) {
       this.listener.http.noCluster.inc();
