@@ -21,6 +21,7 @@ import { type HeadWriter, headWriter } from "./head_writer.ts";
 import { ENVOY_BODIES, localReply } from "./local_reply.ts";
 import type { RouteMatchResult } from "./router.ts";
 import type { DownstreamSide, RequestStream } from "./stream.ts";
+import { type ProtocolSwitch, protocolSwitch, switchAllowed } from "./upgrades.ts";
 
 const encoder = new TextEncoder();
 /** Request-head headers that are per hop, not forwarded (RFC 9110 §7.6.1). */
@@ -70,6 +71,8 @@ export class Exchange implements UpstreamUser, Expirable, RequestStream {
   private pausedUpstream = false;
   private match: RouteMatchResult | null = null;
   private action: ClusterRouteAction | null = null;
+  /** The protocol switch (CONNECT, Upgrade) the request asks for; such a request's upstream connection is never pooled. */
+  private readonly protocolSwitch: ProtocolSwitch | null;
 
   constructor(readonly conn: DownstreamSide, readonly listener: ListenerRuntime, readonly head: RequestHead) {
     const d = conn.ctx.dispatcher;
@@ -77,6 +80,7 @@ export class Exchange implements UpstreamUser, Expirable, RequestStream {
     this.task = d.tasks.start(conn.row.id, listener.config.name, head.method, head.target);
     this.reqFramer = head.bodyKind === "none" ? null : new BodyFramer(head.bodyKind, head.contentLength);
     this.requestDone = this.reqFramer === null;
+    this.protocolSwitch = protocolSwitch(head);
     listener.http.rqTotal.inc();
     listener.http.rqActive.inc();
   }
@@ -89,10 +93,20 @@ export class Exchange implements UpstreamUser, Expirable, RequestStream {
   start(): void {
     const head = this.head;
     const http = this.listener.http;
-    const match = this.listener.router.match(head.host, head.method === "CONNECT" ? head.target : head.path + head.query, head.headers);
+    const wanted = this.protocolSwitch;
+    // Only connect_matcher routes take a CONNECT (it has no path), and weft has none yet.
+    const match = wanted?.kind === "connect" ? null : this.listener.router.match(head.host, head.path + head.query, head.headers);
     if (match === null) {
       http.noRoute.inc();
+      // What follows a refused CONNECT or Upgrade head may be the new protocol's bytes, never a request.
+      if (wanted !== null) this.conn.closeAfterResponse = true;
       this.localResponse(404, null);
+      return;
+    }
+    if (wanted !== null && !switchAllowed(wanted)) {
+      http.rqWsOnNonWsRoute.inc();
+      this.conn.closeAfterResponse = true;
+      this.localResponse(403, null);
       return;
     }
     this.match = match;
@@ -322,6 +336,14 @@ export class Exchange implements UpstreamUser, Expirable, RequestStream {
       }
       const head = r.head;
       at += head.headBytes;
+      if (head.status === 101) {
+        // Switching protocols without an accepted upgrade: what follows is not HTTP, so the
+        // connection can serve no other request.
+        conn.destroy();
+        this.upstream = null;
+        this.failBeforeHeaders(502, ENVOY_BODIES.protocolError);
+        return;
+      }
       if (head.status >= 100 && head.status < 200) {
         // 100 Continue was answered by weft itself; other informational responses are dropped.
         if (at === buf.byteLength) return;
@@ -542,7 +564,7 @@ export class Exchange implements UpstreamUser, Expirable, RequestStream {
     if (up !== null) {
       if (this.pausedUpstream) up.socket.resume();
       const reusable = this.requestDone && this.respHead !== null && this.respHead.keepAlive &&
-        this.respHead.bodyKind !== "close" && up.connected;
+        this.respHead.bodyKind !== "close" && this.respHead.status !== 101 && this.protocolSwitch === null && up.connected;
       if (reusable) cluster!.release(up);
       else up.destroy();
     }
