@@ -14,6 +14,7 @@ import { parseRequestHead } from "./http1/mod.ts";
 import type { ListenerSlot } from "./listener.ts";
 import { localReply } from "./local_reply.ts";
 import type { ClusterRuntime } from "./cluster.ts";
+import type { Counter } from "../stats/scope.ts";
 import type { DownstreamSide, RequestStream } from "./stream.ts";
 
 const EMPTY = new Uint8Array(0);
@@ -43,6 +44,8 @@ export class DownstreamConnection implements SocketHandlers, DownstreamSide {
   private pausedByExchange = false;
   /** When the first byte of a request head still incomplete arrived (request_headers_timeout), or 0. */
   private headStartedAt = 0;
+  /** When a byte last moved to or from the client (`performance.now()` clock): stream_idle_timeout. */
+  private lastByteAt = 0;
   private maxRequestsCounted = false;
   closed = false;
 
@@ -72,6 +75,7 @@ export class DownstreamConnection implements SocketHandlers, DownstreamSide {
     const row = this.row;
     row.bytesIn += n;
     row.lastActivityAt = loop.wallNow();
+    this.lastByteAt = loop.now();
     this.host.ctx.dispatcher.connections.touch(row);
     this.slot.current.http.cxRxBytes.inc(n);
     this.inData = true;
@@ -153,10 +157,12 @@ export class DownstreamConnection implements SocketHandlers, DownstreamSide {
       // A whole chunk needs no view (creating one costs more than parsing a small head in JavaScriptCore).
       const view = this.bufStart === 0 && this.bufEnd === this.buf.byteLength ? this.buf : this.buf.subarray(this.bufStart, this.bufEnd);
       const result = parseRequestHead(view, listener.limits);
+      const now = this.host.ctx.dispatcher.loop.now();
       if (result.status === "incomplete") {
-        if (this.headStartedAt === 0) this.headStartedAt = this.host.ctx.dispatcher.loop.now();
+        if (this.headStartedAt === 0) this.headStartedAt = now;
         break;
       }
+      const streamStartedAt = this.headStartedAt === 0 ? now : this.headStartedAt;
       this.headStartedAt = 0;
       if (result.status === "error") {
         this.protocolError(result.code);
@@ -174,7 +180,7 @@ export class DownstreamConnection implements SocketHandlers, DownstreamSide {
         if (!this.maxRequestsCounted) listener.http.cxMaxRequestsReached.inc();
         this.maxRequestsCounted = true;
       }
-      const exchange = new Exchange(this, listener, head);
+      const exchange = new Exchange(this, listener, head, streamStartedAt);
       this.exchange = exchange;
       exchange.start();
     }
@@ -221,6 +227,7 @@ export class DownstreamConnection implements SocketHandlers, DownstreamSide {
   send(bytes: Uint8Array, start = 0, end = bytes.byteLength): boolean {
     this.row.bytesOut += end - start;
     this.slot.current.http.cxTxBytes.inc(end - start);
+    this.lastByteAt = this.host.ctx.dispatcher.loop.now();
     return this.socket.write(bytes, start, end);
   }
 
@@ -242,27 +249,48 @@ export class DownstreamConnection implements SocketHandlers, DownstreamSide {
   }
 
   /**
-   * Enforce `request_headers_timeout` (408, Envoy's body) and the idle timeout
-   * (`common_http_protocol_options.idle_timeout`, close). Called by the worker's sweep.
+   * Enforce the stream timeouts (`request_headers_timeout`, `request_timeout`, `stream_idle_timeout`:
+   * the current request's, or while a request head arrives, 408 with Envoy's bodies) and the
+   * connection idle timeout (`common_http_protocol_options.idle_timeout`, close). Called by the
+   * worker's sweep; `now` is the wall clock, `perfNow` the `performance.now()` one.
    */
   checkTimeouts(now: number, perfNow: number): void {
-    if (this.closed || this.exchange !== null) return;
-    const listener = this.slot.current;
-    const hcm = listener.config.http;
-    if (this.headStartedAt > 0 && hcm.requestHeadersTimeoutMs > 0 && perfNow - this.headStartedAt > hcm.requestHeadersTimeoutMs) {
-      listener.http.rqHeaderTimeout.inc();
-      listener.http.rqTotal.inc();
-      listener.http.rqByClass[3]!.inc();
-      this.closeAfterResponse = true;
-      this.send(localReply(408, "request header timeout", { close: true, server: hcm.serverName }));
-      this.socket.end();
+    if (this.closed) return;
+    const ex = this.exchange;
+    if (ex !== null) {
+      ex.checkStreamTimeouts(perfNow, this.lastByteAt);
       return;
     }
+    const listener = this.slot.current;
+    const hcm = listener.config.http;
+    const http = listener.http;
+    const started = this.headStartedAt;
+    if (started > 0) {
+      // Envoy's stream starts with the request's first byte: its timeouts run while the head arrives.
+      if (hcm.requestHeadersTimeoutMs > 0 && perfNow - started > hcm.requestHeadersTimeoutMs) {
+        return this.headTimeout(http.rqHeaderTimeout, "request header timeout");
+      }
+      if (hcm.requestTimeoutMs > 0 && perfNow - started > hcm.requestTimeoutMs) return this.headTimeout(http.rqTimeout, "request timeout");
+      if (hcm.streamIdleTimeoutMs > 0 && perfNow - Math.max(started, this.lastByteAt) > hcm.streamIdleTimeoutMs) {
+        return this.headTimeout(http.rqIdleTimeout, "stream timeout");
+      }
+    }
     if (hcm.idleTimeoutMs > 0 && now - this.row.lastActivityAt > hcm.idleTimeoutMs) {
-      listener.http.cxIdleTimeout.inc();
+      http.cxIdleTimeout.inc();
       this.closeAfterResponse = true;
       this.socket.end();
     }
+  }
+
+  /** A timeout fired while a request head was arriving: count it, answer 408 and close. */
+  private headTimeout(counter: Counter, body: string): void {
+    const listener = this.slot.current;
+    counter.inc();
+    listener.http.rqTotal.inc();
+    listener.http.rqByClass[3]!.inc();
+    this.closeAfterResponse = true;
+    this.send(localReply(408, body, { close: true, server: listener.config.http.serverName }));
+    this.socket.end();
   }
 
   /** Close an idle connection (drain); a busy one closes after its response. */

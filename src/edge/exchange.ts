@@ -74,7 +74,16 @@ export class Exchange implements UpstreamUser, Expirable, RequestStream {
   /** The protocol switch (CONNECT, Upgrade) the request asks for; such a request's upstream connection is never pooled. */
   private readonly protocolSwitch: ProtocolSwitch | null;
 
-  constructor(readonly conn: DownstreamSide, readonly listener: ListenerRuntime, readonly head: RequestHead) {
+  /**
+   * `streamStartedAt` is when the request's first byte arrived (`performance.now()` clock):
+   * `request_timeout` counts from there, as Envoy's stream starts with the message.
+   */
+  constructor(
+    readonly conn: DownstreamSide,
+    readonly listener: ListenerRuntime,
+    readonly head: RequestHead,
+    private readonly streamStartedAt: number,
+  ) {
     const d = conn.ctx.dispatcher;
     this.startedAt = d.loop.now();
     this.task = d.tasks.start(conn.row.id, listener.config.name, head.method, head.target);
@@ -492,6 +501,39 @@ export class Exchange implements UpstreamUser, Expirable, RequestStream {
       this.failBeforeHeaders(504, ENVOY_BODIES.upstreamTimeout);
     }
     loop.leave();
+  }
+
+  /**
+   * `request_timeout` (until the request is whole or the response starts) and `stream_idle_timeout`
+   * (no byte to or from the client), as Envoy's `ActiveStream::onRequestTimeout` / `onIdleTimeout`.
+   * Called by the worker's connection sweep.
+   */
+  checkStreamTimeouts(now: number, lastActivityAt: number): void {
+    if (this.phase === "done") return;
+    const hcm = this.listener.config.http;
+    const http = this.listener.http;
+    if (hcm.requestTimeoutMs > 0 && !this.requestDone && !this.headersSent && now - this.streamStartedAt > hcm.requestTimeoutMs) {
+      http.rqTimeout.inc();
+      this.streamTimeout("request timeout");
+    } else if (hcm.streamIdleTimeoutMs > 0 && now - Math.max(lastActivityAt, this.streamStartedAt) > hcm.streamIdleTimeoutMs) {
+      http.rqIdleTimeout.inc();
+      this.streamTimeout("stream timeout");
+    }
+  }
+
+  /**
+   * A stream timeout fired: 408 while the request is still arriving, 504 once it is whole (Envoy's
+   * `maybeRequestTimeoutCode`), or a reset once the response has started. The upstream is released.
+   */
+  private streamTimeout(body: string): void {
+    this.upstream?.destroy();
+    this.upstream = null;
+    if (this.headersSent) {
+      this.conn.socket.destroy();
+      this.finish();
+      return;
+    }
+    this.localResponse(this.requestDone ? 504 : 408, body);
   }
 
   /** Answer with an error before any response byte was sent; the upstream, if any, is dropped. */

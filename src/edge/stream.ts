@@ -48,4 +48,9 @@ export interface RequestStream {
   onDownstreamDrain(): void;
   /** The client went away mid-stream. */
   downstreamClosed(): void;
+  /**
+   * Enforce `request_timeout` and `stream_idle_timeout`; `lastActivityAt` is when a byte of this
+   * stream last moved to or from the client (`performance.now()` clock).
+   */
+  checkStreamTimeouts(now: number, lastActivityAt: number): void;
 }
