@@ -2,7 +2,8 @@
  * One downstream HTTP/1.1 connection (Envoy's HTTP connection manager for a connection): reads
  * request heads with the strict codec, routes each request, answers locally or hands it to an
  * {@linkcode Exchange} that forwards it upstream. Requests on a connection are served in order;
- * pipelined bytes wait in a bounded buffer (the socket is paused past it).
+ * pipelined bytes wait in a bounded buffer (the socket is paused past it), and no further request
+ * is read while more than the connection buffer limit of output waits to be sent.
  *
  * @module
  */
@@ -42,6 +43,12 @@ export class DownstreamConnection implements SocketHandlers, DownstreamSide {
   closeAfterResponse = false;
   private pausedForBuffer = false;
   private pausedByExchange = false;
+  /** Not read while a full output buffer drains (see `outputFull`). */
+  private pausedForOutput = false;
+  /** A `send` returned false: the socket emits `drain` once its queue is empty. */
+  private awaitingDrain = false;
+  /** `pump` is running: a request it started that ends at once must not start the next one itself. */
+  private pumping = false;
   /** When the first byte of a request head still incomplete arrived (request_headers_timeout), or 0. */
   private headStartedAt = 0;
   /** When a byte last moved to or from the client (`performance.now()` clock): stream_idle_timeout. */
@@ -138,8 +145,23 @@ export class DownstreamConnection implements SocketHandlers, DownstreamSide {
     this.bufEnd += len;
   }
 
-  /** Serve what is buffered: finish feeding the current body, then parse and start the next requests. */
+  /**
+   * Serve what is buffered: finish feeding the current body, then parse and start the next requests.
+   * Not re-entered: a request answered at once (a local reply) returns here through `exchangeDone`,
+   * and this loop goes on with the next one, so pipelined requests never deepen the stack.
+   */
   pump(): void {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      this.serveBuffered();
+    } finally {
+      this.pumping = false;
+    }
+    this.updateBufferPause();
+  }
+
+  private serveBuffered(): void {
     while (!this.closed) {
       const ex = this.exchange;
       if (ex !== null) {
@@ -153,6 +175,12 @@ export class DownstreamConnection implements SocketHandlers, DownstreamSide {
         break;
       }
       if (this.closeAfterResponse || this.bufEnd === this.bufStart) break;
+      if (this.outputFull()) {
+        // The client is not reading: stop reading its requests until the output drains.
+        this.pausedForOutput = true;
+        this.syncPause();
+        break;
+      }
       const listener = this.slot.current;
       // A whole chunk needs no view (creating one costs more than parsing a small head in JavaScriptCore).
       const view = this.bufStart === 0 && this.bufEnd === this.buf.byteLength ? this.buf : this.buf.subarray(this.bufStart, this.bufEnd);
@@ -184,7 +212,6 @@ export class DownstreamConnection implements SocketHandlers, DownstreamSide {
       this.exchange = exchange;
       exchange.start();
     }
-    this.updateBufferPause();
   }
 
   /** Pause reading while pipelined bytes pile up beyond the connection buffer limit. */
@@ -205,9 +232,17 @@ export class DownstreamConnection implements SocketHandlers, DownstreamSide {
     this.syncPause();
   }
 
+  /**
+   * Whether more output waits than the connection buffer limit (`per_connection_buffer_limit_bytes`),
+   * with a `drain` to come: then no further request is read (Envoy's high watermark).
+   */
+  private outputFull(): boolean {
+    return this.awaitingDrain && this.socket.pendingBytes > this.slot.current.config.perConnectionBufferLimitBytes;
+  }
+
   private syncPause(): void {
     if (this.closed) return;
-    if (this.pausedForBuffer || this.pausedByExchange) this.socket.pause();
+    if (this.pausedForBuffer || this.pausedByExchange || this.pausedForOutput) this.socket.pause();
     else this.socket.resume();
   }
 
@@ -228,7 +263,9 @@ export class DownstreamConnection implements SocketHandlers, DownstreamSide {
     this.row.bytesOut += end - start;
     this.slot.current.http.cxTxBytes.inc(end - start);
     this.lastByteAt = this.host.ctx.dispatcher.loop.now();
-    return this.socket.write(bytes, start, end);
+    if (this.socket.write(bytes, start, end)) return true;
+    this.awaitingDrain = true;
+    return false;
   }
 
   /** The current exchange is over; continue with the next pipelined request or close. */
@@ -302,7 +339,15 @@ export class DownstreamConnection implements SocketHandlers, DownstreamSide {
   drain(_s: TcpSocket): void {
     const loop = this.host.ctx.dispatcher.loop;
     loop.enter();
+    this.awaitingDrain = false;
     this.exchange?.onDownstreamDrain();
+    if (this.pausedForOutput && !this.closed) {
+      // Serve the requests that waited for the output to drain, then read again.
+      this.pausedForOutput = false;
+      this.syncPause();
+      this.pump();
+      if (!this.inData) this.settle();
+    }
     loop.leave();
   }
 
