@@ -112,7 +112,7 @@ export class Exchange implements UpstreamUser, Expirable, RequestStream {
       this.localResponse(404, null);
       return;
     }
-    if (wanted !== null && !switchAllowed(wanted)) {
+    if (wanted !== null && !switchAllowed(wanted, this.listener.config.http, match.route.route)) {
       http.rqWsOnNonWsRoute.inc();
       this.conn.closeAfterResponse = true;
       this.localResponse(403, null);

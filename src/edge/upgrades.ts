@@ -8,12 +8,13 @@
  * @example
  * ```ts
  * const wanted = protocolSwitch(head);
- * if (wanted !== null && !switchAllowed(wanted)) {
+ * if (wanted !== null && !switchAllowed(wanted, hcm, route)) {
  *   // 403 (Upgrade) or 404 (CONNECT: no connect_matcher route)
  * }
  * ```
  * @module
  */
+import type { HttpConnectionManager, Route } from "../config/types.ts";
 import type { RequestHead } from "./http1/types.ts";
 
 /** A protocol switch a request asks for. */
@@ -37,10 +38,11 @@ export function protocolSwitch(head: RequestHead): ProtocolSwitch | null {
 }
 
 /**
- * Whether a switch may be forwarded: `upgrade_configs` of the HCM and the route will decide here.
- * Until weft supports them, none may, and a CONNECT matches no route (it has no path, and only
+ * Whether a switch may be forwarded on `route` (the route it matched) of `hcm`: the
+ * `upgrade_configs` of both will decide here (the route's overriding the HCM's, as in Envoy). Until
+ * weft supports them, none may, and a CONNECT matches no route (it has no path, and only
  * `connect_matcher` routes take it).
  */
-export function switchAllowed(_wanted: ProtocolSwitch): boolean {
+export function switchAllowed(_wanted: ProtocolSwitch, _hcm: HttpConnectionManager, _route: Route): boolean {
   return false;
 }

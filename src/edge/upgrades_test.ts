@@ -1,5 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { parseBootstrap } from "../config/mod.ts";
 import { parseRequestHead } from "./http1/mod.ts";
 import { protocolSwitch, switchAllowed } from "./upgrades.ts";
 
@@ -20,6 +21,25 @@ test("CONNECT and Upgrade with Connection: upgrade ask to switch; h2c and a bare
 });
 
 test("without upgrade_configs no switch is allowed", () => {
-  assert.equal(switchAllowed({ kind: "connect" }), false);
-  assert.equal(switchAllowed({ kind: "upgrade", type: "websocket" }), false);
+  const r = parseBootstrap(`
+static_resources:
+  listeners:
+  - name: l
+    address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.http_connection_manager
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+          stat_prefix: s
+          route_config:
+            virtual_hosts:
+            - { name: all, domains: ["*"], routes: [{ match: { prefix: "/" }, direct_response: { status: 200 } }] }
+          http_filters: [{ name: envoy.filters.http.router }]
+`);
+  assert.ok(r.ok, r.ok ? "" : JSON.stringify(r.errors));
+  const hcm = r.bootstrap.listeners[0]!.http;
+  const route = hcm.routeConfig.virtualHosts[0]!.routes[0]!;
+  assert.equal(switchAllowed({ kind: "connect" }, hcm, route), false);
+  assert.equal(switchAllowed({ kind: "upgrade", type: "websocket" }, hcm, route), false);
 });
