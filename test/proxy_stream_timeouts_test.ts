@@ -51,13 +51,13 @@ test("request_timeout and stream_idle_timeout answer, reset and release as Envoy
     const upstreamReleased = (path: string) =>
       withTimeout(upstreamClosed.get(path) ?? Promise.reject(new Error(`${path} never reached the upstream`)), 5000, `the upstream connection of ${path} closing`);
 
-    // The slow-body attack: a huge Content-Length and a byte every 200 ms. The stream is never idle
+    // The slow-body attack: a huge Content-Length and a byte every 100 ms. The stream is never idle
     // for 1 s, so request_timeout (3 s) ends it: 408, the connection closes, the upstream is released.
     const slowBody = async () => {
       const c = await open();
       const startedAt = Date.now();
       c.write("POST /upload HTTP/1.1\r\nhost: x\r\ncontent-length: 1000000000\r\n\r\nx");
-      const trickle = setInterval(() => c.closed || c.write("x"), 200);
+      const trickle = setInterval(() => c.closed || c.write("x"), 100);
       stop.push(() => clearInterval(trickle));
       const r = await c.readResponse(8000);
       clearInterval(trickle);
