@@ -110,6 +110,7 @@ test("a client that pipelines and never reads is not read past the buffer limit;
   });
   const weft = await startWeft(["proxy", "serve", "-c", writeTempFile("envoy.yaml", yaml), "--concurrency", "1"]);
   const pid = weft.child.pid!;
+  const clients: Socket[] = [];
   try {
     const port = weft.listeners.edge!;
     const servedPromptly = async () => {
@@ -124,6 +125,7 @@ test("a client that pipelines and never reads is not read past the buffer limit;
     // 1. Up to 1,000,000 pipelined local replies, alternating /a and /b so that order shows.
     const base = procStatus(pid, "VmRSS");
     const flood = await openSocket(port);
+    clients.push(flood);
     flood.pause();
     const BATCH = 1000;
     const batch = "GET /a HTTP/1.1\r\nhost: x\r\n\r\nGET /b HTTP/1.1\r\nhost: x\r\n\r\n".repeat(BATCH / 2);
@@ -145,6 +147,7 @@ test("a client that pipelines and never reads is not read past the buffer limit;
     const base2 = procStatus(pid, "VmRSS");
     const hwmBefore = procStatus(pid, "VmHWM");
     const proxied = await openSocket(port);
+    clients.push(proxied);
     proxied.pause();
     const N = 20_000;
     let requests = "";
@@ -169,6 +172,8 @@ test("a client that pipelines and never reads is not read past the buffer limit;
     proxied.destroy();
     console.log(`proxied: ${forwarded} of ${N} forwarded before the client read, proxy grew ${(growth2 / MB).toFixed(1)} MB, other client served in ${otherMs2} ms`);
   } finally {
+    // A client still open would hold the proxy's drain (and hide why the test failed).
+    for (const c of clients) c.destroy();
     assert.equal(await weft.stop(), 0);
     await up.close();
   }
