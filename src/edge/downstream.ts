@@ -102,14 +102,20 @@ export class DownstreamConnection implements SocketHandlers, DownstreamSide {
     this.buf = bytes;
     this.bufStart = 0;
     this.bufEnd = bytes.byteLength;
+    this.owned = false;
   }
 
-  /** Outside a `data` call the buffer must be ours: copy what is left of a borrowed chunk, drop an empty one. */
+  /**
+   * Outside a `data` call the buffer must be ours: copy what is left of a borrowed chunk, drop an
+   * empty one, shrink one of ours that is mostly spent. One of ours that is at least a quarter full
+   * is kept: shrinking it to fit made every chunk that arrived while requests waited (a paused
+   * pipeline) copy the whole buffer twice, quadratic in what waits.
+   */
   private settle(): void {
     if (this.bufStart === this.bufEnd) {
       this.buf = EMPTY;
       this.bufStart = this.bufEnd = 0;
-    } else if (this.bufStart > 0 || this.bufEnd !== this.buf.byteLength || !this.owned) {
+    } else if (!this.owned || (this.bufEnd - this.bufStart) * 4 < this.buf.byteLength) {
       this.buf = this.buf.slice(this.bufStart, this.bufEnd);
       this.bufEnd -= this.bufStart;
       this.bufStart = 0;
