@@ -652,22 +652,22 @@ test("errors: durations must be protobuf JSON durations within Envoy's bounds", 
   );
 });
 
-test("errors: regexes must compile and mean the same in RE2 and JavaScript", () => {
+test("errors: regexes are RE2: what RE2 rejects is refused with the reason; case_sensitive does not apply", () => {
   assert.deepEqual(
     errorsOf(withRoutes(yaml`
       - {match: {safe_regex: {regex: "/(a"}}, route: {cluster: backend}}
       - {match: {safe_regex: {regex: "/(?=a)"}}, route: {cluster: backend}}
       - {match: {safe_regex: {regex: "/(a)\\1"}}, route: {cluster: backend}}
-      - {match: {safe_regex: {regex: "(?i)/a"}}, route: {cluster: backend}}
-      - match: {prefix: /, headers: [{name: x, safe_regex_match: {regex: "\\Aa"}}]}
+      - {match: {safe_regex: {regex: "/a"}, case_sensitive: false}, route: {cluster: backend}}
+      - match: {prefix: /, headers: [{name: x, safe_regex_match: {regex: "(?<!a)b"}}]}
         route: {cluster: backend}
     `)),
     [
-      'envoy.yaml:16:46: static_resources.listeners[0].filter_chains[0].filters[0].typed_config.route_config.virtual_hosts[0].routes[0].match.safe_regex.regex: must be a valid regular expression, got "/(a"',
+      'envoy.yaml:16:46: static_resources.listeners[0].filter_chains[0].filters[0].typed_config.route_config.virtual_hosts[0].routes[0].match.safe_regex.regex: must be a valid RE2 regular expression (missing closing ): `/(a`), got "/(a"',
       "envoy.yaml:17:46: static_resources.listeners[0].filter_chains[0].filters[0].typed_config.route_config.virtual_hosts[0].routes[1].match.safe_regex.regex: uses a lookaround assertion such as (?=…), which RE2 does not support",
       "envoy.yaml:18:46: static_resources.listeners[0].filter_chains[0].filters[0].typed_config.route_config.virtual_hosts[0].routes[2].match.safe_regex.regex: uses a backreference (\\1), which RE2 does not support",
-      "envoy.yaml:19:46: static_resources.listeners[0].filter_chains[0].filters[0].typed_config.route_config.virtual_hosts[0].routes[3].match.safe_regex.regex: uses inline flags such as (?i), which weft cannot run yet",
-      "envoy.yaml:20:82: static_resources.listeners[0].filter_chains[0].filters[0].typed_config.route_config.virtual_hosts[0].routes[4].match.headers[0].safe_regex_match.regex: uses \\A, which weft cannot run yet (JavaScript regexes read it differently)",
+      "envoy.yaml:19:69: static_resources.listeners[0].filter_chains[0].filters[0].typed_config.route_config.virtual_hosts[0].routes[3].match.case_sensitive: has no effect with safe_regex; write (?i) in the regex instead",
+      "envoy.yaml:20:82: static_resources.listeners[0].filter_chains[0].filters[0].typed_config.route_config.virtual_hosts[0].routes[4].match.headers[0].safe_regex_match.regex: uses a lookaround assertion such as (?=…), which RE2 does not support",
     ],
   );
 });
@@ -1057,18 +1057,20 @@ test("errors: all errors of a config are collected, in source order", () => {
   ]);
 });
 
-test("errors: more RE2 syntax that JavaScript reads differently", () => {
-  assert.deepEqual(
-    errorsOf(withRoutes(yaml`
+test("RE2 syntax that JavaScript reads differently is accepted: (?P<name>), (?i), POSIX classes, \\A, \\pL", () => {
+  const routes = modelOf(withRoutes(yaml`
       - {match: {safe_regex: {regex: "/(?P<id>[0-9]+)"}}, route: {cluster: backend}}
       - {match: {safe_regex: {regex: "/[[:alpha:]]+"}}, route: {cluster: backend}}
-      - {match: {safe_regex: {regex: "/(?<id>[0-9]+)/[^/]*"}}, route: {cluster: backend}}
-    `)),
-    [
-      "envoy.yaml:16:46: static_resources.listeners[0].filter_chains[0].filters[0].typed_config.route_config.virtual_hosts[0].routes[0].match.safe_regex.regex: uses (?P<name>…), which weft cannot run yet; write (?<name>…) instead",
-      "envoy.yaml:17:46: static_resources.listeners[0].filter_chains[0].filters[0].typed_config.route_config.virtual_hosts[0].routes[1].match.safe_regex.regex: uses a POSIX class such as [[:alpha:]], which weft cannot run yet",
-    ],
-  );
+      - {match: {safe_regex: {regex: "(?i)/(?<id>[0-9]+)/[^/]*"}}, route: {cluster: backend}}
+      - match: {prefix: /, headers: [{name: x, safe_regex_match: {regex: "\\A\\pL+\\z"}}]}
+        route: {cluster: backend}
+    `)).listeners[0]!.http!.routeConfig.virtualHosts[0]!.routes;
+  assert.deepEqual(routes.map((r) => r.match.headers[0]?.value ?? r.match.value), [
+    "/(?P<id>[0-9]+)",
+    "/[[:alpha:]]+",
+    "(?i)/(?<id>[0-9]+)/[^/]*",
+    "\\A\\pL+\\z",
+  ]);
 });
 
 test("errors: listener addresses are IPs; list elements are not null; LOGICAL_DNS needs its endpoint", () => {

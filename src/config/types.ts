@@ -101,7 +101,7 @@ export interface Route {
 export interface RouteMatch {
   /** Exactly one of prefix / path / safe_regex is set in Envoy. */
   kind: "prefix" | "path" | "regex";
-  /** The prefix, the exact path, or the regex source (RE2 syntax checked to be JS-compatible). */
+  /** The prefix, the exact path, or the regex source (RE2 syntax, checked by src/config/regex.ts). */
   value: string;
   /** `case_sensitive`, default true. */
   caseSensitive: boolean;

@@ -72,3 +72,26 @@ test("routes: first match wins; prefix sees the query, path and regex do not", (
   assert.equal(name("/ci/thing"), "nocase");
   assert.equal(name("/q?a=1&b"), "query");
 });
+
+test("regex routes and header matchers run on RE2: RE2 syntax, and linear time on a 60 KiB path", () => {
+  const r = router(`
+            - name: all
+              domains: ["*"]
+              routes:
+              - name: nested
+                match: { safe_regex: { regex: "/(a+)+$" } }${d("x")}
+              - name: inline-flag
+                match: { safe_regex: { regex: "(?i)/API/(?P<v>v[0-9]+)" } }${d("x")}
+              - name: header
+                match: { prefix: "/h", headers: [{ name: x-id, safe_regex_match: { regex: "(x+x+)+y" } }] }${d("x")}`);
+  const name = (path: string, headers: string[] = []) => r.match("h", path, headers)?.route.route.name ?? null;
+  assert.equal(name("/api/V2"), "inline-flag");
+  const long = `/${"a".repeat(60 * 1024)}`;
+  const started = performance.now();
+  // A backtracking engine tries 2^61440 ways to split the a's before it gives up on the "!".
+  assert.equal(name(`${long}!`), null);
+  assert.equal(name(long), "nested");
+  assert.equal(name("/h", ["x-id", `${"x".repeat(60 * 1024)}`]), null);
+  assert.equal(name("/h", ["x-id", "xxy"]), "header");
+  assert.ok(performance.now() - started < 2000, `${(performance.now() - started).toFixed(0)} ms`);
+});

@@ -9,6 +9,7 @@
  */
 import type { Histogram } from "./histogram.ts";
 import type { StatsStore } from "./store.ts";
+import type { Re2Regex } from "../config/regex.ts";
 
 /** Envoy's supported quantiles, in percent. */
 export const QUANTILES = [0, 25, 50, 75, 90, 95, 99, 99.5, 99.9, 100];
@@ -20,13 +21,13 @@ export const PROMETHEUS_BUCKETS = [
 
 export interface StatsQuery {
   /** `?filter=REGEX` */
-  filter?: RegExp;
+  filter?: Re2Regex;
   /** `?usedonly` */
   usedOnly?: boolean;
 }
 
 function accept(store: StatsStore, q: StatsQuery): (name: string) => boolean {
-  return (name) => (!q.filter || q.filter.test(name)) && (!q.usedOnly || store.isUsed(name));
+  return (name) => (!q.filter || q.filter.partialMatch(name)) && (!q.usedOnly || store.isUsed(name));
 }
 
 function fmt(v: number): string {
