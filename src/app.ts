@@ -139,6 +139,10 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyApp> {
       payload: snapshot,
       log: options.log,
       onWorkerReplaced: (id) => clearWorkerRow(limits, id),
+      onMultikill: (reason) => {
+        options.log(reason);
+        runtime.exit(1);
+      },
     });
     stopFns.push(() => pool.terminate());
     const listeners = await pool.start();

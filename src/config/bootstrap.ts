@@ -119,6 +119,7 @@ function readWatchdog(b: Message): Watchdog {
     megamissTimeoutMs: w?.duration("megamiss_timeout", { min: 0 }) ?? 1000,
     killTimeoutMs: w?.duration("kill_timeout", { min: 0 }) ?? 0,
     multikillTimeoutMs: w?.duration("multikill_timeout", { min: 0 }) ?? 0,
+    multikillThresholdPercent: w?.message("multikill_threshold", F.PERCENT)?.number("value", 0, 100) ?? 0,
   };
 }
 

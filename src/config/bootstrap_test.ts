@@ -84,7 +84,7 @@ const FULL_EXAMPLE = yaml`
       socket_address: {address: 0.0.0.0, port_value: 9901}
   stats_flush_interval: 2.5s
   watchdogs:
-    worker_watchdog: {miss_timeout: 0.1s, megamiss_timeout: 0.5s, kill_timeout: 30s, multikill_timeout: 60s}
+    worker_watchdog: {miss_timeout: 0.1s, megamiss_timeout: 0.5s, kill_timeout: 30s, multikill_timeout: 60s, multikill_threshold: {value: 50}}
   overload_manager:
     resource_monitors:
     - name: envoy.resource_monitors.global_downstream_max_connections
@@ -359,7 +359,7 @@ test("parseBootstrap() reads a full example into the model", () => {
     statsFlushIntervalMs: 2500,
     listeners: [listener],
     clusters,
-    watchdog: { missTimeoutMs: 100, megamissTimeoutMs: 500, killTimeoutMs: 30_000, multikillTimeoutMs: 60_000 },
+    watchdog: { missTimeoutMs: 100, megamissTimeoutMs: 500, killTimeoutMs: 30_000, multikillTimeoutMs: 60_000, multikillThresholdPercent: 50 },
     globalDownstreamMaxConnections: 5000,
   };
   assert.deepEqual(modelOf(FULL_EXAMPLE), expected);
@@ -418,6 +418,7 @@ test("parseBootstrap() applies Envoy's (and weft's) defaults to a minimal config
     megamissTimeoutMs: 1000,
     killTimeoutMs: 0,
     multikillTimeoutMs: 0,
+    multikillThresholdPercent: 0,
   });
   assert.equal(model.globalDownstreamMaxConnections, null);
   const [l] = model.listeners;
@@ -506,7 +507,14 @@ test("parseBootstrap() reads the deprecated top-level watchdog", () => {
     megamissTimeoutMs: 1000,
     killTimeoutMs: 10_000,
     multikillTimeoutMs: 0,
+    multikillThresholdPercent: 0,
   });
+});
+
+test("errors: multikill_threshold is a Percent from 0 to 100", () => {
+  assert.deepEqual(errorsOf("watchdogs: {worker_watchdog: {multikill_timeout: 1s, multikill_threshold: {value: 120}}}\n"), [
+    "envoy.yaml:1:83: watchdogs.worker_watchdog.multikill_threshold.value: must be a number from 0 to 100, got 120",
+  ]);
 });
 
 test("parseBootstrap() treats null fields as unset, as protobuf JSON does", () => {

@@ -67,9 +67,12 @@ export const WATCHDOGS = m("worker_watchdog", "main_thread_watchdog");
 
 /** `envoy.config.bootstrap.v3.Watchdog`. */
 export const WATCHDOG = m(
-  "miss_timeout megamiss_timeout kill_timeout multikill_timeout",
-  "actions max_kill_timeout_jitter multikill_threshold",
+  "miss_timeout megamiss_timeout kill_timeout multikill_timeout multikill_threshold",
+  "actions max_kill_timeout_jitter",
 );
+
+/** `envoy.type.v3.Percent`. */
+export const PERCENT = m("value", "");
 
 /** `envoy.config.overload.v3.OverloadManager`. */
 export const OVERLOAD_MANAGER = m(

@@ -32,8 +32,15 @@ export interface Bootstrap {
 export interface Watchdog {
   missTimeoutMs: number;
   megamissTimeoutMs: number;
+  /** A worker silent this long is terminated and replaced (Envoy aborts the process); 0 = off. */
   killTimeoutMs: number;
+  /**
+   * When max(2, ceil(workers × multikillThresholdPercent / 100)) workers are silent this long at
+   * once, the process exits (Envoy's multikill aborts it); 0 = off.
+   */
   multikillTimeoutMs: number;
+  /** `multikill_threshold.value`, a percent of the workers (default 0, so 2 workers). */
+  multikillThresholdPercent: number;
 }
 
 export interface Listener {
