@@ -18,8 +18,8 @@ import type { Bootstrap } from "./types.ts";
 export interface LoadedBootstrap {
   ok: true;
   bootstrap: Bootstrap;
-  /** The document as written (for /config_dump). */
-  raw: unknown;
+  /** The document as written (for /config_dump), read when first asked for. */
+  readonly raw: unknown;
   /** The file path, or "embedded default". */
   source: string;
 }
@@ -45,9 +45,16 @@ export async function loadBootstrap(path: string | null): Promise<LoadResult> {
   }
   const result = parseBootstrap(text);
   if (!result.ok) return { ok: false, messages: result.errors.map((e) => formatConfigError(e, path ?? "<embedded default>")) };
-  let raw: unknown = null;
-  try {
-    raw = parseYaml(text, { merge: true });
-  } catch { /* parseBootstrap accepted it, so this does not happen */ }
-  return { ok: true, bootstrap: result.bootstrap, raw, source: path ?? "embedded default" };
+  // The document as written is only for /config_dump: read it then, not on every load (and never
+  // for `proxy validate`), since it costs as much as the validation itself.
+  let raw: unknown;
+  return {
+    ok: true,
+    bootstrap: result.bootstrap,
+    get raw() {
+      if (raw === undefined) raw = parseYaml(text, { merge: true }) ?? null;
+      return raw;
+    },
+    source: path ?? "embedded default",
+  };
 }
