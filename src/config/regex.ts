@@ -44,7 +44,13 @@ export function compileRegex(source: string, options: RegexOptions = {}): Re2Reg
   if (unsupported !== null) return unsupported;
   try {
     const re = RE2JS.compile(source, options.ignoreCase ? RE2JS.CASE_INSENSITIVE : 0);
-    return { fullMatch: (input) => re.testExact(input), partialMatch: (input) => re.test(input) };
+    // A route table mostly misses: a full match must start with the pattern's literal prefix, and
+    // checking that first is ~10× cheaper than re2js's own early miss (see the README).
+    const prefix = options.ignoreCase ? "" : literalPrefix(source);
+    return {
+      fullMatch: prefix === "" ? (input) => re.testExact(input) : (input) => input.startsWith(prefix) && re.testExact(input),
+      partialMatch: (input) => re.test(input),
+    };
   } catch (e) {
     const reason = e instanceof Error ? e.message.replace(/^error parsing regexp: /, "") : String(e);
     return `must be a valid RE2 regular expression (${reason}), got ${JSON.stringify(source)}`;
@@ -65,6 +71,30 @@ export function compileRegex(source: string, options: RegexOptions = {}): Re2Reg
 export function checkRegex(source: string): string | null {
   const compiled = compileRegex(source);
   return typeof compiled === "string" ? compiled : null;
+}
+
+/**
+ * The ASCII literal every full match of `source` starts with ("" when unsure): the leading plain
+ * characters, minus one that a quantifier follows; nothing when the pattern has an alternation
+ * anywhere (conservative: `a|b` has no common prefix) or starts with a flag group or an anchor.
+ */
+export function literalPrefix(source: string): string {
+  if (source.includes("|")) return "";
+  let prefix = "";
+  for (let i = 0; i < source.length; i++) {
+    let c = source[i]!;
+    let width = 1;
+    if (c === "\\") {
+      c = source[i + 1] ?? "";
+      width = 2;
+      if (!/^[!-\/:-@\[-`{-~]$/.test(c)) break; // \d, \pL, \A …: not a literal
+    } else if (!/^[A-Za-z0-9\/_\-~%=&,;:@!'"<> #]$/.test(c)) break;
+    const next = source[i + width] ?? "";
+    if (next === "*" || next === "+" || next === "?" || next === "{") break;
+    prefix += c;
+    i += width - 1;
+  }
+  return prefix;
 }
 
 /** Backreferences and lookaround get a message naming them (re2js's own is "invalid escape"). */

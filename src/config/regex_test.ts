@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { checkRegex, compileRegex, type Re2Regex } from "./regex.ts";
+import { checkRegex, compileRegex, literalPrefix, type Re2Regex } from "./regex.ts";
 
 function compiled(source: string, ignoreCase = false): Re2Regex {
   const re = compileRegex(source, { ignoreCase });
@@ -58,4 +58,27 @@ test("regex: a pattern that backtracks exponentially in JavaScript runs in linea
   const large = time(60 * 1024);
   assert.ok(large < 1000, `60 KiB took ${large.toFixed(0)} ms`);
   assert.ok(large < 30 * Math.max(small, 1), `10 KiB ${small.toFixed(1)} ms, 60 KiB ${large.toFixed(1)} ms`);
+});
+
+test("regex: the literal prefix a full match must start with, used to reject early, is never too long", () => {
+  assert.equal(literalPrefix("/users/[0-9]+/profile"), "/users/");
+  assert.equal(literalPrefix("/ab+c"), "/a");
+  assert.equal(literalPrefix("/x{2}"), "/");
+  assert.equal(literalPrefix("/a?"), "/");
+  assert.equal(literalPrefix("\\./v1\\d"), "./v1");
+  assert.equal(literalPrefix("/a|/b"), "");
+  assert.equal(literalPrefix("(?i)/a"), "");
+  assert.equal(literalPrefix("^/a"), "");
+  assert.equal(literalPrefix("/é"), "/");
+  for (const [pattern, input, expected] of [
+    ["/ab+c", "/abbbc", true],
+    ["/ab+c", "/ac", false],
+    ["/x{2}", "/xx", true],
+    ["/a?", "/", true],
+    ["/users/[0-9]+/profile", "/users/7/profile", true],
+    ["/users/[0-9]+/profile", "/Users/7/profile", false],
+  ] as const) {
+    assert.equal(compiled(pattern).fullMatch(input), expected, `${pattern} ${input}`);
+  }
+  assert.equal(compiled("/USERS", true).fullMatch("/users"), true, "no prefix check when case is ignored");
 });
