@@ -4,7 +4,8 @@
  * @module
  */
 import { Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
-import { startProxy } from "../src/app.ts";
+import { TEST_HOOKS_ENV, testHooksEnabled } from "../src/admin/test_hooks.ts";
+import { startProxy } from "../src/app/proxy.ts";
 import { loadBootstrap } from "../src/config/load.ts";
 import { currentRuntime } from "../src/runtime/mod.ts";
 import { VERSION } from "./version.ts";
@@ -37,7 +38,7 @@ export function proxyCommand() {
     .addOption(new Option("--drain-strategy <strategy>", "gradual: close connections with a probability growing over the drain time; immediate: at once").choices(["gradual", "immediate"] as const).default("gradual" as const))
     .option("--watch-config", "reload when the config file changes (also: SIGHUP, POST /reload)")
     .option("--no-instrumentation", "turn off loop-lag sampling, busy time and the task table (benchmarks of their cost)")
-    .addOption(new Option("--test-hooks", "enable test-only admin hooks").env("WEFT_TEST_HOOKS").hideHelp())
+    .addOption(new Option("--test-hooks", `enable test-only admin hooks (also ${TEST_HOOKS_ENV}=1)`).hideHelp())
     .action(async (opts) => {
       const runtime = await currentRuntime();
       const path = opts.configPath ?? null;
@@ -54,7 +55,7 @@ export function proxyCommand() {
           concurrency,
           version: VERSION,
           instrumentation: opts.instrumentation,
-          testHooks: Boolean(opts.testHooks),
+          testHooks: testHooksEnabled(opts.testHooks, runtime.env(TEST_HOOKS_ENV)),
           adminToken: opts.adminToken ?? null,
           drainTimeMs: opts.drainTimeS * 1000,
           parentShutdownTimeMs: opts.parentShutdownTimeS * 1000,

@@ -5,6 +5,7 @@
  */
 import { Command, Option } from "@commander-js/extra-typings";
 import process from "node:process";
+import { TEST_HOOKS_ENV, testHooksEnabled } from "../src/admin/test_hooks.ts";
 import { currentRuntime } from "../src/runtime/mod.ts";
 import { MAX_POOL_OWNER_WORKERS } from "../src/tunnel/pool_owners.ts";
 import { VERSION } from "./version.ts";
@@ -32,7 +33,7 @@ export function tunnelCommand() {
     .requiredOption("--dir <dir>", "directory to write to")
     .option("--force", "replace an existing CA")
     .action(async (opts) => {
-      const { initCa } = await import("../src/tunnel/ca.ts");
+      const { initCa } = await import("../src/tls/ca.ts");
       try {
         const r = await initCa(opts.dir, { force: Boolean(opts.force) });
         console.log(`wrote ${r.keyPath} and ${r.certPath}`);
@@ -62,11 +63,13 @@ export function tunnelCommand() {
     .description("run a node tunnel: admin/metrics/readiness on the main thread, traffic on N workers")
     .requiredOption("-c, --config <file>", "ztunnel local config (LOCAL_XDS_PATH format); reloaded on change and SIGHUP")
     .requiredOption("--node <name>", "this node's name: it hosts the workloads whose `node` is this name")
-    .requiredOption("--bind <ip>", "this node's own address (admin, metrics, readiness and outbound listeners)")
+    .requiredOption("--bind <ip>", "this node's own address (metrics, readiness and outbound listeners)")
     .requiredOption("--ca <dir>", "CA directory made by `weft tunnel ca init`")
     .addOption(new Option("--workers <n>", "data-plane worker threads (default 2)").env("WEFT_WORKER_THREADS").argParser(int("--workers", 1, MAX_POOL_OWNER_WORKERS)))
     .addOption(new Option("--log-format <format>", "access log format").choices(["text", "json"] as const).default("text" as const))
+    .addOption(new Option("--admin-address <ip>", "admin listens here only (it can reload and drain the node: keep it local, as ztunnel)").default("127.0.0.1"))
     .addOption(new Option("--admin-port <port>", "admin port").default(15000).argParser(port("--admin-port")))
+    .addOption(new Option("--admin-token <token>", "require 'Authorization: Bearer <token>' on every admin path").env("WEFT_ADMIN_TOKEN"))
     .addOption(new Option("--metrics-port <port>", "metrics port (/metrics, /stats/prometheus)").default(15020).argParser(port("--metrics-port")))
     .addOption(new Option("--readiness-port <port>", "readiness port (/healthz/ready)").default(15021).argParser(port("--readiness-port")))
     .addOption(new Option("--outbound-port <port>", "outbound HTTP CONNECT port").default(15001).argParser(port("--outbound-port")))
@@ -78,7 +81,7 @@ export function tunnelCommand() {
     .addOption(new Option("--max-streams <n>", "HTTP/2 streams per pooled HBONE connection").default(100).argParser(int("--max-streams", 1, 10000)))
     .option("--no-watch", "do not reload when the config file changes (SIGHUP still does)")
     .option("--no-preserve-source-ip", "connect to workloads from the node's address instead of the caller's (faster connection setup)")
-    .addOption(new Option("--test-hooks", "enable test-only admin hooks").env("WEFT_TEST_HOOKS").hideHelp())
+    .addOption(new Option("--test-hooks", `enable test-only admin hooks (also ${TEST_HOOKS_ENV}=1)`).hideHelp())
     .action(async (opts) => {
       const runtime = await currentRuntime();
       const { startTunnel } = await import("../src/tunnel/app.ts");
@@ -88,6 +91,8 @@ export function tunnelCommand() {
           configPath: opts.config,
           node: opts.node,
           bind: opts.bind,
+          adminAddress: opts.adminAddress,
+          adminToken: opts.adminToken ?? null,
           caDir: opts.ca,
           ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
           logFormat: opts.logFormat,
@@ -105,7 +110,7 @@ export function tunnelCommand() {
           maxStreamsPerConnection: opts.maxStreams,
           watchConfig: opts.watch,
           preserveSourceIp: opts.preserveSourceIp,
-          testHooks: Boolean(opts.testHooks),
+          testHooks: testHooksEnabled(opts.testHooks, runtime.env(TEST_HOOKS_ENV)),
           version: VERSION,
           log,
         });

@@ -160,3 +160,275 @@ test("framing stays exact under pipelining, chunking, aborts and body-less respo
     await up.close();
   }
 });
+
+// ---- Issue 17: header sanitizing and the HTTP/1.1 codec's edges, as Envoy does them ------------
+
+interface Echoed {
+  url: string;
+  /** The request's fields as the upstream received them, names lower-cased, in order. */
+  fields: [string, string][];
+}
+
+/** An upstream that answers with the request line's target and every field it received. */
+function startHeaderEcho() {
+  return startUpstream("echo", (req, res) => {
+    req.resume();
+    if (req.url === "/nominating-response") {
+      // Connection nominates X-Secret: it is hop-by-hop and must not reach the client.
+      res.writeHead(200, ["Connection", "X-Secret", "X-Secret", "1", "X-Kept", "2", "Content-Length", "2"]);
+      res.end("ok");
+      return;
+    }
+    const fields: [string, string][] = [];
+    for (let i = 0; i < req.rawHeaders.length; i += 2) fields.push([req.rawHeaders[i]!.toLowerCase(), req.rawHeaders[i + 1]!]);
+    const body = JSON.stringify({ url: req.url ?? "", fields } satisfies Echoed);
+    res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
+    res.end(body);
+  });
+}
+
+/** One listener per entry (`name` → extra HCM fields), all with the same routes to `up`. */
+function headerListenersYaml(upPort: number, listeners: Record<string, string>): string {
+  return bootstrapYaml({
+    listeners,
+    virtualHosts: `
+            - name: api
+              domains: ["api.example.com"]
+              routes:
+              - match: { prefix: "/" }
+                direct_response: { status: 200, body: { inline_string: "vhost api" } }`,
+    routes: `
+              - match: { prefix: "/api" }
+                route: { cluster: up, prefix_rewrite: "/v2" }
+              - match: { prefix: "/" }
+                route: { cluster: up }`,
+    clusters: [{ name: "up", endpoints: [upPort] }],
+  });
+}
+
+/** Send raw request bytes on a new connection and read one response. */
+async function rawRequest(port: number, bytes: string) {
+  const c = await RawConnection.open(port);
+  try {
+    c.write(Buffer.from(bytes, "latin1"));
+    return await c.readResponse();
+  } finally {
+    c.close();
+  }
+}
+
+async function echoed(port: number, target: string, fields: string[]): Promise<Echoed> {
+  const res = await rawRequest(port, `GET ${target} HTTP/1.1\r\n${fields.map((f) => `${f}\r\n`).join("")}\r\n`);
+  assert.equal(res.status, 200, res.body);
+  return JSON.parse(res.body) as Echoed;
+}
+
+/** All values of field `name` the upstream received. */
+function valuesOf(e: Echoed, name: string): string[] {
+  return e.fields.filter(([n]) => n === name).map(([, v]) => v);
+}
+
+test("fields named in Connection are hop-by-hop, in requests and responses", { timeout: 60_000 }, async () => {
+  const up = await startHeaderEcho();
+  const weft = await startWeft(["proxy", "serve", "-c", writeTempFile("envoy.yaml", headerListenersYaml(up.port, { plain: "" })), "--concurrency", "1"]);
+  try {
+    const port = weft.listeners.plain!;
+    // An h2c upgrade attempt while upgrades are not configured: none of its hop-by-hop fields pass.
+    const e = await echoed(port, "/x", [
+      "Host: a",
+      "Connection: Upgrade, HTTP2-Settings",
+      "Upgrade: h2c",
+      "HTTP2-Settings: AAMAAABkAAQAAP__",
+      "Connection: X-Hop",
+      "X-Hop: 1",
+      "X-End-To-End: 2",
+    ]);
+    const names = e.fields.map(([n]) => n);
+    for (const hop of ["connection", "upgrade", "http2-settings", "x-hop"]) assert.ok(!names.includes(hop), `${hop} was forwarded: ${names}`);
+    assert.deepEqual(valuesOf(e, "x-end-to-end"), ["2"]);
+    // A nominated X-Forwarded-For is gone before it could make the request internal.
+    const xff = await echoed(port, "/x", ["Host: a", "Connection: X-Forwarded-For", "X-Forwarded-For: 10.20.30.40"]);
+    assert.deepEqual(valuesOf(xff, "x-forwarded-for"), []);
+    assert.deepEqual(valuesOf(xff, "x-envoy-internal"), []);
+
+    const res = await rawRequest(port, "GET /nominating-response HTTP/1.1\r\nHost: a\r\n\r\n");
+    assert.equal(res.body, "ok");
+    assert.equal(res.headers["x-secret"], undefined, res.fieldLines.join("\n"));
+    assert.equal(res.headers["x-kept"], "2");
+  } finally {
+    assert.equal(await weft.stop(), 0);
+    await up.close();
+  }
+});
+
+test("x-envoy-* fields from untrusted clients are dropped, and weft's own replace a client's", { timeout: 60_000 }, async () => {
+  const up = await startHeaderEcho();
+  const yaml = headerListenersYaml(up.port, { plain: "", edge: "\n          use_remote_address: true" });
+  const weft = await startWeft(["proxy", "serve", "-c", writeTempFile("envoy.yaml", yaml), "--concurrency", "1"]);
+  try {
+    const spoofed = [
+      "x-envoy-expected-rq-timeout-ms: 1",
+      "x-envoy-upstream-rq-timeout-ms: 1",
+      "x-envoy-retry-on: 5xx",
+      "x-envoy-max-retries: 9",
+      "x-envoy-force-trace: 1",
+      "x-envoy-internal: true",
+      "x-envoy-downstream-service-node: spoofed",
+      "x-envoy-external-address: 6.6.6.6",
+      "x-request-id: client-chosen",
+      "x-forwarded-proto: https",
+    ];
+    // External (the client is not a trusted proxy and XFF names a public address), at the edge.
+    const edge = await echoed(weft.listeners.edge!, "/x", ["Host: a", "X-Forwarded-For: 203.0.113.7", ...spoofed]);
+    assert.deepEqual(valuesOf(edge, "x-envoy-expected-rq-timeout-ms"), ["15000"], JSON.stringify(edge.fields));
+    for (const gone of ["x-envoy-upstream-rq-timeout-ms", "x-envoy-retry-on", "x-envoy-max-retries", "x-envoy-force-trace", "x-envoy-internal", "x-envoy-downstream-service-node"]) {
+      assert.deepEqual(valuesOf(edge, gone), [], gone);
+    }
+    assert.deepEqual(valuesOf(edge, "x-envoy-external-address"), ["127.0.0.1"]);
+    assert.deepEqual(valuesOf(edge, "x-forwarded-proto"), ["http"]);
+    const ids = valuesOf(edge, "x-request-id");
+    assert.equal(ids.length, 1);
+    assert.match(ids[0]!, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+
+    // External behind a proxy that does not use the remote address (no XFF: never internal): the
+    // internal-only fields go, the edge's decisions (external address, request id) stay the client's.
+    const inner = await echoed(weft.listeners.plain!, "/x", ["Host: a", ...spoofed]);
+    assert.deepEqual(valuesOf(inner, "x-envoy-expected-rq-timeout-ms"), ["15000"]);
+    assert.deepEqual(valuesOf(inner, "x-envoy-retry-on"), []);
+    assert.deepEqual(valuesOf(inner, "x-envoy-internal"), []);
+    assert.deepEqual(valuesOf(inner, "x-envoy-external-address"), ["6.6.6.6"]);
+    assert.deepEqual(valuesOf(inner, "x-envoy-downstream-service-node"), ["spoofed"]);
+    assert.deepEqual(valuesOf(inner, "x-request-id"), ["client-chosen"]);
+    assert.deepEqual(valuesOf(inner, "x-forwarded-proto"), ["https"]);
+
+    // Internal (XFF holds one internal address, Envoy's example 6): x-envoy-* are trusted and kept,
+    // but weft's own expected timeout still replaces the client's.
+    const internal = await echoed(weft.listeners.plain!, "/x", ["Host: a", "X-Forwarded-For: 10.20.30.40", ...spoofed]);
+    assert.deepEqual(valuesOf(internal, "x-envoy-internal"), ["true"]);
+    assert.deepEqual(valuesOf(internal, "x-envoy-retry-on"), ["5xx"]);
+    assert.deepEqual(valuesOf(internal, "x-envoy-expected-rq-timeout-ms"), ["15000"]);
+  } finally {
+    assert.equal(await weft.stop(), 0);
+    await up.close();
+  }
+});
+
+test("use_remote_address and xff_num_trusted_hops decide x-forwarded-for and the client address as in Envoy's examples", { timeout: 60_000 }, async () => {
+  const up = await startHeaderEcho();
+  const yaml = headerListenersYaml(up.port, {
+    edge: "\n          use_remote_address: true",
+    edge2: "\n          use_remote_address: true\n          xff_num_trusted_hops: 2",
+    inner: "",
+    inner2: "\n          xff_num_trusted_hops: 2",
+  });
+  const weft = await startWeft(["proxy", "serve", "-c", writeTempFile("envoy.yaml", yaml), "--concurrency", "1"]);
+  try {
+    const xff = "203.0.113.128, 203.0.113.10, 203.0.113.1";
+    const l = weft.listeners;
+    // Example 1 (the peer is 127.0.0.1 here): XFF ignored for the client, the peer appended.
+    const e1 = await echoed(l.edge!, "/x", ["Host: a", `X-Forwarded-For: ${xff}`, "X-Envoy-Internal: true"]);
+    assert.deepEqual(valuesOf(e1, "x-forwarded-for"), [`${xff}, 127.0.0.1`]);
+    assert.deepEqual(valuesOf(e1, "x-envoy-external-address"), ["127.0.0.1"]);
+    assert.deepEqual(valuesOf(e1, "x-envoy-internal"), []);
+    // Example 2: an inner proxy leaves XFF as it is and sets no external address.
+    const e2 = await echoed(l.inner!, "/x", ["Host: a", `X-Forwarded-For: ${xff}, 192.0.2.5`, "X-Envoy-Internal: true"]);
+    assert.deepEqual(valuesOf(e2, "x-forwarded-for"), [`${xff}, 192.0.2.5`]);
+    assert.deepEqual(valuesOf(e2, "x-envoy-external-address"), []);
+    assert.deepEqual(valuesOf(e2, "x-envoy-internal"), []);
+    // Example 3: two trusted proxies in front: the 2nd address from the right is the client; their
+    // x-forwarded-proto is trusted.
+    const e3 = await echoed(l.edge2!, "/x", ["Host: a", `X-Forwarded-For: ${xff}`, "X-Forwarded-Proto: https"]);
+    assert.deepEqual(valuesOf(e3, "x-forwarded-for"), [`${xff}, 127.0.0.1`]);
+    assert.deepEqual(valuesOf(e3, "x-envoy-external-address"), ["203.0.113.10"]);
+    assert.deepEqual(valuesOf(e3, "x-forwarded-proto"), ["https"]);
+    // Example 4: the inner proxy behind example 3 keeps the external address it was given.
+    const e4 = await echoed(l.inner2!, "/x", ["Host: a", `X-Forwarded-For: ${xff}, 192.0.2.5`, "X-Envoy-External-Address: 203.0.113.10", "X-Envoy-Internal: true"]);
+    assert.deepEqual(valuesOf(e4, "x-forwarded-for"), [`${xff}, 192.0.2.5`]);
+    assert.deepEqual(valuesOf(e4, "x-envoy-external-address"), ["203.0.113.10"]);
+    assert.deepEqual(valuesOf(e4, "x-envoy-internal"), []);
+    // Example 5: an internal client without XFF reaching an inner proxy: not internal, no XFF added.
+    const e5 = await echoed(l.inner!, "/x", ["Host: a"]);
+    assert.deepEqual(valuesOf(e5, "x-forwarded-for"), []);
+    assert.deepEqual(valuesOf(e5, "x-envoy-internal"), []);
+    assert.deepEqual(valuesOf(e5, "x-envoy-external-address"), []);
+    // Example 6: XFF with the one internal client: internal.
+    const e6 = await echoed(l.inner!, "/x", ["Host: a", "X-Forwarded-For: 10.20.30.40"]);
+    assert.deepEqual(valuesOf(e6, "x-envoy-internal"), ["true"]);
+    // An edge proxy's peer without XFF that is internal (loopback counts, as in Envoy): internal.
+    const direct = await echoed(l.edge!, "/x", ["Host: a"]);
+    assert.deepEqual(valuesOf(direct, "x-forwarded-for"), ["127.0.0.1"]);
+    assert.deepEqual(valuesOf(direct, "x-envoy-internal"), ["true"]);
+    assert.deepEqual(valuesOf(direct, "x-envoy-external-address"), []);
+  } finally {
+    assert.equal(await weft.stop(), 0);
+    await up.close();
+  }
+});
+
+test("Host name:port and name. reach the virtual host for name only with Envoy's strip options", { timeout: 60_000 }, async () => {
+  const up = await startHeaderEcho();
+  const yaml = headerListenersYaml(up.port, {
+    plain: "",
+    matching: "\n          strip_trailing_host_dot: true\n          strip_matching_host_port: true",
+    any: "\n          strip_any_host_port: true",
+  });
+  const weft = await startWeft(["proxy", "serve", "-c", writeTempFile("envoy.yaml", yaml), "--concurrency", "1"]);
+  try {
+    const l = weft.listeners;
+    const vhost = async (port: number, host: string) => {
+      const res = await rawRequest(port, `GET /who HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
+      assert.equal(res.status, 200);
+      return res.body === "vhost api" ? "api" : (JSON.parse(res.body) as Echoed).fields.find(([n]) => n === "host")![1];
+    };
+    // Envoy's defaults: the port and the trailing dot are part of the name matched (and forwarded).
+    assert.equal(await vhost(l.plain!, "api.example.com"), "api");
+    assert.equal(await vhost(l.plain!, `api.example.com:${l.plain}`), `api.example.com:${l.plain}`);
+    assert.equal(await vhost(l.plain!, "api.example.com."), "api.example.com.");
+    // strip_trailing_host_dot + strip_matching_host_port: the listener's own port and the dot go.
+    assert.equal(await vhost(l.matching!, `API.example.com.:${l.matching}`), "api");
+    assert.equal(await vhost(l.matching!, "api.example.com:1"), "api.example.com:1");
+    assert.equal(await vhost(l.matching!, "other.example.:1"), "other.example:1");
+    // strip_any_host_port: any port goes, also from the Host sent upstream.
+    assert.equal(await vhost(l.any!, "api.example.com:1"), "api");
+    assert.equal(await vhost(l.any!, "other.example:1"), "other.example");
+  } finally {
+    assert.equal(await weft.stop(), 0);
+    await up.close();
+  }
+});
+
+test("codec edges: Envoy's 505 body, empty lines before request lines, prefix_rewrite of an absolute-form target", { timeout: 60_000 }, async () => {
+  const up = await startHeaderEcho();
+  const weft = await startWeft(["proxy", "serve", "-c", writeTempFile("envoy.yaml", headerListenersYaml(up.port, { plain: "" })), "--concurrency", "1"]);
+  try {
+    const port = weft.listeners.plain!;
+    // An unsupported version: the body is the status's reason phrase, as Envoy's codec errors are.
+    const v = await rawRequest(port, "GET / HTTP/2.0\r\nHost: a\r\n\r\n");
+    assert.equal(v.status, 505);
+    assert.equal(v.body, "HTTP Version Not Supported");
+
+    // Empty lines before a request line are skipped (RFC 9112 §2.2), one or more, also between
+    // pipelined requests and when they arrive alone.
+    const c = await RawConnection.open(port);
+    c.write("\r\n\r\nGET /first HTTP/1.1\r\nHost: a\r\n\r\n\r\nGET /second HTTP/1.1\r\nHost: a\r\n\r\n");
+    assert.equal((JSON.parse((await c.readResponse()).body) as Echoed).url, "/first");
+    assert.equal((JSON.parse((await c.readResponse()).body) as Echoed).url, "/second");
+    c.write("\r\n");
+    c.write("GET /third HTTP/1.1\r\nHost: a\r\n\r\n");
+    assert.equal((JSON.parse((await c.readResponse()).body) as Echoed).url, "/third");
+    c.close();
+
+    // An absolute-form target: the path alone is matched and rewritten; its authority is the Host.
+    const abs = await echoed(port, "http://x.example/api/a?q=1", ["Host: ignored", "X-Envoy-Original-Path: /spoofed"]);
+    assert.equal(abs.url, "/v2/a?q=1");
+    assert.deepEqual(valuesOf(abs, "host"), ["x.example"]);
+    // Envoy's router keeps the path it rewrote in x-envoy-original-path (replacing a client's).
+    assert.deepEqual(valuesOf(abs, "x-envoy-original-path"), ["/api/a?q=1"]);
+    const plain = await echoed(port, "http://x.example/other", ["Host: ignored"]);
+    assert.equal(plain.url, "/other");
+    assert.deepEqual(valuesOf(plain, "x-envoy-original-path"), []);
+  } finally {
+    assert.equal(await weft.stop(), 0);
+    await up.close();
+  }
+});

@@ -22,7 +22,7 @@ import type { Duplex } from "node:stream";
 import tls from "node:tls";
 import { currentRuntime } from "../../src/runtime/mod.ts";
 import type { SocketHandlers, TcpSocket } from "../../src/runtime/types.ts";
-import { TLS13_CIPHERS } from "../../src/tunnel/hbone.ts";
+import { TLS13_CIPHERS } from "../../src/tls/context.ts";
 
 const [side, host, port, toHost, toPort, dir = ""] = process.argv.slice(2) as [string, string, string, string, string, string?];
 const material = side === "plain" ? {} : {

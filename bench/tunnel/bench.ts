@@ -30,7 +30,7 @@ import { dirname, join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import type { ConnectionsResponse } from "../../src/admin/wire.ts";
-import { initCa, loadCa } from "../../src/tunnel/ca.ts";
+import { initCa, loadCa } from "../../src/tls/ca.ts";
 import { option } from "../argv.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -302,7 +302,7 @@ listen bench
       }
     }
     const serve = (node: string, bind: string) =>
-      start(...runtimeArgv(ENTRY, ["tunnel", "serve", "-c", config, "--node", node, "--bind", bind, "--ca", ca, "--workers", String(workers), "--no-watch", ...tunnelExtra]), /weft tunnel: ready/, node);
+      start(...runtimeArgv(ENTRY, ["tunnel", "serve", "-c", config, "--node", node, "--bind", bind, "--admin-address", bind, "--ca", ca, "--workers", String(workers), "--no-watch", ...tunnelExtra]), /weft tunnel: ready/, node);
     await Promise.all([serve("node-a", NODE_A), serve("node-b", NODE_B)]);
     if (!only.length || only.includes("tls-floor")) {
       const floorDir = join(work, "floor");

@@ -1,7 +1,9 @@
 /**
  * The admin endpoint as a registry of handlers (ztunnel's admin.rs): each subsystem adds its own
  * paths, and the core is a web-standard `Request → Response` function, testable without a socket.
- * Mutations are POST only (405 otherwise); an optional bearer token guards every path.
+ * Mutations are POST only (405 otherwise); an optional bearer token guards every path. Without a
+ * token, a state-changing request a browser sent from another site is refused (403), so a web page
+ * cannot POST to a local admin port; reads, and clients that send no `Origin` (curl), still pass.
  *
  * @example
  * ```ts
@@ -11,6 +13,7 @@
  * ```
  * @module
  */
+import { createHash, timingSafeEqual } from "node:crypto";
 
 export interface AdminHandler {
   path: string;
@@ -24,10 +27,11 @@ export interface AdminHandler {
 
 export class AdminRegistry {
   private handlers = new Map<string, AdminHandler>();
-  private token: string | null;
+  /** The expected `Authorization` value's digest; null when admin has no token. */
+  private authorizationDigest: Buffer | null;
 
   constructor(options: { token: string | null }) {
-    this.token = options.token;
+    this.authorizationDigest = options.token === null ? null : digest(`Bearer ${options.token}`);
     this.add({ path: "/", help: "print this help page", handle: () => this.helpPage() });
     this.add({ path: "/help", help: "print this help page", handle: () => this.helpPage() });
   }
@@ -41,8 +45,19 @@ export class AdminRegistry {
 
   async handle(req: Request): Promise<Response> {
     const url = new URL(req.url);
-    if (this.token !== null && req.headers.get("authorization") !== `Bearer ${this.token}`) {
-      return text(401, "unauthorized: this admin endpoint requires 'Authorization: Bearer <token>'\n");
+    if (this.authorizationDigest !== null) {
+      // Digests of equal length, compared in constant time: the time taken says nothing of the token.
+      if (!timingSafeEqual(digest(req.headers.get("authorization") ?? ""), this.authorizationDigest)) {
+        return text(401, "unauthorized: this admin endpoint requires 'Authorization: Bearer <token>'\n");
+      }
+    } else if (req.method !== "GET" && req.method !== "HEAD") {
+      const from = crossSiteSender(req, url);
+      if (from !== null) {
+        return text(
+          403,
+          `refused: a ${req.method} from another site (${from}); without --admin-token, admin changes state only for requests from its own origin or from clients that send no Origin (curl)\n`,
+        );
+      }
     }
     const handler = this.handlers.get(url.pathname);
     if (handler === undefined) return text(404, `invalid path: ${url.pathname}\nsee /help for the list of paths\n`);
@@ -67,6 +82,23 @@ export class AdminRegistry {
       .map((h) => `  ${h.path}${h.method === "POST" ? " (POST)" : ""}: ${h.help}`);
     return text(200, `admin commands are:\n${rows.join("\n")}\n`);
   }
+}
+
+function digest(value: string): Buffer {
+  return createHash("sha256").update(value).digest();
+}
+
+/**
+ * The header that shows a browser sent `req` from a page of another site, or null: `Sec-Fetch-Site`
+ * `cross-site` or `same-site` (another port or subdomain is another origin), or an `Origin` that is
+ * not the admin endpoint's own (`null` included).
+ */
+function crossSiteSender(req: Request, url: URL): string | null {
+  const site = req.headers.get("sec-fetch-site");
+  if (site === "cross-site" || site === "same-site") return `Sec-Fetch-Site: ${site}`;
+  const origin = req.headers.get("origin");
+  if (origin !== null && origin !== url.origin) return `Origin: ${origin}`;
+  return null;
 }
 
 /** A plain-text response. */

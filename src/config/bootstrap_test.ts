@@ -70,8 +70,11 @@ const DEFAULT_HCM: Omit<HttpConnectionManager, "statPrefix" | "routeConfig"> = {
   requestTimeoutMs: 0,
   streamIdleTimeoutMs: 300_000,
   useRemoteAddress: false,
+  xffNumTrustedHops: 0,
   generateRequestId: true,
   serverName: "weft",
+  stripTrailingHostDot: false,
+  stripHostPort: "none",
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -107,6 +110,9 @@ const FULL_EXAMPLE = yaml`
             codec_type: HTTP1
             server_name: edge
             use_remote_address: true
+            xff_num_trusted_hops: 2
+            strip_trailing_host_dot: true
+            strip_any_host_port: true
             generate_request_id: false
             max_request_headers_kb: 32
             request_headers_timeout: 10s
@@ -213,8 +219,11 @@ test("parseBootstrap() reads a full example into the model", () => {
       requestTimeoutMs: 60_000,
       streamIdleTimeoutMs: 120_000,
       useRemoteAddress: true,
+      xffNumTrustedHops: 2,
       generateRequestId: false,
       serverName: "edge",
+      stripTrailingHostDot: true,
+      stripHostPort: "any",
       routeConfig: {
         name: "public_routes",
         virtualHosts: [
@@ -379,6 +388,7 @@ test("DEFAULT_BOOTSTRAP_YAML parses with no errors into the documented default",
   assert.equal(main?.name, "main");
   assert.deepEqual(main?.address, { address: "127.0.0.1", port: 10000 });
   assert.equal(main?.http.statPrefix, "ingress_http");
+  assert.equal(main?.http.useRemoteAddress, true);
   const vh = main?.http.routeConfig.virtualHosts[0];
   assert.deepEqual(vh?.domains, ["*"]);
   assert.deepEqual(
@@ -964,6 +974,9 @@ test("errors: HTTP connection manager limits follow Envoy's bounds", () => {
                 max_request_headers_kb: 9000
                 common_http_protocol_options: {max_headers_count: 0, idle_timeout: 1h}
                 use_remote_address: "true"
+                xff_num_trusted_hops: -1
+                strip_matching_host_port: true
+                strip_any_host_port: true
                 route_config: {}
                 http_filters: [{name: envoy.filters.http.router}]
     `),
@@ -975,6 +988,8 @@ test("errors: HTTP connection manager limits follow Envoy's bounds", () => {
       "envoy.yaml:14:61: static_resources.listeners[0].filter_chains[0].filters[0].typed_config.common_http_protocol_options.max_headers_count: must be an integer from 1 to 4294967295, got 0",
       'envoy.yaml:14:78: static_resources.listeners[0].filter_chains[0].filters[0].typed_config.common_http_protocol_options.idle_timeout: must be a duration in seconds such as "3600s", got "1h"',
       'envoy.yaml:15:31: static_resources.listeners[0].filter_chains[0].filters[0].typed_config.use_remote_address: must be true or false, got "true"',
+      "envoy.yaml:16:33: static_resources.listeners[0].filter_chains[0].filters[0].typed_config.xff_num_trusted_hops: must be an integer from 0 to 4294967295, got -1",
+      "envoy.yaml:18:32: static_resources.listeners[0].filter_chains[0].filters[0].typed_config.strip_any_host_port: only one of strip_matching_host_port or strip_any_host_port can be set (as in Envoy)",
     ],
   );
 });

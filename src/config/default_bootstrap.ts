@@ -47,6 +47,9 @@ static_resources:
           # Stats for this listener are named http.ingress_http.*
           stat_prefix: ingress_http
           codec_type: AUTO
+          # An edge proxy: the peer is the client, appended to x-forwarded-for (Envoy's default,
+          # false, is for a proxy behind another one that already set it).
+          use_remote_address: true
           route_config:
             name: local_route
             virtual_hosts:

@@ -151,11 +151,28 @@ function readHttpConnectionManager(
     requestTimeoutMs: h.duration("request_timeout", { min: 0 }) ?? 0,
     streamIdleTimeoutMs: h.duration("stream_idle_timeout", { min: 0 }) ?? 300_000,
     useRemoteAddress: h.bool("use_remote_address") ?? false,
+    xffNumTrustedHops: h.integer("xff_num_trusted_hops", 0, UINT32_MAX) ?? 0,
     generateRequestId: h.bool("generate_request_id") ?? true,
     serverName: h.string("server_name") ?? "weft",
+    stripTrailingHostDot: h.bool("strip_trailing_host_dot") ?? false,
+    stripHostPort: readStripHostPort(h),
   };
   if (statPrefix === undefined || routeConfig === undefined) return undefined;
   return { statPrefix, routeConfig, httpFilters, ...settings };
+}
+
+/** `strip_matching_host_port` / `strip_any_host_port` (Envoy allows one of them). */
+function readStripHostPort(h: Message): HttpConnectionManager["stripHostPort"] {
+  const matching = h.bool("strip_matching_host_port") ?? false;
+  const any = h.bool("strip_any_host_port") ?? false;
+  if (matching && any) {
+    h.reader.error(
+      h.at("strip_any_host_port"),
+      h.get("strip_any_host_port") ?? h.node,
+      "only one of strip_matching_host_port or strip_any_host_port can be set (as in Envoy)",
+    );
+  }
+  return any ? "any" : matching ? "matching" : "none";
 }
 
 /** `http_filters`: today only the router, which Envoy requires to be the last filter. */

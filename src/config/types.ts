@@ -78,8 +78,21 @@ export interface HttpConnectionManager {
   requestTimeoutMs: number;
   /** `stream_idle_timeout` (default 5 min). */
   streamIdleTimeoutMs: number;
-  /** `use_remote_address` (default false). */
+  /**
+   * `use_remote_address` (default false): the peer is the client, `x-forwarded-for` gets its address
+   * appended and the request may be an edge request (see src/edge/forwarded.ts).
+   */
   useRemoteAddress: boolean;
+  /** `xff_num_trusted_hops` (default 0): how many proxies in front append to `x-forwarded-for`. */
+  xffNumTrustedHops: number;
+  /** `strip_trailing_host_dot` (default false): `example.com.` becomes `example.com` before routing. */
+  stripTrailingHostDot: boolean;
+  /**
+   * `strip_matching_host_port` ("matching": the port equal to the listener's is removed from Host
+   * before routing) or `strip_any_host_port` ("any"); default "none", where `name:port` only
+   * matches a domain with that port, as in Envoy.
+   */
+  stripHostPort: "none" | "matching" | "any";
   /** `generate_request_id` (default true). */
   generateRequestId: boolean;
   /** `server_name` (default "envoy"); weft's default is "weft". */

@@ -9,13 +9,13 @@ import type { ClusterHostInfo, ClusterInfo } from "../admin/wire.ts";
 import type { Cluster, Endpoint } from "../config/types.ts";
 import type { StatsStore } from "../stats/store.ts";
 import type { BoundListener } from "../worker/messages.ts";
+import { HOST_STAT_NAMES } from "./cluster.ts";
 
 export interface ClusterView {
   clusters(): Cluster[];
   endpoints(name: string): Endpoint[];
 }
 
-const HOST_STATS = ["cx_total", "cx_active", "cx_connect_fail", "rq_total", "rq_active", "rq_error", "rq_success", "rq_timeout"];
 
 export function clusterInfos(view: ClusterView, store: StatsStore): ClusterInfo[] {
   return view.clusters().map((c) => {
@@ -74,7 +74,7 @@ export function registerEdgeAdmin(
               const key = `${e.address.address}:${e.address.port}`;
               return {
                 address: { socket_address: { address: e.address.address, port_value: e.address.port } },
-                stats: HOST_STATS.map((s) => ({
+                stats: HOST_STAT_NAMES.map((s) => ({
                   name: s,
                   value: String(store.counterValue(`~host.${c.name}.${key}.${s}`) + store.gaugeValue(`~host.${c.name}.${key}.${s}`)),
                   type: s.endsWith("_active") ? "GAUGE" : "COUNTER",

@@ -71,7 +71,10 @@ export class ClusterStats {
   }
 }
 
-/** Per-host figures for `/clusters`, kept as hidden stats so main can merge them like any other. */
+/**
+ * Per-host figures for `/clusters`, kept as hidden stats so main can merge them like any other. As
+ * in Envoy, they live as long as the host: `remove` drops them when the host leaves its cluster.
+ */
 export class HostStats {
   readonly cxTotal: Counter;
   readonly cxActive: Gauge;
@@ -81,7 +84,7 @@ export class HostStats {
   readonly rqError: Counter;
   readonly rqSuccess: Counter;
   readonly rqTimeout: Counter;
-  constructor(scope: StatsScope, prefix: string) {
+  constructor(private scope: StatsScope, private prefix: string) {
     this.cxTotal = scope.counter(prefix + "cx_total");
     this.cxActive = scope.gauge(prefix + "cx_active");
     this.cxConnectFail = scope.counter(prefix + "cx_connect_fail");
@@ -91,7 +94,16 @@ export class HostStats {
     this.rqSuccess = scope.counter(prefix + "rq_success");
     this.rqTimeout = scope.counter(prefix + "rq_timeout");
   }
+
+  /** Forget these stats, here and (with the next flush) on main. */
+  remove(): void {
+    const p = this.prefix;
+    this.scope.remove(HOST_STAT_NAMES.map((n) => p + n));
+  }
 }
+
+/** The names of Envoy's per-host stats that weft keeps (under `~host.<cluster>.<address>:<port>.`). */
+export const HOST_STAT_NAMES = ["cx_total", "cx_active", "cx_connect_fail", "rq_total", "rq_active", "rq_error", "rq_success", "rq_timeout"];
 
 export class Host implements Balanced {
   activeRequests = 0;
@@ -254,6 +266,7 @@ export class ClusterRuntime {
     for (const gone of old.values()) {
       gone.member = false;
       for (const c of gone.idle.splice(0)) c.destroy();
+      gone.stats.remove();
     }
     this.hosts = next;
   }
@@ -290,5 +303,14 @@ export class ClusterRuntime {
   /** Close every pooled connection (drain, cluster removed). */
   closeIdle(): void {
     for (const h of this.hosts) for (const c of h.idle.splice(0)) c.destroy();
+  }
+
+  /** The cluster left the config: close its pooled connections and drop its hosts' stats. */
+  remove(): void {
+    this.closeIdle();
+    for (const h of this.hosts) {
+      h.member = false;
+      h.stats.remove();
+    }
   }
 }

@@ -10,7 +10,7 @@ import type { SocketHandlers, TcpSocket } from "../runtime/types.ts";
 import type { ConnectionRecord } from "../worker/connection_table.ts";
 import type { WorkerContext } from "./context.ts";
 import { Exchange } from "./exchange.ts";
-import { parseRequestHead } from "./http1/mod.ts";
+import { parseRequestHead, statusText } from "./http1/mod.ts";
 import type { ListenerSlot } from "./listener.ts";
 import { localReply } from "./local_reply.ts";
 import type { ClusterRuntime } from "./cluster.ts";
@@ -206,8 +206,8 @@ export class DownstreamConnection implements SocketHandlers {
     http.rqTotal.inc();
     http.rqByClass[3]!.inc();
     if (code === 431) http.rqHeaderOverflow.inc();
-    const body = code === 431 ? "Request Header Fields Too Large" : code === 501 ? "Not Implemented" : "Bad Request";
-    this.send(localReply(code, body, { close: true, server: this.slot.current.config.http.serverName }));
+    // Envoy answers a codec error with the status's reason phrase as the body.
+    this.send(localReply(code, statusText(code), { close: true, server: this.slot.current.config.http.serverName }));
     this.closeAfterResponse = true;
     this.socket.end();
   }

@@ -69,7 +69,17 @@ export class EdgeWorker implements WorkerMode, DownstreamHost {
     let slot: ListenerSlot | null = null;
     let tcp: TcpListener;
     try {
-      tcp = await this.runtime.listenTcp({ hostname: config.address.address, port, reusePort: true }, (socket) => this.accept(socket, slot!));
+      tcp = await this.runtime.listenTcp({
+        hostname: config.address.address,
+        port,
+        reusePort: true,
+        onAcceptError: () => slot?.stats.cxAcceptError.inc(),
+        // A worker that cannot accept must not look alive: end it, and the pool starts one that binds again.
+        onListenerLost: (e) =>
+          setTimeout(() => {
+            throw new Error(`listener "${config.name}" stopped accepting: ${e.message}`);
+          }),
+      }, (socket) => this.accept(socket, slot!));
     } catch (e) {
       throw new Error(`listener "${config.name}" cannot bind ${config.address.address}:${port}: ${e instanceof Error ? e.message : e}`);
     }
@@ -104,11 +114,12 @@ export class EdgeWorker implements WorkerMode, DownstreamHost {
         existing.setEndpoints(endpoints);
         next.set(c.name, existing);
       } else {
-        existing?.closeIdle();
+        // A changed cluster is a new one, with new hosts whose stats start at 0 (as in Envoy).
+        existing?.remove();
         next.set(c.name, new ClusterRuntime(this.ctx, c, endpoints));
       }
     }
-    for (const [name, old] of this.clusters) if (!next.has(name)) old.closeIdle();
+    for (const [name, old] of this.clusters) if (!next.has(name)) old.remove();
     this.clusters = next;
   }
 

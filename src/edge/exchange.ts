@@ -19,8 +19,9 @@ import type { RequestHead, ResponseHead } from "./http1/types.ts";
 import type { ListenerRuntime } from "./listener.ts";
 import { pickWeighted } from "./load_balancer.ts";
 import { type HeadWriter, headWriter } from "./head_writer.ts";
+import { decideForwarding, dropsEnvoyField, forwarding } from "./forwarded.ts";
 import { ENVOY_BODIES, localReply } from "./local_reply.ts";
-import type { RouteMatchResult } from "./router.ts";
+import { normalizeHost, type RouteMatchResult } from "./router.ts";
 
 const encoder = new TextEncoder();
 /** Request-head headers that are per hop, not forwarded (RFC 9110 §7.6.1). */
@@ -89,6 +90,10 @@ export class Exchange implements UpstreamUser, Expirable {
   start(): void {
     const head = this.head;
     const http = this.listener.http;
+    const hcm = this.listener.config.http;
+    if (head.host !== null && (hcm.stripTrailingHostDot || hcm.stripHostPort !== "none")) {
+      head.host = normalizeHost(head.host, hcm.stripTrailingHostDot, hcm.stripHostPort, this.conn.socket.localPort, head.method === "CONNECT");
+    }
     const match = this.listener.router.match(head.host, head.method === "CONNECT" ? head.target : head.path + head.query, head.headers);
     if (match === null) {
       http.noRoute.inc();
@@ -156,22 +161,44 @@ export class Exchange implements UpstreamUser, Expirable {
     }
   }
 
-  /** The request head as forwarded upstream, into `w`: hop-by-hop fields dropped, Envoy's x-forwarded-* and x-request-id added. */
+  /**
+   * The request head as forwarded upstream, into `w`: hop-by-hop fields dropped (also those
+   * `Connection` nominates), then Envoy's request mutations (src/edge/forwarded.ts): the trusted
+   * client decides `x-forwarded-for`, `x-envoy-internal`, `x-envoy-external-address` and which
+   * client `x-envoy-*` fields go; weft's own `x-forwarded-proto`, `x-request-id`,
+   * `x-envoy-expected-rq-timeout-ms` and `x-envoy-original-path` (the path before prefix_rewrite)
+   * replace the client's, never beside them.
+   */
   private writeUpstreamHead(w: HeadWriter): void {
     const head = this.head;
     const action = this.action!;
-    let target = head.target;
+    const hcm = this.listener.config.http;
+    // An absolute-form target is forwarded as its path and query (Envoy splits it into :path and Host).
+    let target = head.target.charCodeAt(0) === 0x2f ? head.target : head.path + head.query;
+    // The path before prefix_rewrite, for Envoy's x-envoy-original-path; null when not rewritten.
+    let originalPath: string | null = null;
     if (action.prefixRewrite !== null && this.match !== null) {
       const m = this.match.route.route.match;
-      if (m.kind === "prefix" || m.kind === "path") target = action.prefixRewrite + target.slice(m.value.length);
+      if (m.kind === "prefix" || m.kind === "path") {
+        originalPath = target;
+        target = action.prefixRewrite + target.slice(m.value.length);
+      }
     }
+    const nominated = head.connectionNominated;
+    // A nominated field is gone before anything reads it (Envoy's codec removes them), XFF too.
+    const xff = nominated !== null && nominated.includes("x-forwarded-for") ? null : head.forwardedFor;
+    decideForwarding(this.conn.socket.remoteAddress, xff, hcm.useRemoteAddress, hcm.xffNumTrustedHops);
+    const edge = forwarding.edge;
+    // Envoy trusts a client's x-forwarded-proto only from a trusted proxy.
+    const keepProto = !hcm.useRemoteAddress || hcm.xffNumTrustedHops > 0;
+    const generateId = hcm.generateRequestId;
+    const ownTimeout = action.timeoutMs > 0;
     w.reset();
     w.text(head.method);
     w.text(" ");
     w.text(target);
     w.text(head.minor === 0 ? " HTTP/1.0\r\n" : " HTTP/1.1\r\n");
     w.field("host", action.hostRewriteLiteral ?? head.host ?? "");
-    let xff: string | null = null;
     let hasProto = false;
     let requestId = false;
     const h = head.headers;
@@ -181,28 +208,45 @@ export class Exchange implements UpstreamUser, Expirable {
         if (name === "te" && h[i + 1]!.toLowerCase() === "trailers") w.field(name, h[i + 1]!);
         continue;
       }
-      if (name === "x-forwarded-for") {
-        xff = xff === null ? h[i + 1]! : `${xff}, ${h[i + 1]}`;
-        continue;
+      if (nominated !== null && nominated.includes(name)) continue;
+      // Only x- names need a second look; a cheap test keeps the common field on the fast path.
+      if (name.charCodeAt(0) === 0x78 && name.charCodeAt(1) === 0x2d) {
+        if (name === "x-forwarded-for") continue;
+        if (name === "x-forwarded-proto") {
+          if (!keepProto) continue;
+          hasProto = true;
+        } else if (name === "x-request-id") {
+          if (generateId && edge) continue;
+          requestId = true;
+        } else if (name.startsWith("x-envoy-")) {
+          if (dropsEnvoyField(name)) continue;
+          if (ownTimeout && name === "x-envoy-expected-rq-timeout-ms") continue;
+          if (originalPath !== null && name === "x-envoy-original-path") continue;
+        }
       }
-      if (name === "x-forwarded-proto") hasProto = true;
-      else if (name === "x-request-id") requestId = true;
       w.field(name, h[i + 1]!);
     }
-    w.text("x-forwarded-for: ");
-    if (xff !== null) {
-      w.text(xff);
-      w.text(", ");
+    if (hcm.useRemoteAddress) {
+      w.text("x-forwarded-for: ");
+      if (xff !== null) {
+        w.text(xff);
+        w.text(", ");
+      }
+      w.text(this.conn.socket.remoteAddress);
+      w.crlf();
+    } else if (xff !== null) {
+      w.field("x-forwarded-for", xff);
     }
-    w.text(this.conn.socket.remoteAddress);
-    w.crlf();
     if (!hasProto) w.field("x-forwarded-proto", "http");
-    if (!requestId && this.listener.config.http.generateRequestId) {
+    if (forwarding.internal) w.field("x-envoy-internal", "true");
+    if (edge) w.field("x-envoy-external-address", forwarding.clientAddress);
+    if (!requestId && generateId) {
       w.text("x-request-id: ");
       w.uuid4();
       w.crlf();
     }
-    if (action.timeoutMs > 0) {
+    if (originalPath !== null) w.field("x-envoy-original-path", originalPath);
+    if (ownTimeout) {
       w.text("x-envoy-expected-rq-timeout-ms: ");
       w.decimal(action.timeoutMs);
       w.crlf();
@@ -337,7 +381,8 @@ export class Exchange implements UpstreamUser, Expirable {
   /**
    * Take the response head just parsed from `bytes`: stats, task state, framing; the head to send
    * downstream goes into this thread's head writer, its fields copied from `bytes` (names lower-cased,
-   * hop-by-hop ones dropped) through `parsedFields`, which hold until the next parse.
+   * hop-by-hop ones and those `Connection` nominates dropped) through `parsedFields`, which hold until
+   * the next parse.
    */
   private startResponse(head: ResponseHead, bytes: Uint8Array): void {
     const elapsed = Math.round(this.conn.ctx.dispatcher.loop.now() - this.sentUpstreamAt);
@@ -352,9 +397,11 @@ export class Exchange implements UpstreamUser, Expirable {
     w.text(head.reason);
     w.crlf();
     const f = parsedFields;
+    const nominated = head.connectionNominated;
     for (let i = 0, n = f.count; i < n; i++) {
       const known = f.knownName(i);
       if (known !== null && RESPONSE_NOT_FORWARDED.has(known)) continue;
+      if (nominated !== null && nominated.includes(f.name(i, bytes))) continue;
       w.fieldFrom(bytes, f.nameStart(i), f.nameEnd(i), f.nameHasUpperCase(i), f.valueStart(i), f.valueEnd(i));
     }
     w.text("x-envoy-upstream-service-time: ");
@@ -500,7 +547,7 @@ export class Exchange implements UpstreamUser, Expirable {
       ...(headers ? { headers } : {}),
     });
     this.headersSent = true;
-    this.respHead = { minor: 1, status, reason: "", headers: [], bodyKind: "none", contentLength: 0, keepAlive: true, headBytes: 0 };
+    this.respHead = { minor: 1, status, reason: "", headers: [], bodyKind: "none", contentLength: 0, keepAlive: true, connectionNominated: null, headBytes: 0 };
     this.conn.send(bytes);
     this.finish();
   }

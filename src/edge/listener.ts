@@ -73,9 +73,15 @@ export class ListenerStats {
   /** Refused by the listener's max_connections / the global downstream limit (Envoy's names). */
   readonly cxOverflow: Counter;
   readonly globalCxOverflow: Counter;
+  /**
+   * Accepts that failed (the client reset first, no file descriptor left). Envoy has no counter for
+   * them (it retries on the next socket event); the name follows its `downstream_cx_*` ones.
+   */
+  readonly cxAcceptError: Counter;
   constructor(scope: StatsScope, prefix: string, workerId: number) {
     this.cxOverflow = scope.counter(prefix + "downstream_cx_overflow");
     this.globalCxOverflow = scope.counter(prefix + "downstream_global_cx_overflow");
+    this.cxAcceptError = scope.counter(prefix + "downstream_cx_accept_error");
     this.cxTotal = scope.counter(prefix + "downstream_cx_total");
     this.cxActive = scope.gauge(prefix + "downstream_cx_active");
     this.workerCxTotal = scope.counter(`${prefix}worker_${workerId}.downstream_cx_total`);

@@ -81,6 +81,47 @@ export class Router {
   }
 }
 
+/**
+ * The Host a request is routed and forwarded with after the HCM's `strip_trailing_host_dot`
+ * (`example.com.:80` → `example.com:80`) and `strip_matching_host_port` (the port removed when it
+ * is `listenerPort`) or `strip_any_host_port`, as Envoy's `HeaderUtility` does them. A CONNECT keeps
+ * its port. Envoy's defaults strip nothing: `name:port` and `name.` do not match a domain `name`.
+ *
+ * @example
+ * ```ts
+ * normalizeHost("Example.com.:8080", true, "matching", 8080, false); // "Example.com"
+ * ```
+ */
+export function normalizeHost(
+  host: string,
+  stripTrailingDot: boolean,
+  stripPort: "none" | "matching" | "any",
+  listenerPort: number,
+  isConnect: boolean,
+): string {
+  let portStart = portStartOf(host);
+  if (stripTrailingDot) {
+    const dot = (portStart < 0 ? host.length : portStart) - 1;
+    if (dot > 0 && host.charCodeAt(dot) === 0x2e) {
+      host = host.slice(0, dot) + host.slice(dot + 1);
+      if (portStart >= 0) portStart--;
+    }
+  }
+  if (stripPort !== "none" && portStart >= 0 && !isConnect) {
+    const port = Number.parseInt(host.slice(portStart + 1), 10);
+    if (Number.isInteger(port) && (stripPort === "any" || port === listenerPort)) host = host.slice(0, portStart);
+  }
+  return host;
+}
+
+/** Where the `:port` of an authority starts (an IPv6 literal's colons are inside brackets), or -1. */
+function portStartOf(host: string): number {
+  const colon = host.lastIndexOf(":");
+  if (colon < 0) return -1;
+  const bracket = host.lastIndexOf("]");
+  return bracket < colon ? colon : -1;
+}
+
 function headersMatch(matchers: CompiledHeader[], headers: string[]): boolean {
   for (const m of matchers) {
     // Envoy joins repeated headers with "," before matching.

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { parseBootstrap } from "../config/mod.ts";
-import { Router } from "./router.ts";
+import { normalizeHost, Router } from "./router.ts";
 
 function router(vhosts: string): Router {
   const r = parseBootstrap(`
@@ -94,4 +94,26 @@ test("regex routes and header matchers run on RE2: RE2 syntax, and linear time o
   assert.equal(name("/h", ["x-id", `${"x".repeat(60 * 1024)}`]), null);
   assert.equal(name("/h", ["x-id", "xxy"]), "header");
   assert.ok(performance.now() - started < 2000, `${(performance.now() - started).toFixed(0)} ms`);
+});
+
+test("normalizeHost() strips as Envoy's strip_trailing_host_dot / strip_*_host_port, nothing by default", () => {
+  assert.equal(normalizeHost("api.example.com:8080", false, "none", 8080, false), "api.example.com:8080");
+  assert.equal(normalizeHost("api.example.com.", false, "none", 8080, false), "api.example.com.");
+  assert.equal(normalizeHost("api.example.com.", true, "none", 8080, false), "api.example.com");
+  assert.equal(normalizeHost("api.example.com.:8080", true, "none", 8080, false), "api.example.com:8080");
+  assert.equal(normalizeHost("api.example.com.:8080", true, "matching", 8080, false), "api.example.com");
+  assert.equal(normalizeHost("api.example.com:9090", false, "matching", 8080, false), "api.example.com:9090");
+  assert.equal(normalizeHost("api.example.com:9090", false, "any", 8080, false), "api.example.com");
+  assert.equal(normalizeHost("[::1]:9090", false, "any", 8080, false), "[::1]");
+  assert.equal(normalizeHost("[::1]", false, "any", 8080, false), "[::1]");
+  // CONNECT's authority keeps its port (Envoy restores it); a lone dot is not a trailing one.
+  assert.equal(normalizeHost("api.example.com:443", false, "any", 8080, true), "api.example.com:443");
+  assert.equal(normalizeHost(".", true, "none", 8080, false), ".");
+  // With the defaults, name:port and name. do not match a virtual host for name (Envoy's FAQ "Why is my route not found?").
+  const r = router(`
+            - { name: api, domains: ["api.example.com"], routes: [{ match: { prefix: "/" },${d("api")} }] }
+            - { name: rest, domains: ["*"], routes: [{ match: { prefix: "/" },${d("rest")} }] }`);
+  assert.equal(r.virtualHostFor("api.example.com:80")!.virtualHost.name, "rest");
+  assert.equal(r.virtualHostFor("api.example.com.")!.virtualHost.name, "rest");
+  assert.equal(r.virtualHostFor(normalizeHost("API.example.com.:80", true, "any", 80, false))!.virtualHost.name, "api");
 });

@@ -2,7 +2,8 @@
  * Hot restart between weft processes (Envoy's "Hot Restart", adapted). Envoy passes its listening
  * sockets to the new process over a Unix socket; Deno and Bun cannot pass file descriptors, so the
  * new process binds the same addresses with SO_REUSEPORT instead, and both accept until the parent
- * closes its listeners. The control channel is a Unix socket per epoch, named after `--base-id`:
+ * closes its listeners. The control channel is a Unix socket per epoch, named after `--base-id`, in
+ * a directory only the user running weft can open (whoever reaches the socket can drain the process):
  *
  *   child → parent  {"type":"release_admin"}   parent closes its admin endpoint, answers "admin_released"
  *   child → parent  {"type":"drain", …}         parent stops accepting and drains, answers "draining"
@@ -13,13 +14,61 @@
  * @module
  */
 import { connect, createServer, type Server, type Socket } from "node:net";
-import { unlinkSync } from "node:fs";
+import { chmodSync, lstatSync, mkdirSync, unlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import process from "node:process";
 
-/** The control socket of the process running `epoch` under `baseId`. */
+/** This user's id (0 where there are no user ids). */
+function userId(): number {
+  return process.getuid?.() ?? 0;
+}
+
+/** The control socket of the process running `epoch` under `baseId`, in this user's control directory. */
 export function controlSocketPath(baseId: number, epoch: number): string {
-  return join(tmpdir(), `weft-hot-restart-${baseId}-${epoch}.sock`);
+  return join(tmpdir(), `weft-hot-restart-${userId()}`, `base-${baseId}-epoch-${epoch}.sock`);
+}
+
+/**
+ * Create `dir` for this user alone (0700), or accept an existing one that is already so. In a shared
+ * directory like /tmp another user could have made it first, to listen in place of a parent or to
+ * reach ours: refuse it then, saying what is wrong.
+ */
+export function ensurePrivateDir(dir: string): void {
+  try {
+    mkdirSync(dir, { mode: 0o700 });
+    // The umask may have taken bits away: make it exactly 0700 (it is ours, just made).
+    chmodSync(dir, 0o700);
+    return;
+  } catch (e) {
+    if ((e as { code?: string }).code !== "EEXIST") {
+      throw new Error(`hot restart control directory ${dir} cannot be created: ${e instanceof Error ? e.message : e}`);
+    }
+  }
+  checkPrivateDir(dir);
+}
+
+/** Throws unless `dir` is a directory (not a link to one) owned by this user that no one else may open. */
+function checkPrivateDir(dir: string): void {
+  const st = lstatSync(dir);
+  const problem = !st.isDirectory()
+    ? "is not a directory (a link or a file)"
+    : st.uid !== userId()
+    ? `is owned by uid ${st.uid}, not by this user (uid ${userId()})`
+    : (st.mode & 0o077) !== 0
+    ? `has permissions ${(st.mode & 0o777).toString(8)}, but only its owner may open it (700)`
+    : null;
+  if (problem !== null) throw new Error(`hot restart control directory ${dir} ${problem}; remove it and start again`);
+}
+
+/** Whether `path` exists, without following a link. */
+function exists(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export interface DrainRequest {
@@ -71,7 +120,13 @@ export class HotRestartListener {
     this.server = server;
   }
 
+  /** Listen on `path`; its directory is made private first (or refused, with the reason). */
   static listen(path: string, handlers: ParentHandlers): Promise<HotRestartListener> {
+    try {
+      ensurePrivateDir(dirname(path));
+    } catch (e) {
+      return Promise.reject(e);
+    }
     try {
       unlinkSync(path);
     } catch { /* not there */ }
@@ -135,8 +190,18 @@ export class ParentLink {
     socket.on("error", () => {});
   }
 
-  /** Connect to the parent's control socket; null when no parent listens there. */
+  /**
+   * Connect to the parent's control socket; null when no parent listens there. Rejects when the
+   * socket's directory is not this user's alone (what answers there may not be our parent).
+   */
   static connect(path: string, onCounterDelta: (name: string, delta: number) => void): Promise<ParentLink | null> {
+    const dir = dirname(path);
+    if (!exists(dir)) return Promise.resolve(null);
+    try {
+      checkPrivateDir(dir);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     return new Promise((resolve) => {
       const socket = connect(path);
       socket.once("connect", () => resolve(new ParentLink(socket, onCounterDelta)));

@@ -164,6 +164,8 @@ const socketEvents = {
   },
 };
 
+let lastRss = 0;
+
 export function createBunRuntime(): Runtime {
   return {
     name: "bun",
@@ -268,7 +270,13 @@ export function createBunRuntime(): Runtime {
       return found.map((a) => a.address);
     },
     readTextFile: (path: string) => Bun.file(path).text(),
-    rss: () => process.memoryUsage.rss(),
+    rss() {
+      // Read from /proc, which fails while the process is out of file descriptors: keep the last value.
+      try {
+        lastRss = process.memoryUsage.rss();
+      } catch { /* out of descriptors */ }
+      return lastRss;
+    },
     cpuUsageMicros() {
       const u = process.cpuUsage();
       return u.user + u.system;

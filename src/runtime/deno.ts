@@ -260,6 +260,20 @@ class DenoTcpSocket implements TcpSocket {
   }
 }
 
+/** After accept fails for lack of descriptors or memory, accepting pauses this long, doubling up to the max. */
+const MIN_ACCEPT_PAUSE_MS = 10;
+const MAX_ACCEPT_PAUSE_MS = 1000;
+
+/**
+ * Whether a failed accept concerns only the connection it took from the queue (the client reset
+ * before it was accepted: ENOTCONN, ECONNABORTED, ECONNRESET), so the next accept may go at once.
+ * Anything else (EMFILE, ENFILE, ENOBUFS, ENOMEM) would fail again right away.
+ */
+function isOneConnectionFailed(error: unknown): boolean {
+  return error instanceof Deno.errors.NotConnected || error instanceof Deno.errors.ConnectionAborted ||
+    error instanceof Deno.errors.ConnectionReset;
+}
+
 export function createDenoRuntime(): Runtime {
   return {
     name: "deno",
@@ -276,17 +290,38 @@ export function createDenoRuntime(): Runtime {
       }
       const addr = listener.addr as Deno.NetAddr;
       let open = true;
+      // One accept at a time, each in its own try: `for await (const conn of listener)` ends for good
+      // at the first failed accept (a client that connected and reset already, ENOTCONN; EMFILE).
       (async () => {
-        try {
-          for await (const conn of listener) {
-            const s = new DenoTcpSocket();
-            s.halfOpen = options.halfOpen ?? false;
-            s.attach(conn);
-            s.handlers = onOpen(s);
-            void s.readLoop();
+        let pauseMs = 0;
+        while (open) {
+          let conn: Deno.TcpConn;
+          try {
+            conn = await listener.accept();
+            pauseMs = 0;
+          } catch (e) {
+            if (!open) return;
+            const error = e instanceof Error ? e : new Error(String(e));
+            if (e instanceof Deno.errors.BadResource) {
+              // The listening socket itself is gone (not closed by us): nothing more will arrive.
+              if (options.onListenerLost) options.onListenerLost(error);
+              else console.error(`weft: listener on ${addr.hostname}:${addr.port} is gone: ${error.message}`);
+              return;
+            }
+            options.onAcceptError?.(error);
+            if (!isOneConnectionFailed(e)) {
+              // Out of descriptors (or memory): retrying at once would spin until some free up, so
+              // stop accepting for a while, longer each time it fails again (10 ms to 1 s).
+              pauseMs = Math.min(Math.max(pauseMs * 2, MIN_ACCEPT_PAUSE_MS), MAX_ACCEPT_PAUSE_MS);
+              await new Promise((r) => setTimeout(r, pauseMs));
+            }
+            continue;
           }
-        } catch (e) {
-          if (open) console.error(`weft: accept loop on ${addr.hostname}:${addr.port} failed: ${e}`);
+          const s = new DenoTcpSocket();
+          s.halfOpen = options.halfOpen ?? false;
+          s.attach(conn);
+          s.handlers = onOpen(s);
+          void s.readLoop();
         }
       })();
       return Promise.resolve({

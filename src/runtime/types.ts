@@ -63,6 +63,14 @@ export interface ListenOptions extends HalfOpenOption {
   port: number;
   /** SO_REUSEPORT: every worker binds the same address and the kernel spreads connections. */
   reusePort: boolean;
+  /**
+   * A failed accept (a client that reset before it was accepted, no file descriptor left). The
+   * listener goes on accepting; out of descriptors, it pauses briefly first. Bun's listener reports
+   * none (it retries inside).
+   */
+  onAcceptError?: (error: Error) => void;
+  /** The listening socket stopped for good without `close` (logged when not given). */
+  onListenerLost?: (error: Error) => void;
 }
 
 export interface TcpListener {

@@ -42,6 +42,11 @@ export class Gauge {
 }
 
 export interface StatsDelta {
+  /**
+   * Stats this worker dropped since its last flush (a host that left its cluster): main forgets
+   * them before it applies the values below, which may bring a name back with a fresh start.
+   */
+  removed?: string[];
   counters: [string, number][];
   gauges: [string, number][];
   histograms: [string, HistogramDelta][];
@@ -51,6 +56,13 @@ export class StatsScope {
   private counters = new Map<string, Counter>();
   private gauges = new Map<string, Gauge>();
   private histograms = new Map<string, Histogram>();
+  /** Names dropped since the last flush that main knows of. */
+  private removed: string[] = [];
+
+  /** How many stats the scope holds. */
+  get size(): number {
+    return this.counters.size + this.gauges.size + this.histograms.size;
+  }
 
   counter(name: string): Counter {
     let c = this.counters.get(name);
@@ -68,6 +80,21 @@ export class StatsScope {
     let h = this.histograms.get(name);
     if (h === undefined) this.histograms.set(name, h = new Histogram());
     return h;
+  }
+
+  /**
+   * Drop counters and gauges whose owner is gone (Envoy's per-host stats live as long as their
+   * host). Handles already taken keep working but are never flushed again; asking for the name
+   * again starts a new stat at 0.
+   */
+  remove(names: Iterable<string>): void {
+    for (const name of names) {
+      const stat = this.counters.get(name) ?? this.gauges.get(name);
+      if (stat === undefined) continue;
+      this.counters.delete(name);
+      this.gauges.delete(name);
+      if (stat.announced) this.removed.push(name);
+    }
   }
 
   /** What changed since the last call. Stats that exist but never moved are sent once as 0 so main knows them. */
@@ -93,6 +120,8 @@ export class StatsScope {
       const d = h.takeDelta();
       if (d !== null) histograms.push([name, d]);
     }
-    return { counters, gauges, histograms };
+    const removed = this.removed;
+    this.removed = [];
+    return { ...(removed.length > 0 ? { removed } : {}), counters, gauges, histograms };
   }
 }

@@ -26,6 +26,7 @@ export class StatsStore {
   private used = new Set<string>();
 
   apply(delta: StatsDelta): void {
+    for (const name of delta.removed ?? []) this.remove(name);
     for (const [name, d] of delta.counters) {
       this.counters.set(name, (this.counters.get(name) ?? 0) + d);
       if (d !== 0) this.used.add(name);
@@ -41,6 +42,13 @@ export class StatsStore {
       iv.merge(d);
       this.used.add(name);
     }
+  }
+
+  /** Forget a counter or gauge (its owner is gone). */
+  remove(name: string): void {
+    this.counters.delete(name);
+    this.gauges.delete(name);
+    this.used.delete(name);
   }
 
   /** Start a new interval for the interval quantiles (called once per flush, after all workers). */

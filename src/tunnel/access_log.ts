@@ -39,7 +39,22 @@ export interface AccessLogEntry {
   policy?: string | undefined;
 }
 
-/** Formats one entry as a single line (no trailing newline). */
+/** Characters JSON leaves raw that a terminal or a log reader may take as a line break or control. */
+const JSON_RAW_CONTROLS = /[\u007f-\u009f\u2028\u2029]/g;
+
+/** `JSON.stringify` with DEL, the C1 controls (NEL among them) and U+2028/U+2029 escaped too. */
+function jsonText(v: unknown): string {
+  return JSON.stringify(v).replace(JSON_RAW_CONTROLS, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+/** Values that need no quotes in a text line: addresses and plain words. */
+const BARE = /^[A-Za-z0-9._:\[\]-]+$/;
+
+/**
+ * Formats one entry as a single line (no trailing newline). Every value is escaped (text: quoted as
+ * a JSON string unless it is a plain address; json: one JSON object), so a value a client chose,
+ * such as a SOCKS5 domain name with a newline, can never break the line or forge another.
+ */
 export function formatAccessLog(e: AccessLogEntry, format: LogFormat): string {
   const time = new Date(e.time).toISOString();
   if (format === "json") {
@@ -55,18 +70,18 @@ export function formatAccessLog(e: AccessLogEntry, format: LogFormat): string {
       }
       o[k] = k === "duration" ? `${v}ms` : v;
     }
-    return JSON.stringify(o);
+    return jsonText(o);
   }
-  const parts = [time, e.level, "access", e.message];
+  const message = /^[A-Za-z0-9 ._-]+$/.test(e.message) ? e.message : jsonText(e.message);
+  const parts = [time, e.level, "access", message];
   for (const [k, v] of Object.entries(e)) {
     if (k === "time" || k === "level" || k === "message" || v === undefined) {
       continue;
     }
-    if (k === "duration") parts.push(`duration="${v}ms"`);
+    if (k === "duration") parts.push(`duration=${jsonText(`${v}ms`)}`);
     else if (typeof v === "number") parts.push(`${k}=${v}`);
-    else if (k.endsWith(".addr") || k === "dst.hbone_addr") {
-      parts.push(`${k}=${v}`);
-    } else parts.push(`${k}=${JSON.stringify(v)}`);
+    else if ((k.endsWith(".addr") || k === "dst.hbone_addr") && BARE.test(String(v))) parts.push(`${k}=${v}`);
+    else parts.push(`${k}=${jsonText(v)}`);
   }
   return parts.join(" ");
 }

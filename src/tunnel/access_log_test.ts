@@ -31,3 +31,17 @@ test("json lines are one object", () => {
   assert.equal(o.duration, "5ms");
   assert.equal(o.scope, "access");
 });
+
+test("every field is escaped in both formats: no value can break or forge a line", () => {
+  const hostile = "x\ny\r2001-01-01T00:00:00.000Z info access \u0085\u2028\u2029\u007f\u001b \"q\" \\";
+  const fields = ["src.addr", "src.workload", "src.namespace", "src.identity", "dst.addr", "dst.hbone_addr", "dst.service", "dst.workload", "dst.namespace", "dst.identity", "error", "policy", "message"] as const;
+  for (const field of fields) {
+    for (const format of ["text", "json"] as const) {
+      const line = formatAccessLog({ ...e, [field]: hostile }, format);
+      // deno-lint-ignore no-control-regex -- what must never reach the log raw
+      assert.doesNotMatch(line, /[\x00-\x1f\x7f-\x9f\u2028\u2029]/, `${format} ${field}`);
+      if (format === "json") assert.equal(JSON.parse(line)[field], hostile, `json ${field} round-trips`);
+      else assert.ok(line.includes(`${field === "message" ? "" : `${field}=`}${JSON.stringify(hostile).replace(/[\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`)}`), `text ${field}: ${line}`);
+    }
+  }
+});

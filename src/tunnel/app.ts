@@ -1,7 +1,8 @@
 /**
  * The tunnel's composition root (ztunnel's `app.rs`): loads the local config and the CA, mints the
  * hosted workloads' certificates, starts the data-plane workers and waits until every listener is
- * bound, then serves admin (15000), metrics (15020) and readiness (15021) on the main thread. Returns
+ * bound, then serves admin (15000, on 127.0.0.1 unless told otherwise, as ztunnel), metrics (15020) and
+ * readiness (15021) on the main thread. Returns
  * the real bound addresses, so tests can ask for port 0. Reloads on demand (SIGHUP is wired by the
  * command) and on file change; drains on demand.
  *
@@ -26,7 +27,7 @@ import { EventHub } from "../admin/event_stream.ts";
 import { newWorker, workerEntry } from "../runtime/mod.ts";
 import { RUNTIME } from "./_compat.ts";
 import type { LogFormat } from "./access_log.ts";
-import { loadCa } from "./ca.ts";
+import { loadCa } from "../tls/ca.ts";
 import { CertManager } from "./certs.ts";
 import { formatIssue, ConfigError, type LocalConfig, parseLocalConfig } from "./config.ts";
 import { DEFAULT_TERMINATION_DEADLINE_MS, type DrainResult } from "./drain.ts";
@@ -42,7 +43,7 @@ import {
   type WorkerStats,
   type WorkerToMain,
 } from "./protocol.ts";
-import { serveFetch } from "./http_serve.ts";
+import { type FetchHandler, serveFetch } from "./http_serve.ts";
 import { workloadIdentity } from "./state.ts";
 import type http from "node:http";
 
@@ -50,14 +51,20 @@ import type http from "node:http";
 export const WORKER_THREADS_ENV = "WEFT_WORKER_THREADS";
 /** ztunnel's documented default of worker threads. */
 export const DEFAULT_WORKERS = 2;
+/** Where admin listens by default: ztunnel's admin is localhost-only, since it can drain the node. */
+export const DEFAULT_ADMIN_ADDRESS = "127.0.0.1";
 const FLUSH_INTERVAL_MS = 1000;
 const STATS_TIMEOUT_MS = 1000;
 
 export interface TunnelOptions {
   configPath: string;
   node: string;
-  /** The node's own address: admin, metrics, readiness and outbound listeners bind here. */
+  /** The node's own address: metrics, readiness and outbound listeners bind here. */
   bind: string;
+  /** Where admin (15000) binds; default 127.0.0.1 (ztunnel's localhost). */
+  adminAddress?: string;
+  /** When set, every admin path requires `Authorization: Bearer <token>` (as `weft proxy serve`). */
+  adminToken?: string | null;
   caDir: string;
   /** Data-plane workers; default from WEFT_WORKER_THREADS, else 2. */
   workers?: number;
@@ -223,6 +230,34 @@ export async function startTunnel(opts: TunnelOptions): Promise<TunnelApp> {
   });
   await certs.ensure(localIdentities(config, opts.node));
 
+  // ---- admin, metrics, readiness: bound before the workers start, so they know every address a
+  // workload must never reach through them. Handlers defined below answer once the tunnel is up.
+  const servers: http.Server[] = [];
+  const whenStarted = (handler: FetchHandler): FetchHandler => (req) =>
+    serverState === "INITIALIZING" ? text(503, "starting\n") : handler(req);
+  let mainAddresses: Pick<TunnelAddresses, "admin" | "metrics" | "readiness">;
+  try {
+    const a = await serveFetch(opts.adminAddress ?? DEFAULT_ADMIN_ADDRESS, ports.admin, whenStarted((req) => admin.handle(req)));
+    servers.push(a.server);
+    const m = await serveFetch(opts.bind, ports.metrics, whenStarted((req) => {
+      const path = new URL(req.url).pathname;
+      if (path === "/metrics" || path === "/stats/prometheus") return metricsResponse();
+      return text(404, "try /metrics\n");
+    }));
+    servers.push(m.server);
+    const r = await serveFetch(opts.bind, ports.readiness, (req) => {
+      const path = new URL(req.url).pathname;
+      if (path !== "/healthz/ready") return text(404, "try /healthz/ready\n");
+      return serverState === "LIVE" ? text(200, "ready\n") : text(503, `not ready: ${serverState}\n`);
+    });
+    servers.push(r.server);
+    mainAddresses = { admin: a.address, metrics: m.address, readiness: r.address };
+  } catch (e) {
+    for (const s of servers) s.close();
+    certs.stop();
+    throw e;
+  }
+
   const onWorkerError = (msg: string) => log(`weft tunnel: ${msg}`);
   const poolOwners = createPoolOwners();
   // The others stop forwarding streams to a dead worker (they open them on their own pools).
@@ -253,6 +288,7 @@ export async function startTunnel(opts: TunnelOptions): Promise<TunnelApp> {
           logFormat,
           maxStreamsPerConnection: opts.maxStreamsPerConnection ?? DEFAULT_MAX_STREAMS,
           preserveSourceIp: opts.preserveSourceIp ?? true,
+          mainListeners: Object.values(mainAddresses),
         },
       });
       return w.wait<{ type: "bound"; addresses: DataPlaneAddresses }>((m) => m.type === "bound", 30_000, "bind")
@@ -284,6 +320,7 @@ export async function startTunnel(opts: TunnelOptions): Promise<TunnelApp> {
     }
     workers.forEach((w, i) => w.send({ type: "peers", ports: peerPorts[i]! }, Object.values(peerPorts[i]!)));
   } catch (e) {
+    for (const s of servers) s.close();
     stopWorkers();
     certs.stop();
     throw e;
@@ -328,7 +365,7 @@ export async function startTunnel(opts: TunnelOptions): Promise<TunnelApp> {
     flushIntervalMs: FLUSH_INTERVAL_MS,
   });
 
-  const admin = new AdminRegistry({ token: null });
+  const admin = new AdminRegistry({ token: opts.adminToken ?? null });
   const hub = new EventHub<Snapshot>();
   let seq = 0;
   const snapshot = async (dropped: number): Promise<Snapshot> => {
@@ -436,29 +473,7 @@ export async function startTunnel(opts: TunnelOptions): Promise<TunnelApp> {
     },
   });
 
-  const servers: http.Server[] = [];
-  try {
-    const a = await serveFetch(opts.bind, ports.admin, (req) => admin.handle(req));
-    servers.push(a.server);
-    const m = await serveFetch(opts.bind, ports.metrics, (req) => {
-      const path = new URL(req.url).pathname;
-      if (path === "/metrics" || path === "/stats/prometheus") return metricsResponse();
-      return text(404, "try /metrics\n");
-    });
-    servers.push(m.server);
-    const r = await serveFetch(opts.bind, ports.readiness, (req) => {
-      const path = new URL(req.url).pathname;
-      if (path !== "/healthz/ready") return text(404, "try /healthz/ready\n");
-      return serverState === "LIVE" ? text(200, "ready\n") : text(503, `not ready: ${serverState}\n`);
-    });
-    servers.push(r.server);
-    Object.assign(addresses, dp, { admin: a.address, metrics: m.address, readiness: r.address });
-  } catch (e) {
-    for (const s of servers) s.close();
-    stopWorkers();
-    certs.stop();
-    throw e;
-  }
+  Object.assign(addresses, dp, mainAddresses);
 
   const flush = setInterval(() => {
     if (hub.size === 0) return;

@@ -12,8 +12,15 @@
  * @module
  */
 
-import { type CertificateAuthority, DEFAULT_CERT_LIFETIME_MS, rotationTime } from "./ca.ts";
+import { type CertificateAuthority, DEFAULT_CERT_LIFETIME_MS } from "../tls/ca.ts";
 import type { CertData, CertMap } from "./protocol.ts";
+
+/** When a certificate should be replaced: at half of its lifetime, as ztunnel rotates. */
+export function rotationTime(
+  cert: { notBefore: number; notAfter: number },
+): number {
+  return cert.notBefore + (cert.notAfter - cert.notBefore) / 2;
+}
 
 export interface CertDump {
   identity: string;

@@ -3,12 +3,16 @@ import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { initCa, loadCa } from "./ca.ts";
-import { CertManager } from "./certs.ts";
+import { initCa, loadCa } from "../tls/ca.ts";
+import { CertManager, rotationTime } from "./certs.ts";
 import type { CertMap } from "./protocol.ts";
 
 const A = "spiffe://cluster.local/ns/default/sa/a";
 const B = "spiffe://cluster.local/ns/default/sa/b";
+
+test("rotation happens at half life", () => {
+  assert.equal(rotationTime({ notBefore: 1000, notAfter: 3000 }), 2000);
+});
 
 test("mints per identity, drops unneeded ones, rotates at half life", async () => {
   const dir = await mkdtemp(join(tmpdir(), "weft-certs-"));

@@ -39,8 +39,8 @@ import {
   type OutgoingHeaders,
   type PoolKey,
   poolKeyString,
-  type TlsMaterial,
 } from "./hbone.ts";
+import type { TlsMaterial } from "../tls/context.ts";
 import {
   CONNECT_OK,
   ConnectError,
@@ -68,6 +68,7 @@ import type {
   DataPlaneInit,
   WorkerStats,
 } from "./protocol.ts";
+import { type ListenerAddress, parseListenerAddress, reachesOwnListener } from "./own_listeners.ts";
 import * as socks from "./socks5.ts";
 import { normalizeIp, TunnelState, workloadIdentity } from "./state.ts";
 
@@ -76,13 +77,14 @@ const encoder = new TextEncoder();
 const CONNECT_OK_BYTES = encoder.encode(CONNECT_OK);
 
 /** The HTTP status a CONNECT client is answered with for each refusal. */
-const REFUSAL_STATUS: Record<Refusal, [number, string]> = {
-  unknown_source: [403, "Forbidden"],
-  source_not_local: [403, "Forbidden"],
-  policy_denied: [403, "Forbidden"],
-  no_route: [502, "Bad Gateway"],
-  connect_failed: [503, "Service Unavailable"],
-  bad_request: [400, "Bad Request"],
+const REFUSAL_STATUS: Record<Refusal, number> = {
+  unknown_source: 403,
+  source_not_local: 403,
+  policy_denied: 403,
+  no_route: 502,
+  connect_failed: 503,
+  bad_request: 400,
+  self_call: 403,
 };
 
 type Refusal =
@@ -91,7 +93,9 @@ type Refusal =
   | "policy_denied"
   | "no_route"
   | "connect_failed"
-  | "bad_request";
+  | "bad_request"
+  /** The destination is one of this tunnel's own listeners. */
+  | "self_call";
 
 /** The connection a forwarded stream belongs to, on the worker that accepted it. */
 interface ForwardedFor {
@@ -308,7 +312,7 @@ export class DataPlane {
     }
     const hbone = createHboneServer(
       { key: cert.keyPem, cert: cert.certPem, ca: this.init.caPem },
-      (stream, headers, peer) => this.#onHboneStream(stream, headers, peer),
+      (stream, headers, peer) => this.#onHboneStream(stream, headers, peer, ip),
       {
         onHandshakeError: (err, remote) => {
           this.metrics.inc(REFUSED, {
@@ -411,6 +415,38 @@ export class DataPlane {
     this.#peers.close();
     this.ins.stop();
     return result;
+  }
+
+  /** Every listener of this tunnel: the main thread's, this worker's (the others bind the same). */
+  #ownListeners(): ListenerAddress[] {
+    const own = [...this.init.mainListeners, listenerAddr(this.#outbound), listenerAddr(this.#socks)].map(parseListenerAddress);
+    for (const [ip, l] of this.#inbound) {
+      own.push({ host: ip, port: (l.hbone.address() as net.AddressInfo | null)?.port ?? this.#ports.hbone }, { host: ip, port: l.plain.port });
+    }
+    return own;
+  }
+
+  /**
+   * Refuses (counts and logs) a connection to one of this tunnel's own listeners: through
+   * passthrough a workload reached admin and drained the node (issue 17). ztunnel refuses a call
+   * to itself too (`SelfCall`).
+   */
+  #refuseSelfCall(ip: string, port: number, srcAddr: string, direction: "inbound" | "outbound", src?: Workload): boolean {
+    if (!reachesOwnListener(ip, port, this.#ownListeners())) return false;
+    const reporter = direction === "outbound" ? "source" : "destination";
+    this.metrics.inc(REFUSED, { reason: "self_call", reporter });
+    const target = formatHostPort(ip, port);
+    this.#logConn({
+      level: "warn",
+      message: "connection failed",
+      "src.addr": srcAddr,
+      "src.workload": src?.name,
+      "src.namespace": src?.namespace,
+      "dst.addr": target,
+      direction,
+      error: `${target} is one of this tunnel's own listeners`,
+    });
+    return true;
   }
 
   #logConn(e: Omit<AccessLogEntry, "time">): void {
@@ -564,6 +600,7 @@ export class DataPlane {
             no_route: socks.REP.HOST_UNREACHABLE,
             connect_failed: socks.REP.CONNECTION_REFUSED,
             bad_request: socks.REP.GENERAL_FAILURE,
+            self_call: socks.REP.NOT_ALLOWED,
           };
           void this.#outbound2(end, conn, listener, r.host, r.port, buf, {
             ok: () => socket.write(socks.reply(socks.REP.SUCCEEDED)),
@@ -577,12 +614,12 @@ export class DataPlane {
         done();
         void this.#outbound2(end, conn, listener, req.host, req.port, buf, {
           ok: () => socket.write(CONNECT_OK_BYTES),
-          fail: (reason) => refuse(errorResponse(...REFUSAL_STATUS[reason])),
+          fail: (reason) => refuse(errorResponse(REFUSAL_STATUS[reason])),
         });
       } catch (e) {
         if (e instanceof socks.Socks5Error) refuse(socks.reply(e.rep));
         else if (e instanceof ConnectError) {
-          refuse(errorResponse(e.status, "Bad Request"));
+          refuse(errorResponse(e.status));
         } else socket.destroy();
         this.metrics.inc(REFUSED, {
           reason: "bad_request",
@@ -638,6 +675,7 @@ export class DataPlane {
       });
       return respond.fail("no_route");
     }
+    if (this.#refuseSelfCall(dest.ip, dest.port, srcAddr, "outbound", src)) return respond.fail("self_call");
     const hbone = dest.workload?.protocol === "HBONE";
     const srcId = workloadIdentity(src);
     const dstId = dest.workload ? workloadIdentity(dest.workload) : undefined;
@@ -795,10 +833,12 @@ export class DataPlane {
 
   // ---- inbound --------------------------------------------------------------------------------
 
+  /** A CONNECT stream on the HBONE listener of workload IP `listenerIp` (whose certificate the peer verified). */
   #onHboneStream(
     stream: H2Stream,
     headers: IncomingHeaders,
     peer: HbonePeer,
+    listenerIp: string,
   ): void {
     const fail = (status: number) => {
       if (!stream.destroyed && !stream.headersSent) {
@@ -814,6 +854,21 @@ export class DataPlane {
     const fwd = String(headers["forwarded"] ?? "");
     const host = /;\s*host=([^;,\s]+)/.exec(fwd)?.[1];
     const srcIp = normalizeIp(peer.remoteAddress);
+    // The peer chose this listener's certificate (identity): it may only reach this workload, as
+    // ztunnel's inbound validates the HBONE target against the connection's destination (400).
+    if (normalizeIp(dstIp) !== listenerIp) {
+      this.metrics.inc(REFUSED, { reason: "destination_mismatch", reporter: "destination" });
+      this.#logConn({
+        level: "warn",
+        message: "connection failed",
+        "src.addr": `${srcIp}:${peer.remotePort}`,
+        "src.identity": peer.identity,
+        "dst.addr": authority,
+        direction: "inbound",
+        error: `HBONE target ${authority} is not served by the HBONE listener on ${listenerIp}`,
+      });
+      return fail(400);
+    }
     const conn = this.ins.openConnection({
       remoteAddress: srcIp,
       remotePort: peer.remotePort,
@@ -837,7 +892,7 @@ export class DataPlane {
         fail(
           reason === "policy_denied"
             ? 401
-            : reason === "connect_failed"
+            : reason === "connect_failed" || reason === "self_call"
             ? 503
             : 400,
         ),
@@ -855,12 +910,12 @@ export class DataPlane {
       try {
         req = parseConnectHead(buf);
       } catch (e) {
-        return refuse(errorResponse((e as ConnectError).status ?? 400, "Bad Request"));
+        return refuse(errorResponse((e as ConnectError).status ?? 400));
       }
       if (!req) return;
       done();
       const leftover = buf.subarray(req.consumed);
-      if (req.host !== listenerIp) return refuse(errorResponse(400, "Bad Request"));
+      if (req.host !== listenerIp) return refuse(errorResponse(400));
       this.#inbound2({
         downstream: end,
         conn,
@@ -873,7 +928,7 @@ export class DataPlane {
         listener: "inbound_plaintext",
         leftover,
         ok: () => socket.write(CONNECT_OK_BYTES),
-        fail: (reason) => refuse(errorResponse(...REFUSAL_STATUS[reason])),
+        fail: (reason) => refuse(errorResponse(REFUSAL_STATUS[reason])),
       });
     };
     return end;
@@ -894,6 +949,7 @@ export class DataPlane {
     fail(reason: Refusal): void;
   }): void {
     const start = Date.now();
+    if (this.#refuseSelfCall(a.dstIp, a.dstPort, a.srcAddr, "inbound")) return a.fail("self_call");
     const dst = this.#state.workloadByIp(a.dstIp);
     const target = `${a.dstIp}:${a.dstPort}`;
     if (!dst || dst.node !== this.init.node) {

@@ -4,7 +4,7 @@
  * client side is a pool of HTTP/2 sessions per (source identity, destination identity, source IP,
  * destination address) with at most `maxStreams` concurrent streams per session (ztunnel's pool key
  * and its default of 100), opening a new session when every existing one is full. HTTP/2 itself is
- * weft's own (`h2/`), over `node:tls` sockets.
+ * weft's own (`src/h2/`), over `node:tls` sockets.
  *
  * @example
  * ```ts
@@ -17,29 +17,33 @@
  * @module
  */
 
-import net from "node:net";
 import tls from "node:tls";
-import { H2Session, type H2Stream, type IncomingHeaders, type OutgoingHeaders } from "./h2/session.ts";
-import { peerIdentity, spiffeUrisFromSubjectAltName } from "./identity.ts";
+import {
+  H2Session,
+  type H2SessionOptions,
+  type H2Stream,
+  type IncomingHeaders,
+  type OutgoingHeaders,
+} from "../h2/session.ts";
+import { mutualTlsClientOptions, mutualTlsServerOptions, type TlsMaterial } from "../tls/context.ts";
+import { peerIdentity } from "../tls/identity.ts";
 
 export type { H2Session, H2Stream, IncomingHeaders, OutgoingHeaders };
 
 /** ztunnel's default cap of concurrent streams per pooled connection. */
 export const DEFAULT_MAX_STREAMS = 100;
 /**
- * TLS 1.3 suites in preference order: AES-128-GCM first (fastest with AES-NI; Deno's default pick
- * was measurably slower on bulk streams), then the other two standard suites.
+ * ztunnel's HTTP/2 settings for HBONE (its pool's): windows of 4 MiB per stream and 32 MiB per
+ * connection and 1 MiB frames, so one stream can carry bulk TCP at full speed, and 1000 streams.
  */
-export const TLS13_CIPHERS = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
+export const HBONE_H2_OPTIONS: H2SessionOptions = {
+  streamWindow: 4 << 20,
+  connectionWindow: 32 << 20,
+  maxFrameSize: 1 << 20,
+  maxConcurrentStreams: 1000,
+};
 /** A pooled session with no streams is closed after this long. */
 export const DEFAULT_IDLE_MS = 30_000;
-
-export interface TlsMaterial {
-  key: string;
-  cert: string;
-  /** The root(s) peers must chain to. */
-  ca: string;
-}
 
 /** The verified peer of an inbound HBONE stream. */
 export interface HbonePeer {
@@ -70,17 +74,7 @@ export function createHboneServer(
   onStream: HboneStreamHandler,
   hooks: HboneServerHooks = {},
 ): tls.Server {
-  const server = tls.createServer({
-    key: material.key,
-    cert: material.cert,
-    ca: material.ca,
-    requestCert: true,
-    rejectUnauthorized: true,
-    minVersion: "TLSv1.3",
-    ciphers: TLS13_CIPHERS,
-    honorCipherOrder: true,
-    ALPNProtocols: ["h2"],
-  });
+  const server = tls.createServer(mutualTlsServerOptions(material, { alpnProtocols: ["h2"] }));
   let sessions = 0;
   server.on("tlsClientError", (err: Error, socket: tls.TLSSocket) => {
     hooks.onHandshakeError?.(err, socket?.remoteAddress);
@@ -100,7 +94,7 @@ export function createHboneServer(
       return;
     }
     const id = ++sessions;
-    const session = new H2Session(socket, "server");
+    const session = new H2Session(socket, "server", HBONE_H2_OPTIONS);
     hooks.onSession?.(session, id);
     const peer: HbonePeer = {
       identity: identity!,
@@ -288,26 +282,16 @@ export class HbonePool {
     const colon = key.dstAddr.lastIndexOf(":");
     const host = key.dstAddr.slice(0, colon).replace(/^\[|\]$/g, "");
     const port = Number(key.dstAddr.slice(colon + 1));
-    const socket = tls.connect({
+    const socket = tls.connect(mutualTlsClientOptions(material, {
       host,
       port,
       localAddress: key.srcIp,
-      key: material?.key,
-      cert: material?.cert,
-      ca: material?.ca,
-      minVersion: "TLSv1.3",
-      ciphers: TLS13_CIPHERS,
-      ALPNProtocols: ["h2"],
-      servername: net.isIP(host) ? undefined : host,
-      checkServerIdentity: (_host: string, cert: tls.PeerCertificate) => {
-        const ids = spiffeUrisFromSubjectAltName(cert.subjectaltname);
-        if (ids.includes(key.dstIdentity)) return undefined;
-        return new Error(`server identity ${ids.join(",") || "(none)"} is not ${key.dstIdentity}`);
-      },
-    } as tls.ConnectionOptions);
+      alpnProtocols: ["h2"],
+      peerUriSan: key.dstIdentity,
+    }));
     socket.on("error", () => {});
     // Requests written before the handshake completes wait in the TLS socket.
-    const session = new H2Session(socket, "client");
+    const session = new H2Session(socket, "client", HBONE_H2_OPTIONS);
     const entry: Entry = { info, session, ready: Promise.resolve(), closed: false };
     const drop = () => {
       if (entry.closed) return;

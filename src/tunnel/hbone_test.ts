@@ -5,7 +5,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import tls from "node:tls";
 import type { AddressInfo } from "node:net";
-import { initCa, loadCa } from "./ca.ts";
+import { initCa, loadCa } from "../tls/ca.ts";
+import { PREFACE, Setting } from "../h2/frames.ts";
+import { withTimeout } from "../../test/helpers/timeout.ts";
 import { createHboneServer, HbonePool, HboneStatusError } from "./hbone.ts";
 
 const SERVER = "spiffe://cluster.local/ns/default/sa/server";
@@ -79,6 +81,38 @@ test("server refuses a certificate from another CA and a client without one", as
     assert.notEqual(await attempt({}), "");
     assert.equal(t.seen.length, 0);
     assert.ok(t.handshakeErrors.length >= before + 2, t.handshakeErrors.join("; "));
+  } finally {
+    t.server.close();
+    await rm(t.dir, { recursive: true, force: true });
+  }
+});
+
+test("an HBONE server announces ztunnel's HTTP/2 windows, frame size and stream limit, not the library's defaults", async () => {
+  const t = await setup();
+  try {
+    const socket = tls.connect({
+      host: "127.0.0.1", port: t.port, ALPNProtocols: ["h2"], key: t.c.keyPem, cert: t.c.certPem, ca: t.ca.certPem,
+      checkServerIdentity: () => undefined,
+    });
+    socket.on("error", () => {});
+    socket.write(PREFACE);
+    // The server's first frame is its SETTINGS: 9-byte header, then 6 bytes per setting.
+    const frame = await withTimeout(new Promise<Uint8Array>((resolve) => {
+      let got = new Uint8Array(0);
+      socket.on("data", (d: Uint8Array) => {
+        got = new Uint8Array([...got, ...d]);
+        const length = (got[0]! << 16) | (got[1]! << 8) | got[2]!;
+        if (got.length >= 9 + length) resolve(got.subarray(0, 9 + length));
+      });
+    }), 5000, "the server's SETTINGS");
+    socket.destroy();
+    assert.equal(frame[3], 0x4, "a SETTINGS frame");
+    const settings = new Map<number, number>();
+    const view = new DataView(frame.buffer, frame.byteOffset + 9, frame.length - 9);
+    for (let at = 0; at < view.byteLength; at += 6) settings.set(view.getUint16(at), view.getUint32(at + 2));
+    assert.equal(settings.get(Setting.INITIAL_WINDOW_SIZE), 4 << 20);
+    assert.equal(settings.get(Setting.MAX_FRAME_SIZE), 1 << 20);
+    assert.equal(settings.get(Setting.MAX_CONCURRENT_STREAMS), 1000);
   } finally {
     t.server.close();
     await rm(t.dir, { recursive: true, force: true });

@@ -13,6 +13,8 @@
  * @module
  */
 
+import { statusText } from "../edge/http1/encode.ts";
+
 /** Largest accepted request head. */
 export const MAX_HEAD_BYTES = 8192;
 
@@ -128,7 +130,11 @@ export function parseConnectHead(b: Uint8Array): ConnectRequest | undefined {
   return { host: hp[1] ?? hp[2]!, port, headers, consumed: end };
 }
 
-/** A minimal error response. */
-export function errorResponse(status: number, reason: string): string {
-  return `HTTP/1.1 ${status} ${reason}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`;
+/**
+ * A minimal error response with the status's own reason phrase (the edge codec's table); a 405
+ * names the one method these listeners take (RFC 9110 §15.5.6 requires `Allow`).
+ */
+export function errorResponse(status: number): string {
+  const allow = status === 405 ? "allow: CONNECT\r\n" : "";
+  return `HTTP/1.1 ${status} ${statusText(status)}\r\n${allow}content-length: 0\r\nconnection: close\r\n\r\n`;
 }

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { ConnectError, parseConnectHead } from "./http_connect.ts";
+import { ConnectError, errorResponse, parseConnectHead } from "./http_connect.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 
@@ -28,4 +28,16 @@ test("rejects other methods, bad targets, bad headers, oversized heads", () => {
   assert.throws(() => parseConnectHead(enc("CONNECT a:1 HTTP/1.1\r\nX(A): b\r\n\r\n")), ConnectError);
   assert.throws(() => parseConnectHead(enc("CONNECT a:1 HTTP/1.1\r\nX: a\nb\r\n\r\n")), ConnectError);
   assert.throws(() => parseConnectHead(enc("CONNECT a:1 HTTP/1.1\r\nX: " + "a".repeat(9000))), (e: ConnectError) => e.status === 431);
+});
+
+test("error responses carry each status's own reason phrase; a 405 says which method is allowed", () => {
+  const statusLine = (status: number) => errorResponse(status).split("\r\n")[0];
+  assert.equal(statusLine(400), "HTTP/1.1 400 Bad Request");
+  assert.equal(statusLine(403), "HTTP/1.1 403 Forbidden");
+  assert.equal(statusLine(405), "HTTP/1.1 405 Method Not Allowed");
+  assert.equal(statusLine(431), "HTTP/1.1 431 Request Header Fields Too Large");
+  assert.equal(statusLine(502), "HTTP/1.1 502 Bad Gateway");
+  assert.equal(statusLine(503), "HTTP/1.1 503 Service Unavailable");
+  assert.match(errorResponse(405), /\r\nallow: CONNECT\r\n/);
+  assert.doesNotMatch(errorResponse(400), /allow:/);
 });

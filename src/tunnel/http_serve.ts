@@ -1,6 +1,8 @@
 /**
  * Serves a web-standard `Request → Response` handler on `node:http` (portable across Deno and Bun,
- * no runtime API), streaming response bodies (the event stream) as they are produced.
+ * no runtime API), streaming response bodies (the event stream) as they are produced. The request
+ * URL is built from the listener's own address and the request target, never from the client's
+ * `Host` header: a forged `Host: x/quitquitquit?` turned `POST /anything` into `/quitquitquit`.
  *
  * @example
  * ```ts
@@ -12,6 +14,7 @@
 
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import { formatHostPort } from "../config/address.ts";
 
 export type FetchHandler = (req: Request) => Response | Promise<Response>;
 
@@ -20,8 +23,9 @@ export async function serveFetch(
   port: number,
   handler: FetchHandler,
 ): Promise<{ server: http.Server; address: string }> {
+  let origin = "";
   const server = http.createServer((req, res) => {
-    void respond(req, res, handler, host);
+    void respond(req, res, handler, origin);
   });
   server.keepAliveTimeout = 5000;
   await new Promise<void>((resolve, reject) => {
@@ -29,11 +33,32 @@ export async function serveFetch(
     server.listen({ host, port }, () => resolve());
   });
   const a = server.address() as AddressInfo;
-  return { server, address: `${a.address}:${a.port}` };
+  const address = formatHostPort(a.address, a.port);
+  origin = `http://${address}`;
+  return { server, address };
 }
 
-async function respond(req: http.IncomingMessage, res: http.ServerResponse, handler: FetchHandler, host: string) {
+/**
+ * The path and query of a request target: origin-form as is, absolute-form's own (RFC 9112 §3.2.2:
+ * a server accepts it; its authority is ignored like `Host`); undefined for anything else.
+ */
+function pathOf(target: string): string | undefined {
+  if (target.startsWith("/")) return target;
   try {
+    const u = new URL(target);
+    return u.protocol === "http:" || u.protocol === "https:" ? u.pathname + u.search : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function respond(req: http.IncomingMessage, res: http.ServerResponse, handler: FetchHandler, origin: string) {
+  try {
+    const path = pathOf(req.url ?? "/");
+    if (path === undefined) {
+      res.writeHead(400, { "content-type": "text/plain", connection: "close" });
+      return void res.end(`bad request target ${JSON.stringify((req.url ?? "").slice(0, 80))}\n`);
+    }
     const chunks: Uint8Array[] = [];
     if (req.method === "POST" || req.method === "PUT") {
       for await (const c of req) chunks.push(c as Uint8Array);
@@ -44,7 +69,7 @@ async function respond(req: http.IncomingMessage, res: http.ServerResponse, hand
       headers.set(k, Array.isArray(v) ? v.join(", ") : v);
     }
     const body = chunks.length ? Buffer.concat(chunks) : undefined;
-    const request = new Request(`http://${req.headers.host ?? host}${req.url ?? "/"}`, {
+    const request = new Request(`${origin}${path}`, {
       method: req.method ?? "GET",
       headers,
       ...(body ? { body } : {}),

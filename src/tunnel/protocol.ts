@@ -58,6 +58,8 @@ export interface DataPlaneInit {
   certs: CertMap;
   caPem: string;
   logFormat: LogFormat;
+  /** The main thread's bound listeners (admin, metrics, readiness), `host:port`: never a destination. */
+  mainListeners: string[];
   maxStreamsPerConnection: number;
   /**
    * Connect to the destination workload from the source workload's IP (as ztunnel does), so the

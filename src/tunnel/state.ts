@@ -21,6 +21,7 @@ import type {
   Workload,
 } from "./config.ts";
 import { spiffeId } from "./identity.ts";
+import { canonicalIp } from "./own_listeners.ts";
 
 /** Where a connection goes. */
 export interface Destination {
@@ -137,7 +138,9 @@ export class TunnelState {
     port: number,
     sourceNamespace?: string,
   ): Destination | { error: string } {
-    const ip = normalizeIp(host);
+    // One spelling per address, so `::ffff:127.0.1.3` is the workload 127.0.1.3 too.
+    const literal = canonicalIp(host);
+    const ip = literal ?? normalizeIp(host);
     const w = this.#byIp.get(ip);
     if (w) return { workload: w, ip, port };
     const svc = this.#byVip.get(ip) ??
@@ -170,9 +173,9 @@ export class TunnelState {
         port: epTarget || port,
       };
     }
-    if (ip.includes(":") || /^\d+\.\d+\.\d+\.\d+$/.test(ip)) {
-      return { ip, port };
-    }
+    // Passthrough only to an IP literal: a name with a colon is not IPv6, and `127.000.000.010`
+    // would be read as octal by the resolver.
+    if (literal !== undefined) return { ip: literal, port };
     return { error: `unknown host ${host}` };
   }
 }

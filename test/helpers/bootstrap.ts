@@ -20,6 +20,13 @@ export interface BootstrapSpec {
   clusters: ClusterSpec[];
   /** Extra HttpConnectionManager fields, indented YAML at the typed_config level. */
   hcm?: string;
+  /**
+   * Several listeners, each named (and its stat prefix) by its key, with its extra HCM fields as
+   * the value; default one listener `edge` with `hcm`. They all share the routes.
+   */
+  listeners?: Record<string, string>;
+  /** Virtual hosts placed before the `*` one, indented YAML at the virtual_hosts item level. */
+  virtualHosts?: string;
   flush?: string;
   listenerExtra?: string;
 }
@@ -35,29 +42,30 @@ export function bootstrapYaml(spec: BootstrapSpec): string {
       endpoints:
       - lb_endpoints:${c.endpoints.map((p) => `
         - endpoint: { address: { socket_address: { address: ${c.host ?? "127.0.0.1"}, port_value: ${p} } } }`).join("")}`).join("");
-  return `
-admin:
-  address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
-stats_flush_interval: ${spec.flush ?? "0.2s"}
-static_resources:
-  listeners:
-  - name: edge
+  const listeners = Object.entries(spec.listeners ?? { edge: spec.hcm ?? "" }).map(([name, hcm]) => `
+  - name: ${name}
     address: { socket_address: { address: 127.0.0.1, port_value: 0 } }${spec.listenerExtra ?? ""}
     filter_chains:
     - filters:
       - name: envoy.filters.network.http_connection_manager
         typed_config:
           "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: edge${spec.hcm ?? ""}
+          stat_prefix: ${name}${hcm}
           route_config:
-            virtual_hosts:
+            virtual_hosts:${spec.virtualHosts ?? ""}
             - name: all
               domains: ["*"]
               routes:${spec.routes}
           http_filters:
           - name: envoy.filters.http.router
             typed_config:
-              "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
+              "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router`).join("");
+  return `
+admin:
+  address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
+stats_flush_interval: ${spec.flush ?? "0.2s"}
+static_resources:
+  listeners:${listeners}
   clusters:${clusters.length ? clusters : " []"}
 `;
 }

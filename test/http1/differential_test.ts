@@ -44,7 +44,6 @@ export const EXPECTED_DIFFERENCES: Record<string, string> = {
   "HTTP/0.9 request line": "weft never speaks HTTP/0.9; llhttp parses a request line without a version as HTTP/0.9",
   "HTTP/2.0 in an HTTP/1 request line": "weft answers 505 to versions other than 1.0/1.1; llhttp accepts 2.0 in an HTTP/1 request line",
   "lower-case method 'get'": "weft accepts any method token (RFC 9110 §9.1) and lets the origin decide; llhttp only knows a fixed list of upper-case methods",
-  "two CRLFs before the request line": "weft skips exactly one empty line before the request line (RFC 9112 §2.2 asks for at least one); llhttp skips any number",
   "fragment in the target": "a fragment is never sent (RFC 9112 §3.2), Envoy rejects it too; llhttp parses it",
   "double Host": "RFC 9112 §3.2: more than one Host is a 400; llhttp leaves Host to the application and Node keeps both",
   "Host with userinfo": "weft validates Host as an RFC 3986 authority; llhttp accepts any field value",

@@ -19,7 +19,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { withTimeout } from "../helpers/timeout.ts";
-import { initCa } from "../../src/tunnel/ca.ts";
+import { initCa } from "../../src/tls/ca.ts";
 import { parsePrometheus } from "../../src/tunnel/metrics.ts";
 
 export const IS_BUN = Boolean(process.versions.bun);
@@ -167,12 +167,15 @@ export async function startTunnel(args: {
   extra?: string[];
   /** Run the tunnel on this runtime (default: the test's own). */
   runtime?: "deno" | "bun";
+  /** Extra environment variables for the tunnel process. */
+  env?: Record<string, string>;
 }): Promise<TunnelProcess> {
   const rt = args.runtime ?? (IS_BUN ? "bun" : "deno");
   const bin = rt === (IS_BUN ? "bun" : "deno") ? process.execPath : rt;
-  const cli = ["tunnel", "serve", "-c", args.config, "--node", args.node, "--bind", args.bind, "--ca", args.ca, ...(args.workers ? ["--workers", String(args.workers)] : []), ...(args.extra ?? [])];
+  // Admin listens on 127.0.0.1, shared by every tunnel of every test: a free port each (`extra` may override).
+  const cli = ["tunnel", "serve", "-c", args.config, "--node", args.node, "--bind", args.bind, "--ca", args.ca, "--admin-port", "0", ...(args.workers ? ["--workers", String(args.workers)] : []), ...(args.extra ?? [])];
   const argv = rt === "bun" ? [ENTRY, ...cli] : ["run", "-A", ENTRY, ...cli];
-  const child = spawn(bin, argv, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } });
+  const child = spawn(bin, argv, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1", ...args.env } });
   const t = new TunnelProcess(child, args.name);
   const ready = t.waitForLine((l) => l.startsWith("weft tunnel: ready "), 30_000, "ready");
   const exited = t.exited.then((code) => {
@@ -227,6 +230,18 @@ export class Refused extends Error {
   }
 }
 
+/** The 16 bytes of an IPv6 address (`::` and a dotted IPv4 tail allowed). */
+function ipv6Bytes(ip: string): Uint8Array {
+  const tail = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(ip);
+  const text = tail ? ip.slice(0, tail.index) + [0, 1].map((i) => ((Number(tail[1 + 2 * i]) << 8) | Number(tail[2 + 2 * i])).toString(16)).join(":") : ip;
+  const [head, rest] = text.split("::") as [string, string | undefined];
+  const groups = (g: string) => (g ? g.split(":").map((x) => parseInt(x, 16)) : []);
+  const h = groups(head);
+  const r = rest === undefined ? [] : groups(rest);
+  const all = [...h, ...new Array(8 - h.length - r.length).fill(0), ...r];
+  return Uint8Array.from(all.flatMap((g) => [g >> 8, g & 255]));
+}
+
 /** A SOCKS5 CONNECT from `srcIp` through `proxy`; resolves with the open tunnel. */
 export async function socks5(proxy: string, srcIp: string, host: string, port: number): Promise<net.Socket> {
   const s = await connectFrom(proxy, srcIp);
@@ -234,9 +249,12 @@ export async function socks5(proxy: string, srcIp: string, host: string, port: n
   s.write(Uint8Array.of(5, 1, 0));
   const g = await readExactly(s, 2);
   if (g[1] !== 0) throw new Error("SOCKS5 no acceptable method");
-  const isIp = net.isIPv4(host);
-  const addr = isIp ? Uint8Array.from(host.split(".").map(Number)) : Uint8Array.of(host.length, ...Buffer.from(host));
-  s.write(Uint8Array.of(5, 1, 0, isIp ? 1 : 3, ...addr, port >> 8, port & 0xff));
+  const [atyp, addr] = net.isIPv4(host)
+    ? [1, Uint8Array.from(host.split(".").map(Number))]
+    : net.isIPv6(host)
+    ? [4, ipv6Bytes(host)]
+    : [3, Uint8Array.of(Buffer.byteLength(host), ...Buffer.from(host))];
+  s.write(Uint8Array.of(5, 1, 0, atyp, ...addr, port >> 8, port & 0xff));
   let r: Buffer;
   try {
     r = await readExactly(s, 10);

@@ -39,3 +39,12 @@ test("ca init writes a CA once; validate reports file:line:col and the YAML path
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test("serve --help names the admin address, port and token options", { timeout: 60_000 }, async () => {
+  const help = await weft("tunnel", "serve", "--help");
+  assert.equal(help.code, 0, help.stderr);
+  assert.match(help.stdout, /--admin-address <ip>[\s\S]*default: "127\.0\.0\.1"/);
+  assert.match(help.stdout, /--admin-token <token>[\s\S]*env: WEFT_ADMIN_TOKEN/);
+  // Help wraps at the terminal's width: any whitespace between words.
+  assert.match(help.stdout, /--bind <ip>\s+this\s+node's\s+own\s+address\s+\(metrics,\s+readiness\s+and\s+outbound\s+listeners\)/);
+});

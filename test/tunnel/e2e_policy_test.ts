@@ -7,7 +7,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import http2 from "node:http2";
 import { join } from "node:path";
-import { initCa, loadCa } from "../../src/tunnel/ca.ts";
+import { initCa, loadCa } from "../../src/tls/ca.ts";
 import {
   CLIENT_ID, echoServer, eventually, httpConnect, makeWorkdir, Refused, roundTrip, slot, socks5, startTunnel, type TunnelProcess,
   withTimeout, writeConfig,

@@ -10,7 +10,7 @@
  */
 
 import { lookupName } from "./_names.ts";
-import { COLON, CR, FIELD_VALUE, HTAB, LF, LOWER, SP, TOKEN } from "./_tables.ts";
+import { COLON, CR, FIELD_VALUE, HTAB, latin1, LF, LOWER, SP, TOKEN } from "./_tables.ts";
 
 /** More bytes are needed. */
 export const FIELDS_INCOMPLETE = -1;
@@ -109,6 +109,8 @@ export function scanFields(buf: Uint8Array, i: number, limit: number, maxFields:
 export const CONN_CLOSE = 1;
 export const CONN_KEEP_ALIVE = 2;
 export const CONN_UPGRADE = 4;
+/** An option other than close, keep-alive and upgrade: a field the sender nominated as hop-by-hop. */
+export const CONN_NOMINATES = 8;
 
 /** Reads the comma-separated `Connection` options in `buf[s, e)` (case-insensitive). */
 export function connectionFlags(buf: Uint8Array, s: number, e: number): number {
@@ -125,8 +127,28 @@ export function connectionFlags(buf: Uint8Array, s: number, e: number): number {
     if (n === 5 && isToken(buf, ts, "close")) flags |= CONN_CLOSE;
     else if (n === 10 && isToken(buf, ts, "keep-alive")) flags |= CONN_KEEP_ALIVE;
     else if (n === 7 && isToken(buf, ts, "upgrade")) flags |= CONN_UPGRADE;
+    else if (n > 0) flags |= CONN_NOMINATES;
   }
   return flags;
+}
+
+/**
+ * The field names the `Connection` fields among the last scanned ones nominate (RFC 9110 §7.6.1),
+ * lower-cased, `close` left out (it names no field). Only called when {@linkcode connectionFlags}
+ * saw {@linkcode CONN_NOMINATES}, so a message without such options never pays for it.
+ */
+export function nominatedFields(buf: Uint8Array, connectionId: number): string[] {
+  const names: string[] = [];
+  const f = scan.f;
+  for (let k = 0; k < scan.count; k++) {
+    const o = k * FIELD_STRIDE;
+    if (f[o + 4] !== connectionId) continue;
+    for (const option of latin1(buf, f[o + 2]!, f[o + 3]!).split(",")) {
+      const name = option.trim().toLowerCase();
+      if (name !== "" && name !== "close" && !names.includes(name)) names.push(name);
+    }
+  }
+  return names;
 }
 
 function isToken(buf: Uint8Array, s: number, lower: string): boolean {

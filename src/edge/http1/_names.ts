@@ -19,8 +19,10 @@ export const ID_TRANSFER_ENCODING = 2;
 export const ID_CONNECTION = 3;
 export const ID_EXPECT = 4;
 export const ID_UPGRADE = 5;
+/** Not interpreted by the codec, but collected for the proxy (it decides the trusted client address). */
+export const ID_FORWARDED_FOR = 6;
 
-/** Lower-case names, the interpreted ones first (their order matches the ids above). */
+/** Lower-case names, the ones with ids first (their order matches the ids above). */
 export const KNOWN_NAMES: readonly string[] = [
   "host",
   "content-length",
@@ -28,6 +30,7 @@ export const KNOWN_NAMES: readonly string[] = [
   "connection",
   "expect",
   "upgrade",
+  "x-forwarded-for",
   "te",
   "trailer",
   "keep-alive",
@@ -69,7 +72,6 @@ export const KNOWN_NAMES: readonly string[] = [
   "vary",
   "via",
   "forwarded",
-  "x-forwarded-for",
   "x-forwarded-proto",
   "x-forwarded-host",
   "x-forwarded-port",

@@ -28,6 +28,7 @@
 
 import { FIELD_STRIDE, scan } from "./_fields.ts";
 import { KNOWN_NAMES } from "./_names.ts";
+import { latin1 } from "./_tables.ts";
 
 /** Offsets of the fields of the last parsed head (see the module doc for how long they hold). */
 export const parsedFields = {
@@ -62,5 +63,11 @@ export const parsedFields = {
   knownName(i: number): string | null {
     const id = scan.f[i * FIELD_STRIDE + 4]!;
     return id >= 0 ? KNOWN_NAMES[id]! : null;
+  },
+  /** Field `i`'s name, lower-cased, decoded from `bytes` (the head's bytes) when it is not a known one. */
+  name(i: number, bytes: Uint8Array): string {
+    const o = i * FIELD_STRIDE;
+    const id = scan.f[o + 4]!;
+    return id >= 0 ? KNOWN_NAMES[id]! : latin1(bytes, scan.f[o]!, scan.f[o + 1]!).toLowerCase();
   },
 };

@@ -8,11 +8,13 @@ import {
   classifyTransferEncoding,
   CONN_CLOSE,
   CONN_KEEP_ALIVE,
+  CONN_NOMINATES,
   CONN_UPGRADE,
   connectionFlags,
   FIELD_STRIDE,
   FIELDS_ERROR,
   FIELDS_INCOMPLETE,
+  nominatedFields,
   scan,
   scanFields,
   TE_CHUNKED,
@@ -22,6 +24,7 @@ import {
   ID_CONNECTION,
   ID_CONTENT_LENGTH,
   ID_EXPECT,
+  ID_FORWARDED_FOR,
   ID_HOST,
   ID_TRANSFER_ENCODING,
   ID_UPGRADE,
@@ -75,8 +78,9 @@ function incomplete(buf: Uint8Array, maxHeadBytes: number): HeadResult<never> {
  *
  * Decisions where RFC 9112 leaves a choice (the conformance table in test/http1/vectors.ts has one
  * vector for each, with what nginx and Envoy do):
- * - One empty line (CRLF) before the request line is skipped (RFC 9112 §2.2) and counted in `headBytes`;
- *   a second one, or any other leading byte that cannot start a method, is a 400.
+ * - Empty lines (CRLF) before the request line are skipped (RFC 9112 §2.2 asks for at least one; llhttp
+ *   and Envoy skip any number) and counted in `headBytes`; a bare LF or any other leading byte that
+ *   cannot start a method is a 400.
  * - A method is any token, case-sensitive: `get` is accepted as a method distinct from `GET`; the origin
  *   decides whether it knows it.
  * - The request-target is visible ASCII without `#`; `http://` and `https://` absolute-form targets give
@@ -104,10 +108,12 @@ export function parseRequestHead(buf: Uint8Array, limits: HeadLimits): HeadResul
   const maxHeadBytes = limits.maxHeadBytes;
   const limit = buf.length < maxHeadBytes ? buf.length : maxHeadBytes;
   let i = 0;
-  if (limit > 0 && buf[0] === CR) {
-    if (limit < 2) return incomplete(buf, maxHeadBytes);
-    if (buf[1] !== LF) return bad("bare CR before the request line");
-    i = 2;
+  // Empty lines before the request line are skipped, as llhttp and Envoy do (RFC 9112 §2.2 asks
+  // for at least one); they count in the head's size limit.
+  while (i < limit && buf[i] === CR) {
+    if (i + 1 >= limit) return incomplete(buf, maxHeadBytes);
+    if (buf[i + 1] !== LF) return bad("bare CR before the request line");
+    i += 2;
   }
 
   // method SP
@@ -116,11 +122,7 @@ export function parseRequestHead(buf: Uint8Array, limits: HeadLimits): HeadResul
   while (i < limit && TOKEN[(c = buf[i]!)] !== 0) i++;
   if (i >= limit) return incomplete(buf, maxHeadBytes);
   if (i === ms) {
-    return bad(
-      c === CR || c === LF
-        ? "more than one empty line before the request line"
-        : "the request line does not start with a method",
-    );
+    return bad(c === LF ? "bare LF before the request line" : "the request line does not start with a method");
   }
   if (c !== SP) return bad("invalid character in the method or after it");
   const me = i++;
@@ -194,6 +196,7 @@ export function parseRequestHead(buf: Uint8Array, limits: HeadLimits): HeadResul
   let conn = 0;
   let expectContinue = false;
   let upgradeValue: string | null = null;
+  let forwardedFor: string | null = null;
   for (let k = 0; k < count; k++) {
     const o = k * FIELD_STRIDE;
     const vStart = f[o + 2]!;
@@ -202,7 +205,7 @@ export function parseRequestHead(buf: Uint8Array, limits: HeadLimits): HeadResul
     const value = vStart === vEnd ? "" : str.slice(vStart, vEnd);
     if (id >= 0) {
       headers[2 * k] = KNOWN_NAMES[id]!;
-      if (id <= ID_UPGRADE) {
+      if (id <= ID_FORWARDED_FOR) {
         if (id === ID_HOST) {
           hostCount++;
           hostHeader = value;
@@ -222,6 +225,8 @@ export function parseRequestHead(buf: Uint8Array, limits: HeadLimits): HeadResul
           if (equalsIgnoreCase(buf, vStart, vEnd, "100-continue")) expectContinue = true;
         } else if (id === ID_UPGRADE) {
           upgradeValue = upgradeValue === null ? value : `${upgradeValue}, ${value}`;
+        } else {
+          forwardedFor = forwardedFor === null ? value : `${forwardedFor}, ${value}`;
         }
       }
     } else {
@@ -317,6 +322,8 @@ export function parseRequestHead(buf: Uint8Array, limits: HeadLimits): HeadResul
       keepAlive,
       expectContinue: expectContinue && minor === 1,
       upgrade: minor === 1 && (conn & CONN_UPGRADE) !== 0 ? upgradeValue : null,
+      connectionNominated: (conn & CONN_NOMINATES) !== 0 ? nominatedFields(buf, ID_CONNECTION) : null,
+      forwardedFor,
       headBytes: end,
     },
   };

@@ -43,6 +43,8 @@ test("parseRequestHead() fills every field of a simple GET", () => {
     keepAlive: true,
     expectContinue: false,
     upgrade: null,
+    connectionNominated: null,
+    forwardedFor: null,
     headBytes: s.length,
   });
 });
@@ -84,14 +86,37 @@ test("parseRequestHead() decodes values as latin1, byte for byte", () => {
   assert.deepEqual([...value].map((ch) => ch.charCodeAt(0)), [0x80, 0x9f, 0xa0, 0xe9, 0xff]);
 });
 
-test("parseRequestHead() skips one CRLF before the request line (RFC 9112 §2.2), not two", () => {
+test("parseRequestHead() skips empty lines before the request line (RFC 9112 §2.2), as llhttp does", () => {
   const head = ok("\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n");
   assert.equal(head.method, "GET");
   assert.equal(head.headBytes, 29);
-  rejects("\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", 400, /empty line/);
-  rejects("\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", 400);
+  const three = ok("\r\n\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n");
+  assert.equal(three.method, "GET");
+  assert.equal(three.headBytes, 33);
+  // Only CRLF pairs: a bare LF or CR stays an error.
+  rejects("\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", 400, /bare LF/);
+  rejects("\r\n\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", 400, /bare LF/);
   rejects(" GET / HTTP/1.1\r\nHost: a\r\n\r\n", 400);
   rejects("\rGET / HTTP/1.1\r\nHost: a\r\n\r\n", 400, /bare CR/);
+  // Empty lines count toward the head limit: endless CRLFs end in 431, not an endless wait.
+  const crlfs = new TextEncoder().encode("\r\n".repeat(600));
+  const r = parseRequestHead(crlfs, { maxHeadBytes: 1024, maxHeaders: 100 });
+  assert.equal(r.status, "error");
+  assert.equal(r.status === "error" && r.code, 431);
+});
+
+test("parseRequestHead() lists the fields Connection nominates and collects X-Forwarded-For", () => {
+  const plain = ok("GET / HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, Upgrade\r\nUpgrade: h2c\r\n\r\n");
+  assert.equal(plain.connectionNominated, null);
+  assert.equal(plain.forwardedFor, null);
+  const head = ok(
+    "GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade, HTTP2-Settings\r\nX-Forwarded-For: 1.2.3.4\r\n" +
+      "connection: close ,X-Hop\r\nx-forwarded-for: 5.6.7.8, 9.9.9.9\r\n\r\n",
+  );
+  assert.deepEqual(head.connectionNominated, ["upgrade", "http2-settings", "x-hop"]);
+  assert.equal(head.keepAlive, false);
+  assert.equal(head.forwardedFor, "1.2.3.4, 5.6.7.8, 9.9.9.9");
+  assert.deepEqual(head.headers.filter((_, i) => i % 2 === 0), ["host", "connection", "x-forwarded-for", "connection", "x-forwarded-for"]);
 });
 
 test("parseRequestHead() validates the request line", () => {

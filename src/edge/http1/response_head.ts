@@ -7,11 +7,13 @@
 import {
   CONN_CLOSE,
   CONN_KEEP_ALIVE,
+  CONN_NOMINATES,
   classifyTransferEncoding,
   connectionFlags,
   FIELD_STRIDE,
   FIELDS_ERROR,
   FIELDS_INCOMPLETE,
+  nominatedFields,
   scan,
   scanFields,
   TE_INVALID,
@@ -210,6 +212,7 @@ export function parseResponseHead(
       bodyKind,
       contentLength: bodyKind === "length" ? contentLength : 0,
       keepAlive,
+      connectionNominated: (conn & CONN_NOMINATES) !== 0 ? nominatedFields(buf, ID_CONNECTION) : null,
       headBytes: end,
     },
   };

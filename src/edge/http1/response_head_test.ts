@@ -35,6 +35,7 @@ test("parseResponseHead() fills every field of a 200 with Content-Length", () =>
     bodyKind: "length",
     contentLength: 5,
     keepAlive: true,
+    connectionNominated: null,
     headBytes: s.length,
   });
 });
@@ -69,6 +70,15 @@ test("parseResponseHead() computes keepAlive from the version and Connection", (
   assert.equal(keep(["HTTP/1.0 200 OK", "Content-Length: 0", "Connection: Keep-Alive"]), true);
   assert.equal(keep(["HTTP/1.0 200 OK", "Connection: Keep-Alive"]), false);
   assert.equal(ok(res(["HTTP/1.0 200 OK", "Content-Length: 0"])).minor, 0);
+});
+
+test("parseResponseHead() lists the fields Connection nominates, also without decoding fields", () => {
+  assert.equal(ok("HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nContent-Length: 0\r\n\r\n").connectionNominated, null);
+  const text = "HTTP/1.1 200 OK\r\nConnection: X-Secret, close\r\nX-Secret: 1\r\nContent-Length: 0\r\n\r\n";
+  assert.deepEqual(ok(text).connectionNominated, ["x-secret"]);
+  const r = parseResponseHead(bytes(text), "GET", LIMITS, { decodeFields: false });
+  assert.ok(r.status === "ok");
+  assert.deepEqual(r.head.connectionNominated, ["x-secret"]);
 });
 
 test("parseResponseHead() accepts an empty reason with or without its space, and obs-text", () => {

@@ -42,6 +42,14 @@ export interface RequestHead {
   expectContinue: boolean;
   /** Value of `Upgrade` when `Connection` lists `upgrade`, else null. */
   upgrade: string | null;
+  /**
+   * The field names `Connection` nominates (every option but `close`), lower-cased: hop-by-hop,
+   * never forwarded (RFC 9110 §7.6.1). Null unless it names a field beyond keep-alive and upgrade
+   * (always hop-by-hop), so the common message costs nothing.
+   */
+  connectionNominated: string[] | null;
+  /** The `X-Forwarded-For` values joined with ", ", or null when absent. */
+  forwardedFor: string | null;
   /** Bytes the head occupied, including the final CRLF CRLF. */
   headBytes: number;
 }
@@ -54,6 +62,8 @@ export interface ResponseHead {
   bodyKind: BodyKind;
   contentLength: number;
   keepAlive: boolean;
+  /** As on {@linkcode RequestHead}: the names `Connection` nominates, or null. */
+  connectionNominated: string[] | null;
   headBytes: number;
 }
 

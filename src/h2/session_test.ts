@@ -25,6 +25,7 @@ import {
   Setting,
 } from "./frames.ts";
 import { type HeaderList, HpackDecoder, HpackEncoder } from "./hpack.ts";
+import { withTimeout } from "../../test/helpers/timeout.ts";
 import { errorName, H2Session, type H2SessionOptions, type H2Stream, type IncomingHeaders } from "./session.ts";
 
 /** The longest any single wait may take. */
@@ -76,19 +77,6 @@ function bytes(n: number, seed = 0): Uint8Array {
   const out = new Uint8Array(n);
   for (let i = 0; i < n; i++) out[i] = (i + seed) % 251;
   return out;
-}
-
-/** Resolves with `promise`, or rejects after `ms` saying what was awaited. */
-async function within<T>(promise: Promise<T>, what: string, ms = WAIT_MS): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /**
@@ -340,7 +328,7 @@ async function startServer(opts: H2SessionOptions = {}, onStream: StreamHandler 
     close: () => {
       for (const s of sessions) s.destroy();
       for (const s of sockets) s.destroy();
-      return within(new Promise<void>((resolve) => server.close(() => resolve())), "the test server to close");
+      return withTimeout(new Promise<void>((resolve) => server.close(() => resolve())), WAIT_MS, "the test server to close");
     },
   };
 }
@@ -348,10 +336,10 @@ async function startServer(opts: H2SessionOptions = {}, onStream: StreamHandler 
 async function rawClient(port: number): Promise<Peer> {
   const socket = net.connect(port, "127.0.0.1");
   const peer = new Peer(socket);
-  await within(new Promise<void>((resolve, reject) => {
+  await withTimeout(new Promise<void>((resolve, reject) => {
     socket.once("connect", resolve);
     socket.once("error", reject);
-  }), "the TCP connection");
+  }), WAIT_MS, "the TCP connection");
   return peer;
 }
 
@@ -436,7 +424,24 @@ test("server SETTINGS advertise the options, and the client's SETTINGS get ACKed
     const session = server.sessions[0]!;
     const acked = new Promise<void>((resolve) => session.once("localSettings", resolve));
     c.sendFrame(FrameType.SETTINGS, Flag.ACK, 0);
-    await within(acked, "localSettings");
+    await withTimeout(acked, WAIT_MS, "localSettings");
+    c.assertNoErrors();
+  });
+});
+
+test("without options a server announces RFC 9113's initial windows and frame size, 100 streams, no tunnel-sized windows", async () => {
+  await withServer({}, accept, async (c) => {
+    const settings = await c.handshake();
+    assert.deepEqual(Object.fromEntries(settings), {
+      [Setting.ENABLE_PUSH]: 0,
+      [Setting.INITIAL_WINDOW_SIZE]: 65_535,
+      [Setting.MAX_FRAME_SIZE]: 16_384,
+      [Setting.MAX_HEADER_LIST_SIZE]: 64 << 10,
+      [Setting.MAX_CONCURRENT_STREAMS]: 100,
+    });
+    // The connection window stays at the RFC's 65,535: a PING round trip shows no WINDOW_UPDATE came.
+    await c.ping();
+    assert.equal(c.credit(0), 0);
     c.assertNoErrors();
   });
 });
@@ -655,7 +660,7 @@ test("RST_STREAM from the client destroys the server's stream with its code", as
     const stream = server.streams[0]!.stream;
     const error = new Promise<Error>((resolve) => stream.once("error", resolve));
     c.send(encodeU32Frame(FrameType.RST_STREAM, 0, 1, ErrorCode.CANCEL));
-    const e = await within(error, "the stream's error");
+    const e = await withTimeout(error, WAIT_MS, "the stream's error");
     assert.ok(e instanceof H2StreamError && e.code === ErrorCode.CANCEL, String(e));
     await c.ping();
     c.assertNoErrors(1); // no RST_STREAM in answer to a RST_STREAM
@@ -1143,13 +1148,13 @@ async function withClient(opts: H2SessionOptions, body: (t: ClientSetup) => Prom
   const session = new H2Session(socket, "client", opts);
   let s: Peer | undefined;
   try {
-    s = await within(peer, "the client's connection");
+    s = await withTimeout(peer, WAIT_MS, "the client's connection");
     await body({ session, s });
   } finally {
     session.destroy();
     socket.destroy();
     s?.destroy();
-    await within(new Promise<void>((resolve) => server.close(() => resolve())), "the raw server to close");
+    await withTimeout(new Promise<void>((resolve) => server.close(() => resolve())), WAIT_MS, "the raw server to close");
   }
 }
 
@@ -1171,7 +1176,7 @@ function open(session: H2Session): H2Stream {
 }
 
 function streamError(stream: Duplex, what: string): Promise<Error> {
-  return within(new Promise<Error>((resolve) => stream.once("error", resolve)), what);
+  return withTimeout(new Promise<Error>((resolve) => stream.once("error", resolve)), WAIT_MS, what);
 }
 
 test("client: preface and SETTINGS first, CONNECT on stream 1, the response and DATA arrive", async () => {
@@ -1179,12 +1184,12 @@ test("client: preface and SETTINGS first, CONNECT on stream 1, the response and 
     await serverHandshake(s);
     assert.equal(s.frames[0]!.type, FrameType.SETTINGS);
     const stream = open(session);
-    const response = within(new Promise<IncomingHeaders>((resolve) => stream.once("response", resolve)), "response");
+    const response = withTimeout(new Promise<IncomingHeaders>((resolve) => stream.once("response", resolve)), WAIT_MS, "response");
     const { fields } = await s.headersOn(1);
     assert.deepEqual(fields, { ":method": "CONNECT", ":authority": "10.0.0.2:8080" });
     s.sendHeaders(1, [[":status", "200"]]);
     assert.equal((await response)[":status"], "200");
-    const data = within(new Promise<Uint8Array>((resolve) => stream.once("data", resolve)), "data");
+    const data = withTimeout(new Promise<Uint8Array>((resolve) => stream.once("data", resolve)), WAIT_MS, "data");
     s.sendData(1, new TextEncoder().encode("hi"));
     assert.equal(new TextDecoder().decode(await data), "hi");
     stream.write("yo");
@@ -1225,7 +1230,7 @@ test("client: PUSH_PROMISE (push is disabled): GOAWAY PROTOCOL_ERROR and the ses
     await serverHandshake(s);
     const stream = open(session);
     const failed = streamError(stream, "the stream to fail");
-    const closed = within(new Promise<void>((resolve) => session.once("close", () => resolve())), "the session's close");
+    const closed = withTimeout(new Promise<void>((resolve) => session.once("close", () => resolve())), WAIT_MS, "the session's close");
     await s.headersOn(1);
     s.sendFrame(FrameType.PUSH_PROMISE, Flag.END_HEADERS, 1, concat(Uint8Array.of(0, 0, 0, 2), headersBlock([[":method", "GET"]])));
     await s.expectGoaway(ErrorCode.PROTOCOL_ERROR);
@@ -1261,7 +1266,7 @@ test("client: GOAWAY fails the streams above its last-stream-id with REFUSED_STR
     await serverHandshake(s);
     const [one, three, five] = [open(session), open(session), open(session)];
     const refused = [streamError(three, "stream 3 to fail"), streamError(five, "stream 5 to fail")];
-    const goaway = within(new Promise<[number, number]>((resolve) => session.on("goaway", (code, last) => resolve([code, last]))), "goaway");
+    const goaway = withTimeout(new Promise<[number, number]>((resolve) => session.on("goaway", (code, last) => resolve([code, last]))), WAIT_MS, "goaway");
     await s.headersOn(5);
     s.send(encodeU32Frame(FrameType.GOAWAY, 0, 0, 1, ErrorCode.NO_ERROR));
     assert.deepEqual(await goaway, [ErrorCode.NO_ERROR, 1]);
@@ -1270,7 +1275,7 @@ test("client: GOAWAY fails the streams above its last-stream-id with REFUSED_STR
     }
     assert.equal(session.closing, true);
     assert.throws(() => session.request(TARGET), /closing/);
-    const response = within(new Promise<IncomingHeaders>((resolve) => one.once("response", resolve)), "stream 1's response");
+    const response = withTimeout(new Promise<IncomingHeaders>((resolve) => one.once("response", resolve)), WAIT_MS, "stream 1's response");
     s.sendHeaders(1, [[":status", "200"]]);
     assert.equal((await response)[":status"], "200");
     await s.ping();

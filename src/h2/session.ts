@@ -1,8 +1,8 @@
 /**
- * One HTTP/2 connection (RFC 9113) over an established byte stream (HBONE's mutual-TLS socket), in
- * the client or the server role, with each stream a `Duplex` so `relay()` pipes it like a socket.
+ * One HTTP/2 connection (RFC 9113) over an established byte stream (a TLS or TCP socket), in the
+ * client or the server role, with each stream a `Duplex` so it can be piped like a socket.
  *
- * Written for HBONE's CONNECT tunnels, not as a general HTTP library: no server push, no priorities
+ * Written first for HBONE's CONNECT tunnels (the tunnel's only user so far): no server push, no priorities
  * (PRIORITY frames are checked and ignored), header blocks encoded without a dynamic table. What it
  * does it does strictly: the frame rules of RFC 9113 §6, stream states, both levels of flow control,
  * and HPACK (RFC 7541) decoding with limits; every violation is a connection error (GOAWAY) or a
@@ -10,7 +10,7 @@
  * in both roles and `h2/session_test.ts` feeds it malformed frames.
  *
  * Why not `node:http2`: on Bun 1.4.5 it carried 425 MB/s between two processes where bare TLS
- * carries 800–1000, and its session windows stall when raised early (see the tunnel's README).
+ * carries 800–1000, and its session windows stall when raised early (see `src/tunnel/README.md`).
  *
  * @example
  * ```ts
@@ -72,12 +72,17 @@ export interface H2SessionOptions {
   prefaceTimeoutMs?: number;
 }
 
-/** ztunnel's HBONE flow-control windows and frame size (its pool's h2 settings). */
+/**
+ * What a session announces unless told otherwise: RFC 9113's initial windows and frame size (what
+ * the peer assumes before our SETTINGS anyway, so unread data costs at most 64 KiB a stream), the
+ * RFC's recommended floor of 100 concurrent streams, 64 KiB of header list. A user with other needs
+ * passes its own (HBONE announces ztunnel's larger windows, `src/tunnel/hbone.ts`).
+ */
 export const DEFAULTS: Required<H2SessionOptions> = {
-  streamWindow: 4 << 20,
-  connectionWindow: 32 << 20,
-  maxFrameSize: 1 << 20,
-  maxConcurrentStreams: 1000,
+  streamWindow: DEFAULT_WINDOW,
+  connectionWindow: DEFAULT_WINDOW,
+  maxFrameSize: DEFAULT_MAX_FRAME_SIZE,
+  maxConcurrentStreams: 100,
   maxHeaderListSize: 64 << 10,
   prefaceTimeoutMs: 10_000,
 };

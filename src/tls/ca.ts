@@ -1,7 +1,8 @@
 /**
- * A development certificate authority for the tunnel: a root key and certificate kept in a directory
- * (`ca-key.pem`, `ca-cert.pem`), and short-lived workload certificates minted from it whose only
- * name is a SPIFFE URI (`spiffe://<trust-domain>/ns/<ns>/sa/<sa>`), as Istio's CA issues them.
+ * A development certificate authority: a root key and certificate kept in a directory
+ * (`ca-key.pem`, `ca-cert.pem`), and short-lived certificates minted from it whose only name is a
+ * SPIFFE URI (`spiffe://<trust-domain>/ns/<ns>/sa/<sa>`), as Istio's CA issues them. The tunnel
+ * mints its workload certificates here; tests of any TLS listener can mint theirs.
  *
  * Everything is ECDSA P-256 over WebCrypto, built with `@peculiar/x509` (no hand-written ASN.1).
  *
@@ -219,11 +220,4 @@ export async function caFromPem(
       };
     },
   };
-}
-
-/** When a certificate should be replaced: at half of its lifetime, as ztunnel rotates. */
-export function rotationTime(
-  cert: { notBefore: number; notAfter: number },
-): number {
-  return cert.notBefore + (cert.notAfter - cert.notBefore) / 2;
 }

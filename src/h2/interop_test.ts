@@ -14,9 +14,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Duplex } from "node:stream";
 import tls from "node:tls";
-import { initCa, loadCa } from "../ca.ts";
+import { initCa, loadCa } from "../tls/ca.ts";
 import { ErrorCode, H2StreamError } from "./frames.ts";
 import { H2Session, type H2SessionOptions, type H2Stream, type IncomingHeaders } from "./session.ts";
+import { withTimeout } from "../../test/helpers/timeout.ts";
+
+/** How long any one wait in these tests may take. */
+const WAIT_MS = 15_000;
 
 const IS_DENO = "Deno" in globalThis;
 const STREAMS = 8;
@@ -77,14 +81,6 @@ function serve(stream: Duplex, authority: string, respond: (status: number, end:
   stream.pipe(stream);
 }
 
-function withTimeout<T>(p: Promise<T>, what: string, ms = 15_000): Promise<T> {
-  let timer: ReturnType<typeof setTimeout>;
-  return Promise.race([
-    p,
-    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out: ${what}`)), ms))),
-  ]).finally(() => clearTimeout(timer));
-}
-
 async function ourClient(m: Material, port: number): Promise<H2Session> {
   const socket = tls.connect({ ...TLS_COMMON, ...m.client, host: "127.0.0.1", port, checkServerIdentity: () => undefined });
   await new Promise<void>((resolve, reject) => {
@@ -118,6 +114,7 @@ test("our client against a node:http2 server: concurrent streams both ways, 403,
         assert.equal(headers[":status"], "200");
         return exchange(stream, BYTES);
       })),
+      WAIT_MS,
       "echo streams",
     );
     for (const r of results) {
@@ -128,11 +125,11 @@ test("our client against a node:http2 server: concurrent streams both ways, 403,
 
     const refused = await connect(session, "refuse:1");
     assert.equal(refused.headers[":status"], "403");
-    await withTimeout(new Promise((r) => refused.stream.once("end", r).resume()), "the 403 stream ends");
+    await withTimeout(new Promise((r) => refused.stream.once("end", r).resume()), WAIT_MS, "the 403 stream ends");
 
     const reset = await connect(session, "reset:1");
     reset.stream.write(new Uint8Array(10));
-    const err = await withTimeout(new Promise<Error>((r) => reset.stream.once("error", r)), "the reset arrives");
+    const err = await withTimeout(new Promise<Error>((r) => reset.stream.once("error", r)), WAIT_MS, "the reset arrives");
     assert.ok(err instanceof H2StreamError);
     assert.equal(err.code, ErrorCode.CANCEL);
     assert.equal(session.destroyed, false, "a stream reset leaves the session up");
@@ -175,6 +172,7 @@ test("a node:http2 client against our server: concurrent streams both ways, 403,
         assert.equal(status, 200);
         return exchange(stream, BYTES);
       })),
+      WAIT_MS,
       "echo streams",
     );
     for (const r of results) {
@@ -189,7 +187,7 @@ test("a node:http2 client against our server: concurrent streams both ways, 403,
     reset.stream.on("error", () => {});
     const closed = new Promise<number>((r) => reset.stream.once("close", () => r(reset.stream.rstCode ?? -1)));
     reset.stream.write(new Uint8Array(10));
-    assert.equal(await withTimeout(closed, "the reset arrives"), http2.constants.NGHTTP2_CANCEL);
+    assert.equal(await withTimeout(closed, WAIT_MS, "the reset arrives"), http2.constants.NGHTTP2_CANCEL);
 
     assert.equal(sessions.length, 1, "every stream shared one connection");
     // Deno 2.9.6's node:http2 client aborts the process (segfault or "free(): invalid pointer") in
@@ -200,8 +198,8 @@ test("a node:http2 client against our server: concurrent streams both ways, 403,
       const goaway = new Promise<number>((r) => client.once("goaway", (code) => r(code)));
       const clientClosed = new Promise((r) => client.once("close", r));
       sessions[0]!.close();
-      assert.equal(await withTimeout(goaway, "GOAWAY reaches the client"), http2.constants.NGHTTP2_NO_ERROR);
-      await withTimeout(clientClosed, "with no streams open, the connection closes after GOAWAY");
+      assert.equal(await withTimeout(goaway, WAIT_MS, "GOAWAY reaches the client"), http2.constants.NGHTTP2_NO_ERROR);
+      await withTimeout(clientClosed, WAIT_MS, "with no streams open, the connection closes after GOAWAY");
     }
   } finally {
     client.destroy();

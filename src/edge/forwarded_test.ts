@@ -1,0 +1,70 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { addressFromRight, decideForwarding, dropsEnvoyField, forwarding, isInternalAddress } from "./forwarded.ts";
+
+function decide(remote: string, xff: string | null, useRemoteAddress: boolean, hops: number) {
+  decideForwarding(remote, xff, useRemoteAddress, hops);
+  return { ...forwarding };
+}
+
+// The six examples of Envoy's docs (configuration/http/http_conn_man/headers, x-forwarded-for).
+test("decideForwarding() follows Envoy's XFF examples 1 to 6", () => {
+  const xff = "203.0.113.128, 203.0.113.10, 203.0.113.1";
+  // 1: edge proxy, no trusted proxy in front: the peer is the client, XFF ignored.
+  assert.deepEqual(decide("192.0.2.5", xff, true, 0), { clientAddress: "192.0.2.5", internal: false, edge: true });
+  // 2: internal proxy behind example 1's edge: the last XFF address.
+  assert.deepEqual(decide("10.11.12.13", `${xff}, 192.0.2.5`, false, 0), { clientAddress: "192.0.2.5", internal: false, edge: false });
+  // 3: edge proxy behind two trusted proxies: the 2nd address from the right.
+  assert.deepEqual(decide("192.0.2.5", xff, true, 2), { clientAddress: "203.0.113.10", internal: false, edge: true });
+  // 4: internal proxy behind example 3's edge: the 3rd from the right (N+1).
+  assert.deepEqual(decide("10.11.12.13", `${xff}, 192.0.2.5`, false, 2), { clientAddress: "203.0.113.10", internal: false, edge: false });
+  // 5: internal client without XFF and no use_remote_address: never internal, no trusted address.
+  assert.deepEqual(decide("10.20.30.40", null, false, 0), { clientAddress: "10.20.30.40", internal: false, edge: false });
+  // 6: the same proxy, reached through another Envoy that set XFF to the internal client.
+  assert.deepEqual(decide("10.20.30.50", "10.20.30.40", false, 0), { clientAddress: "10.20.30.40", internal: true, edge: false });
+});
+
+test("decideForwarding() with use_remote_address: internal only for an internal peer without XFF", () => {
+  assert.deepEqual(decide("10.1.2.3", null, true, 0), { clientAddress: "10.1.2.3", internal: true, edge: false });
+  assert.deepEqual(decide("10.1.2.3", "10.9.9.9", true, 0), { clientAddress: "10.1.2.3", internal: false, edge: true });
+  // Fewer XFF addresses than trusted hops, or a broken one: back to the peer.
+  assert.deepEqual(decide("192.0.2.5", "203.0.113.1", true, 2), { clientAddress: "192.0.2.5", internal: false, edge: true });
+  assert.deepEqual(decide("192.0.2.5", "203.0.113.1, junk", true, 1), { clientAddress: "192.0.2.5", internal: false, edge: true });
+  // Without use_remote_address, an XFF too short for the trusted hops gives no trusted address.
+  assert.deepEqual(decide("10.0.0.1", "10.0.0.2", false, 1), { clientAddress: "10.0.0.1", internal: false, edge: false });
+});
+
+test("addressFromRight() skips entries from the right and needs an IP address", () => {
+  assert.equal(addressFromRight("1.1.1.1, 2.2.2.2,3.3.3.3", 0), "3.3.3.3");
+  assert.equal(addressFromRight("1.1.1.1, 2.2.2.2,3.3.3.3", 1), "2.2.2.2");
+  assert.equal(addressFromRight("1.1.1.1, 2.2.2.2,3.3.3.3", 2), "1.1.1.1");
+  assert.equal(addressFromRight("1.1.1.1, 2.2.2.2,3.3.3.3", 3), null);
+  assert.equal(addressFromRight(" 2001:db8::1 ", 0), "2001:db8::1");
+  assert.equal(addressFromRight("unknown", 0), null);
+  assert.equal(addressFromRight("1.1.1.1,", 0), null);
+});
+
+test("isInternalAddress() is Envoy's default: RFC 1918, fd00::/8, 127.0.0.1 and ::1", () => {
+  for (const a of ["127.0.0.1", "10.0.0.1", "192.168.0.0", "172.16.0.0", "172.30.2.1", "172.31.255.255", "fd00::", "fdff::", "fd01::1", "::1"]) {
+    assert.equal(isInternalAddress(a), true, a);
+  }
+  for (const a of ["192.167.0.0", "172.32.0.0", "172.15.0.1", "11.0.0.1", "127.0.0.2", "203.0.113.1", "fe80::1", "fc00::", "2001:db8::1", "fd::1"]) {
+    assert.equal(isInternalAddress(a), false, a);
+  }
+});
+
+test("dropsEnvoyField() strips what Envoy's sanitizing strips, by origin", () => {
+  decideForwarding("203.0.113.9", null, true, 0); // external, at the edge
+  for (const f of ["x-envoy-internal", "x-envoy-expected-rq-timeout-ms", "x-envoy-retry-on", "x-envoy-external-address", "x-envoy-downstream-service-node"]) {
+    assert.equal(dropsEnvoyField(f), true, f);
+  }
+  assert.equal(dropsEnvoyField("x-envoy-something-else"), false);
+  decideForwarding("10.0.0.1", "203.0.113.9", false, 0); // external, not at the edge
+  assert.equal(dropsEnvoyField("x-envoy-retry-on"), true);
+  assert.equal(dropsEnvoyField("x-envoy-external-address"), false);
+  assert.equal(dropsEnvoyField("x-envoy-downstream-service-node"), false);
+  decideForwarding("10.0.0.1", null, true, 0); // internal
+  assert.equal(dropsEnvoyField("x-envoy-internal"), true);
+  assert.equal(dropsEnvoyField("x-envoy-retry-on"), false);
+  assert.equal(dropsEnvoyField("x-envoy-expected-rq-timeout-ms"), false);
+});
