@@ -99,6 +99,19 @@ test("multikill_timeout: when enough workers are silent that long at once, the p
   }
 });
 
+test("node.id and node.cluster show in /server_info, as Envoy's", { timeout: 30_000 }, async () => {
+  const up = await startUpstream("up");
+  const config = `node: {id: edge-7, cluster: edge-fleet}\n${yamlFor(up)}`;
+  const weft = await startWeft(["proxy", "serve", "-c", writeTempFile("envoy.yaml", config), "--concurrency", "1"]);
+  try {
+    const info = await weft.adminJson<{ node: { id: string; cluster: string } }>("/server_info");
+    assert.deepEqual(info.node, { id: "edge-7", cluster: "edge-fleet" });
+  } finally {
+    assert.equal(await weft.stop(), 0);
+    await up.close();
+  }
+});
+
 for (const how of ["SIGTERM", "POST /quitquitquit"] as const) {
   test(`${how}: listeners close, the in-flight request finishes, exit 0`, { timeout: 60_000 }, async () => {
     let release!: () => void;

@@ -255,6 +255,7 @@ class ProxyMain {
         drain_strategy: options.drainStrategy,
       },
       health_check_failed: this.healthCheckFailed,
+      node: this.config.bootstrap.node,
     };
   }
 }

@@ -364,6 +364,7 @@ test("parseBootstrap() reads a full example into the model", () => {
     },
   ];
   const expected: Bootstrap = {
+    node: { id: "edge-1", cluster: "edge" },
     admin: { address: "0.0.0.0", port: 9901 },
     statsFlushIntervalMs: 2500,
     listeners: [listener],

@@ -16,6 +16,8 @@ export interface SocketAddress {
 
 /** The whole bootstrap after validation. */
 export interface Bootstrap {
+  /** `node.id` and `node.cluster` ("" when unset), shown by `/server_info` as Envoy does. */
+  node: { id: string; cluster: string };
   /** `admin.address.socket_address`; absent means no admin endpoint, as in Envoy. */
   admin: SocketAddress | null;
   /** `stats_flush_interval`; weft's default is 1000 ms (Envoy's is 5 s) so the inspector is live. */
