@@ -192,8 +192,6 @@ const FULL_EXAMPLE = yaml`
       lb_policy: LEAST_REQUEST
       dns_lookup_family: V4_ONLY
       dns_refresh_rate: 30s
-      per_connection_buffer_limit_bytes: 65536
-      max_requests_per_connection: 100
       load_assignment:
         cluster_name: api_v2
         endpoints:
@@ -349,8 +347,6 @@ test("parseBootstrap() reads a full example into the model", () => {
         { address: { address: "::1", port: 81 }, weight: 3 },
         { address: { address: "10.0.0.2", port: 80 }, weight: 1 },
       ],
-      perConnectionBufferLimitBytes: 1024 * 1024,
-      maxRequestsPerConnection: 0,
     },
     {
       name: "api_v2",
@@ -359,8 +355,6 @@ test("parseBootstrap() reads a full example into the model", () => {
       lbPolicy: "LEAST_REQUEST",
       dnsRefreshRateMs: 30_000,
       endpoints: [{ address: { address: "api-v2.internal", port: 8080 }, weight: 1 }],
-      perConnectionBufferLimitBytes: 65536,
-      maxRequestsPerConnection: 100,
     },
   ];
   const expected: Bootstrap = {
@@ -445,8 +439,6 @@ test("parseBootstrap() applies Envoy's (and weft's) defaults to a minimal config
     lbPolicy: "ROUND_ROBIN",
     dnsRefreshRateMs: 5000,
     endpoints: [],
-    perConnectionBufferLimitBytes: 1024 * 1024,
-    maxRequestsPerConnection: 0,
   }]);
 });
 
@@ -599,6 +591,22 @@ test("errors: Envoy fields weft does not implement say so", () => {
       "envoy.yaml:2:3: admin.access_log_path: is not supported yet by weft",
       "envoy.yaml:4:1: layered_runtime: is not supported yet by weft",
       "envoy.yaml:6:1: dynamic_resources: is not supported yet by weft",
+    ],
+  );
+});
+
+test("errors: cluster fields weft gave no effect are refused (issue 17's audit)", () => {
+  assert.deepEqual(
+    errorsOf(yaml`
+      static_resources:
+        clusters:
+        - name: a
+          per_connection_buffer_limit_bytes: 65536
+          max_requests_per_connection: 100
+    `),
+    [
+      "envoy.yaml:4:5: static_resources.clusters[0].per_connection_buffer_limit_bytes: is not supported yet by weft",
+      "envoy.yaml:5:5: static_resources.clusters[0].max_requests_per_connection: is not supported yet by weft",
     ],
   );
 });

@@ -189,10 +189,6 @@ export interface Cluster {
   dnsRefreshRateMs: number;
   /** `load_assignment.endpoints[].lb_endpoints[]`, flattened, in order. */
   endpoints: Endpoint[];
-  /** `per_connection_buffer_limit_bytes`, default 1 MiB. */
-  perConnectionBufferLimitBytes: number;
-  /** `typed_extension_protocol_options` is not supported; `max_requests_per_connection` (deprecated field) or 0. */
-  maxRequestsPerConnection: number;
 }
 
 export interface Endpoint {
