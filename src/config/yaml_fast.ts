@@ -305,12 +305,12 @@ class FastReader {
     return this.plainScalar(start, end);
   }
 
-  /** A value on the current line: a flow collection, a quoted scalar or a plain scalar. */
-  private inlineValue(): FastNode {
+  /** A value on the current line (or, in a flow collection, the next one): a flow collection, a quoted scalar or a plain scalar. */
+  private inlineValue(flow = false): FastNode {
     const c = this.code();
     if (c === LBRACE || c === LBRACKET) return this.flowCollection();
     if (c === DQUOTE || c === SQUOTE) return this.quoted();
-    return this.blockPlain();
+    return flow ? this.flowPlain() : this.blockPlain();
   }
 
   /** A plain scalar in block context: up to " #" or the end of the line. */
@@ -396,9 +396,9 @@ class FastReader {
         this.pos++;
         this.flowSpace();
         if (this.code() === COMMA || this.code() === close) outside(); // an empty value
-        (node as FastMap).items.push(new FastPair(key, this.flowValue()));
+        (node as FastMap).items.push(new FastPair(key, this.inlineValue(true)));
       } else {
-        const item = this.flowValue();
+        const item = this.inlineValue(true);
         this.flowSpace();
         if (this.code() === COLON) outside(); // "[a: b]", a single-pair mapping
         (node as FastSeq).items.push(item);
@@ -413,13 +413,6 @@ class FastReader {
     }
     this.pos++;
     return node;
-  }
-
-  private flowValue(): FastNode {
-    const c = this.code();
-    if (c === LBRACE || c === LBRACKET) return this.flowCollection();
-    if (c === DQUOTE || c === SQUOTE) return this.quoted();
-    return this.flowPlain();
   }
 
   /** Spaces, newlines and comments inside a flow collection. */
