@@ -74,6 +74,26 @@ function withWatchdog(up: Upstream, watchdog: string): string {
   return `watchdogs:\n  worker_watchdog: ${watchdog}\n${yamlFor(up)}`;
 }
 
+test("miss_timeout and megamiss_timeout set the watchdog's thresholds", { timeout: 60_000 }, async () => {
+  const up = await startUpstream("up");
+  const config = withWatchdog(up, "{miss_timeout: 0.1s, megamiss_timeout: 0.3s}");
+  const weft = await startWeft(["proxy", "serve", "-c", writeTempFile("envoy.yaml", config), "--concurrency", "2", "--test-hooks"]);
+  try {
+    // 700 ms of silence: past both configured thresholds, short of the 1 s default megamiss.
+    assert.equal((await weft.admin("/debug/block_worker?worker=0&ms=700", { method: "POST" })).status, 200);
+    const stats = await eventually("worker 0 answers again, its misses counted", async () => {
+      const s = parseStats(await (await weft.admin("/stats")).text());
+      const w = await weft.adminJson<WorkersResponse>("/workers");
+      return w.workers[0]!.status === "running" && s["server.worker_0.watchdog_mega_miss"]! >= 1 ? s : null;
+    }, 20_000);
+    assert.ok(stats["server.worker_0.watchdog_miss"]! >= 1);
+    assert.equal(stats["server.worker_1.watchdog_mega_miss"], 0);
+  } finally {
+    assert.equal(await weft.stop(), 0);
+    await up.close();
+  }
+});
+
 test("multikill_timeout: when enough workers are silent that long at once, the process exits as Envoy's aborts", { timeout: 60_000 }, async () => {
   const up = await startUpstream("up");
   // Three workers at 50%: max(2, ceil(3 × 0.5)) = 2 must be stuck at once.

@@ -117,3 +117,36 @@ test("normalizeHost() strips as Envoy's strip_trailing_host_dot / strip_*_host_p
   assert.equal(r.virtualHostFor("api.example.com.")!.virtualHost.name, "rest");
   assert.equal(r.virtualHostFor(normalizeHost("API.example.com.:80", true, "any", 80, false))!.virtualHost.name, "api");
 });
+
+test("header matchers: each Envoy form, invert_match and ignore_case (issue 17's audit)", () => {
+  const r = router(`
+            - name: all
+              domains: ["*"]
+              routes:
+              - name: exact
+                match: { prefix: "/", headers: [{ name: x-exact, exact_match: "v1" }] }${d("x")}
+              - name: prefix
+                match: { prefix: "/", headers: [{ name: x-prefix, prefix_match: "ab" }] }${d("x")}
+              - name: suffix
+                match: { prefix: "/", headers: [{ name: x-suffix, suffix_match: "yz" }] }${d("x")}
+              - name: contains
+                match: { prefix: "/", headers: [{ name: x-contains, contains_match: "mid" }] }${d("x")}
+              - name: string-suffix-nocase
+                match: { prefix: "/", headers: [{ name: x-s, string_match: { suffix: ".EXAMPLE", ignore_case: true } }] }${d("x")}
+              - name: string-contains
+                match: { prefix: "/", headers: [{ name: x-c, string_match: { contains: "Needle" } }] }${d("x")}
+              - name: inverted
+                match: { prefix: "/", headers: [{ name: x-env, exact_match: "prod", invert_match: true }] }${d("x")}`);
+  const name = (headers: string[]) => r.match("h", "/", [...headers, "x-env", "prod"])?.route.route.name ?? null;
+  assert.equal(name(["x-exact", "v1"]), "exact");
+  assert.equal(name(["x-exact", "v12"]), null);
+  assert.equal(name(["x-prefix", "abc"]), "prefix");
+  assert.equal(name(["x-suffix", "xyz"]), "suffix");
+  assert.equal(name(["x-contains", "a-mid-b"]), "contains");
+  assert.equal(name(["x-s", "www.example"]), "string-suffix-nocase");
+  assert.equal(name(["x-c", "hayNeedlehay"]), "string-contains");
+  assert.equal(name(["x-c", "hayneedlehay"]), null, "contains is case-sensitive without ignore_case");
+  // invert_match: x-env: prod does not match, anything else (or absent: Envoy's invert of a miss) does.
+  assert.equal(r.match("h", "/", ["x-env", "prod"])?.route.route.name ?? null, null);
+  assert.equal(r.match("h", "/", ["x-env", "staging"])?.route.route.name, "inverted");
+});
