@@ -67,3 +67,33 @@ test("server_name, generate_request_id, max_requests_per_connection, idle_timeou
     await up.close();
   }
 });
+
+test("stats_flush_interval sets how often /events sends a snapshot", { timeout: 60_000 }, async () => {
+  const weft = await startWeft(["proxy", "serve", "--concurrency", "1", "-c", writeTempFile("envoy.yaml", bootstrapYaml({
+    flush: "0.25s",
+    routes: `
+              - match: { prefix: "/" }
+                direct_response: { status: 200 }`,
+    clusters: [],
+  }))]);
+  try {
+    const abort = new AbortController();
+    const response = await fetch(`${weft.adminUrl}/events`, { signal: abort.signal });
+    const reader = response.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = "";
+    const started = Date.now();
+    // The first snapshot comes at once, then one per flush: 0.25 s apart (the default is 1 s).
+    while ((text.match(/event: snapshot/g) ?? []).length < 5 && Date.now() - started < 10_000) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+    }
+    const elapsed = Date.now() - started;
+    abort.abort();
+    assert.ok((text.match(/event: snapshot/g) ?? []).length >= 5);
+    assert.ok(elapsed < 2500, `5 snapshots took ${elapsed} ms`);
+  } finally {
+    assert.equal(await weft.stop(), 0);
+  }
+});
