@@ -26,6 +26,8 @@ test("server_name, generate_request_id, max_requests_per_connection, idle_timeou
                 route: { cluster: up, host_rewrite_literal: rewritten.example }
               - match: { path: "/redir" }
                 redirect: { https_redirect: true, host_redirect: new.example, port_redirect: 8443, path_redirect: "/new", response_code: PERMANENT_REDIRECT }
+              - match: { path: "/scheme" }
+                redirect: { scheme_redirect: wss }
               - match: { prefix: "/old/" }
                 redirect: { prefix_rewrite: "/new/", strip_query: true }
               - match: { prefix: "/" }
@@ -51,6 +53,10 @@ test("server_name, generate_request_id, max_requests_per_connection, idle_timeou
     const moved = await r.request("GET", "/old/x?q=1", { host: "client.example" });
     assert.equal(moved.status, 301);
     assert.equal(moved.headers["location"], "http://client.example/new/x");
+    const s = await RawConnection.open(port); // r has had its two requests
+    const scheme = await s.request("GET", "/scheme", { host: "client.example" });
+    assert.deepEqual([scheme.status, scheme.headers["location"]], [301, "wss://client.example/scheme"]);
+    s.close();
     // idle_timeout: the idle keep-alive connection is closed by weft.
     if (!r.closed) await withTimeout(new Promise<void>((resolve) => r.socket.once("close", () => resolve())), 5000, "the idle connection to close");
     c.close();
