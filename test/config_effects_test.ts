@@ -9,6 +9,7 @@ import { startUpstream } from "./helpers/upstream.ts";
 import { bootstrapYaml } from "./helpers/bootstrap.ts";
 import { startWeft, writeTempFile } from "./helpers/weft_process.ts";
 import { withTimeout } from "./helpers/timeout.ts";
+import type { TasksResponse } from "../src/admin/wire.ts";
 
 test("server_name, generate_request_id, max_requests_per_connection, idle_timeout, max_headers_count, host_rewrite_literal and redirects take effect", { timeout: 60_000 }, async () => {
   // The upstream answers with the Host and x-request-id it received.
@@ -101,5 +102,37 @@ test("stats_flush_interval sets how often /events sends a snapshot", { timeout: 
     assert.ok(elapsed < 2500, `5 snapshots took ${elapsed} ms`);
   } finally {
     assert.equal(await weft.stop(), 0);
+  }
+});
+
+test("a route's name labels its requests in /tasks", { timeout: 60_000 }, async () => {
+  let release!: () => void;
+  const released = new Promise<void>((r) => (release = r));
+  let arrived!: () => void;
+  const arrivedP = new Promise<void>((r) => (arrived = r));
+  const up = await startUpstream("held", (req, res) => {
+    arrived();
+    req.resume();
+    void released.then(() => res.end("done"));
+  });
+  const weft = await startWeft(["proxy", "serve", "--concurrency", "1", "-c", writeTempFile("envoy.yaml", bootstrapYaml({
+    routes: `
+              - name: checkout-api
+                match: { prefix: "/" }
+                route: { cluster: held }`,
+    clusters: [{ name: "held", endpoints: [up.port] }],
+  }))]);
+  try {
+    const c = await RawConnection.open(weft.listeners.edge!);
+    const inflight = c.request("GET", "/cart", {}, "", 20_000);
+    await arrivedP;
+    const tasks = await weft.adminJson<TasksResponse>("/tasks");
+    assert.deepEqual(tasks.tasks.map((t) => [t.route, t.cluster, t.path]), [["checkout-api", "held", "/cart"]]);
+    release();
+    assert.equal((await inflight).body, "done");
+    c.close();
+  } finally {
+    assert.equal(await weft.stop(), 0);
+    await up.close();
   }
 });
