@@ -10,6 +10,7 @@
  * ```
  * @module
  */
+import type { HistogramSummary } from "../admin/wire.ts";
 import { Histogram } from "./histogram.ts";
 import type { StatsDelta } from "./scope.ts";
 
@@ -44,11 +45,24 @@ export class StatsStore {
     }
   }
 
-  /** Forget a counter or gauge (its owner is gone). */
+  /** Forget a counter, gauge or histogram (its owner is gone). */
   remove(name: string): void {
     this.counters.delete(name);
     this.gauges.delete(name);
+    this.histograms.delete(name);
+    this.intervals.delete(name);
     this.used.delete(name);
+  }
+
+  /**
+   * Forget every stat of a scope that is gone, e.g. `cluster.b.` when cluster `b` left the config,
+   * except those under a prefix in `keep` (`cluster.b.x.` belongs to a cluster named `b.x`).
+   */
+  removeScope(prefix: string, keep: readonly string[] = []): void {
+    const owned = (name: string) => name.startsWith(prefix) && !keep.some((k) => k.startsWith(prefix) && name.startsWith(k));
+    for (const m of [this.counters, this.gauges, this.histograms]) {
+      for (const name of m.keys()) if (owned(name)) this.remove(name);
+    }
   }
 
   /** Start a new interval for the interval quantiles (called once per flush, after all workers). */
@@ -87,6 +101,16 @@ export class StatsStore {
 
   isUsed(name: string): boolean {
     return this.used.has(name);
+  }
+
+  /** Each histogram that has values (hidden ones left out), summarized for the inspector's snapshot. */
+  histogramSummaries(): Record<string, HistogramSummary> {
+    const out: Record<string, HistogramSummary> = {};
+    for (const [name, h] of this.histograms) {
+      if (name.startsWith(HIDDEN_PREFIX) || h.count === 0) continue;
+      out[name] = { count: h.count, sum: h.sum, p50: h.quantile(0.5), p90: h.quantile(0.9), p99: h.quantile(0.99), max: h.max };
+    }
+    return out;
   }
 
   /** Counters and gauges, sorted by name, hidden ones left out. */
