@@ -256,6 +256,7 @@ class ProxyMain {
         drain_strategy: options.drainStrategy,
       },
       health_check_failed: this.healthCheckFailed,
+      node: this.config.bootstrap.node,
     };
   }
 }
@@ -302,6 +303,11 @@ async function startWorkers(main: ProxyMain): Promise<{ pool: WorkerPool; listen
     payload: () => main.snapshot(),
     log: options.log,
     onWorkerReplaced: (id) => clearWorkerRow(main.limits, id),
+    // Envoy's multikill aborts the process: several stuck workers mean the process is not healthy.
+    onMultikill: (reason) => {
+      options.log(reason);
+      main.runtime.exit(1);
+    },
   });
   main.onStop(() => pool.terminate());
   return { pool, listeners: await pool.start() };

@@ -9,6 +9,7 @@
  */
 import type { Histogram } from "./histogram.ts";
 import type { StatsStore } from "./store.ts";
+import type { Re2Regex } from "../config/regex.ts";
 import { parseTaggedName } from "./tags.ts";
 
 /** Envoy's supported quantiles, in percent. */
@@ -21,13 +22,13 @@ export const PROMETHEUS_BUCKETS = [
 
 export interface StatsQuery {
   /** `?filter=REGEX` */
-  filter?: RegExp;
+  filter?: Re2Regex;
   /** `?usedonly` */
   usedOnly?: boolean;
 }
 
 function accept(store: StatsStore, q: StatsQuery): (name: string) => boolean {
-  return (name) => (!q.filter || q.filter.test(name)) && (!q.usedOnly || store.isUsed(name));
+  return (name) => (!q.filter || q.filter.partialMatch(name)) && (!q.usedOnly || store.isUsed(name));
 }
 
 function fmt(v: number): string {

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { extractTags, renderJson, renderPrometheus, renderText } from "./render.ts";
 import { StatsScope } from "./scope.ts";
 import { StatsStore } from "./store.ts";
+import { compileRegex, type Re2Regex } from "../config/regex.ts";
 import { taggedName } from "./tags.ts";
 
 function store(): StatsStore {
@@ -22,7 +23,7 @@ test("text: sorted name: value lines, hidden stats left out, histogram quantiles
   assert.match(text, /^cluster\.backend\.upstream_rq_200: 3\nhttp\.ingress_http\.downstream_rq_2xx: 3\nlistener\./);
   assert.doesNotMatch(text, /~host/);
   assert.match(text, /cluster\.backend\.upstream_rq_time: P0\(/);
-  assert.equal(renderText(store(), { filter: /rq_2xx/ }), "http.ingress_http.downstream_rq_2xx: 3\n");
+  assert.equal(renderText(store(), { filter: compileRegex("rq_2xx") as Re2Regex }), "http.ingress_http.downstream_rq_2xx: 3\n");
 });
 
 test("json: Envoy's shape", () => {

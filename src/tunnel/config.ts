@@ -7,7 +7,8 @@
  * weft's extensions over ztunnel's format: `action` and `scope` are matched case-insensitively
  * (`ALLOW` = `Allow`), a string match may be a bare string (an exact match), and a service VIP may be
  * a bare IP (`127.10.0.1`, network ""). Fields that name features weft does not implement
- * (`waypoint`, `networkGateway`, `applicationTunnel`) are refused rather than ignored.
+ * (`waypoint`, `networkGateway`, `applicationTunnel`, a workload's `hostname`, `networkMode`,
+ * `nativeTunnel`, `locality`, `capacity`, a service's `ipFamilies`) are refused rather than ignored.
  *
  * @example
  * ```ts
@@ -339,8 +340,6 @@ function unsupported(r: Reader, feature: string) {
     r.at(n, p, `${feature} is not supported by weft's tunnel`);
 }
 
-const ignored = () => {};
-
 function readWorkload(
   r: Reader,
   node: Node,
@@ -382,11 +381,12 @@ function readWorkload(
     workloadType: s("workloadType"),
     canonicalName: s("canonicalName"),
     canonicalRevision: s("canonicalRevision"),
-    hostname: ignored,
-    networkMode: ignored,
-    nativeTunnel: ignored,
-    locality: ignored,
-    capacity: ignored,
+    // ztunnel fields weft's tunnel does nothing with: refused, not silently ignored.
+    hostname: unsupported(r, "hostname"),
+    networkMode: unsupported(r, "networkMode"),
+    nativeTunnel: unsupported(r, "nativeTunnel"),
+    locality: unsupported(r, "locality"),
+    capacity: unsupported(r, "capacity"),
     workloadIps: (n, p) => {
       w.workloadIps = r.seq(n, p, (x, xp) => r.ip(x, xp));
     },
@@ -492,7 +492,7 @@ function readService(r: Reader, node: Node, path: string): Service | undefined {
       r,
       "endpoints (list the service under a workload's services instead)",
     ),
-    ipFamilies: ignored,
+    ipFamilies: unsupported(r, "ipFamilies"),
     loadBalancer: unsupported(r, "loadBalancer"),
     waypoint: unsupported(r, "waypoint"),
   }, ["name", "namespace", "hostname", "ports"]);

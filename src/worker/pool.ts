@@ -17,6 +17,10 @@ export interface WatchdogConfig {
   megamissTimeoutMs: number;
   /** A worker silent this long is terminated and replaced; 0 = off (Envoy's default). */
   killTimeoutMs: number;
+  /** Envoy's multikill: this many ms of silence from enough workers at once ends the process; 0 or absent = off. */
+  multikillTimeoutMs?: number;
+  /** Percent of the workers that must be silent at once (at least 2, as Envoy counts); default 0. */
+  multikillThresholdPercent?: number;
 }
 
 export interface PoolOptions {
@@ -35,6 +39,8 @@ export interface PoolOptions {
   log: (line: string) => void;
   /** A worker slot was emptied (before its replacement starts). */
   onWorkerReplaced?: (workerId: number) => void;
+  /** The multikill fired: the process must end (Envoy aborts). Needed when `multikillTimeoutMs` is set. */
+  onMultikill?: (reason: string) => void;
   /**
    * Start a new worker in the slot of one that died or hung (default true, the proxy). The tunnel
    * says false, as ztunnel has no worker restarts: the survivors take over its pool keys.
@@ -287,9 +293,12 @@ export class WorkerPool {
     const now = sharedNow();
     const { missTimeoutMs, megamissTimeoutMs } = this.options.watchdog;
     const stats = this.options.stats;
+    const { multikillTimeoutMs = 0, multikillThresholdPercent = 0 } = this.options.watchdog;
+    let pastMultikill = 0;
     for (const slot of this.slots) {
       if (slot.status !== "running" && slot.status !== "draining") continue;
       const silent = now - slot.lastPongAt;
+      if (multikillTimeoutMs > 0 && silent > multikillTimeoutMs) pastMultikill++;
       if (silent > missTimeoutMs && now - slot.lastMissAlertAt > missTimeoutMs) {
         slot.miss++;
         slot.lastMissAlertAt = now;
@@ -309,6 +318,16 @@ export class WorkerPool {
         continue;
       }
       this.post(slot, { type: "ping" });
+    }
+    // Envoy's GuardDogImpl: max(2, ceil(fraction × watched threads)) stuck at once.
+    const required = Math.max(2, Math.ceil(multikillThresholdPercent / 100 * this.slots.length));
+    const onMultikill = this.options.onMultikill;
+    if (onMultikill !== undefined && multikillTimeoutMs > 0 && pastMultikill >= required && !this.stopping) {
+      this.stopping = true;
+      clearInterval(this.watchdogTimer ?? undefined);
+      onMultikill(
+        `watchdog: ${pastMultikill} of ${this.slots.length} workers silent for over ${multikillTimeoutMs} ms (multikill_timeout, threshold ${required}); exiting`,
+      );
     }
   }
 
