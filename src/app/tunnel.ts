@@ -286,6 +286,7 @@ async function bindMainListeners(main: TunnelMain): Promise<void> {
   });
   servers.push(readiness.server);
   Object.assign(main.addresses, { admin: admin.address, metrics: metrics.address, readiness: readiness.address });
+  main.admin.servedAt(admin.address);
   main.mainListeners = [admin.address, metrics.address, readiness.address];
 }
 
