@@ -68,7 +68,7 @@ import type {
   DataPlaneInit,
   WorkerStats,
 } from "./protocol.ts";
-import { type ListenerAddress, parseListenerAddress, reachesOwnListener } from "./own_listeners.ts";
+import { type ListenerAddress, parseListenerAddress, reachesOwnListener, sameIpAddress } from "./own_listeners.ts";
 import * as socks from "./socks5.ts";
 import { normalizeIp, TunnelState, workloadIdentity } from "./state.ts";
 
@@ -855,8 +855,11 @@ export class DataPlane {
     const host = /;\s*host=([^;,\s]+)/.exec(fwd)?.[1];
     const srcIp = normalizeIp(peer.remoteAddress);
     // The peer chose this listener's certificate (identity): it may only reach this workload, as
-    // ztunnel's inbound validates the HBONE target against the connection's destination (400).
-    if (normalizeIp(dstIp) !== listenerIp) {
+    // ztunnel's inbound validates the HBONE target against the connection's destination (400) and
+    // then connects to the latter. Compared as addresses, not by mapping `::ffff:a.b.c.d` to the
+    // IPv4 listener: that spelling passed, and the policies, which never match across families,
+    // were skipped.
+    if (!sameIpAddress(dstIp, listenerIp)) {
       this.metrics.inc(REFUSED, { reason: "destination_mismatch", reporter: "destination" });
       this.#logConn({
         level: "warn",
@@ -883,7 +886,7 @@ export class DataPlane {
       srcIp,
       srcAddr: `${srcIp}:${peer.remotePort}`,
       identity: peer.identity,
-      dstIp,
+      dstIp: listenerIp,
       dstPort,
       serviceHost: host,
       listener: "hbone",
