@@ -1,14 +1,12 @@
 #!/usr/bin/env bash
 # Installs what bench/run.ts needs on a fresh Debian/Ubuntu machine, skipping whatever is already
-# there: nginx, haproxy, wrk, curl and perf (Debian packages), Deno and Bun (npm, globally), and the
-# project's npm dependencies. The packages' own services are kept from starting (Debian's nginx
+# there: nginx, haproxy, wrk, curl and perf (Debian packages), and the project's npm dependencies,
+# Deno and Bun among them (pinned devDependencies in node_modules/.bin: `npm run bench` puts them on
+# PATH). The packages' own services are kept from starting (Debian's nginx
 # would listen on *:80): the benchmark runs its own instances on 127.0.0.1 only. bench/run.ts
 # raises its own open-files limit with prlimit (its children inherit it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-
-DENO_VERSION=2.9.6
-BUN_VERSION=1.4.5
 
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
@@ -46,13 +44,11 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 
 if ! command -v npm >/dev/null 2>&1; then
-  echo "bench/install.sh: npm is needed to install Deno and Bun; apt-get install nodejs npm"
+  echo "bench/install.sh: npm is needed to install the project (Deno and Bun included); apt-get install nodejs npm"
   $SUDO apt-get update -qq
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm
 fi
-command -v deno >/dev/null 2>&1 || { echo "bench/install.sh: npm install -g deno@$DENO_VERSION"; $SUDO npm install -g --no-audit --no-fund "deno@$DENO_VERSION"; }
-command -v bun >/dev/null 2>&1 || { echo "bench/install.sh: npm install -g bun@$BUN_VERSION"; $SUDO npm install -g --no-audit --no-fund "bun@$BUN_VERSION"; }
-
-[ -d node_modules ] || npm install --no-audit --no-fund
+[ -x node_modules/.bin/deno ] && [ -x node_modules/.bin/bun ] || npm install --no-audit --no-fund
+export PATH="$PWD/node_modules/.bin:$PATH"
 
 echo "bench/install.sh: nginx $(nginx -v 2>&1 | sed 's/.*\///'), haproxy $(haproxy -v | head -1 | awk '{print $3}'), $(wrk -v 2>&1 | head -1 | awk '{print $1, $2}'), deno $(deno --version | head -1 | awk '{print $2}'), bun $(bun --version); open files $(ulimit -n) (hard $(ulimit -Hn))"

@@ -268,30 +268,51 @@ export function evaluateTargets(s: Session): TargetRow[] {
       () => rssExplanation(v, rt),
     );
     atLeast(`weft ${R} 2w streaming 1 GiB ≥ 1.0× nginx MB/s`, v.streamRatio(id, "nginx"), 1.0, "×", () => "");
-    const overhead = v.tpPairSpread(`${id}-noinstr`, id, (t) => t.rps, (r) => 1 - 1 / r);
-    const target = `weft ${R} dispatcher instrumentation ≤ 3% of requests/s`;
-    const isolated = isolatedInstrumentationShare(v, rt, id);
-    if (isolated !== null) {
-      // The isolated measurement decides: the throughput pairs spread too much to resolve 3%.
-      const met = isolated.share <= 0.03;
-      rows.push({
-        target,
-        measured: `${(isolated.share * 100).toFixed(2)}% of CPU per request in isolation${overhead.n > 0 ? `; req/s pairs ${pctFig(overhead)}` : ""}`,
-        met,
-        gap: `${isolated.text}${met ? "" : `, ${((isolated.share - 0.03) * 100).toFixed(1)} points over the limit`}; ${instrumentationCpu(v, id)}`,
-      });
-    } else if (overhead.n === 0) rows.push({ target, measured: "not measured", met: null, gap: "" });
-    else {
-      const met = overhead.median <= 0.03;
-      rows.push({
-        target,
-        measured: pctFig(overhead),
-        met,
-        gap: `${met ? "within the limit" : `${((overhead.median - 0.03) * 100).toFixed(1)} points over the limit`}; ${instrumentationCpu(v, id)}`,
-      });
-    }
+    rows.push(instrumentationTarget(v, rt, id));
   }
   return rows;
+}
+
+/** The proxy's CPU per request in one run, µs (NaN without CPU figures). */
+function cpuPerRequestOf(t: ThroughputSample): number {
+  return t.cpu && t.requests > 0 ? ((t.cpu.user + t.cpu.sys) / t.requests) * 1e6 : NaN;
+}
+
+/**
+ * The instrumentation's cost in the real run: per round, CPU per request with it on ÷ with it off − 1
+ * (the `--no-instrumentation` run of the same round), median over rounds. CPU per request is
+ * steadier than req/s on a shared machine; the isolated measurement and the req/s pairs are quoted
+ * beside it. Without same-round pairs, the isolated measurement decides.
+ */
+function instrumentationTarget(v: View, rt: string, id: string): TargetRow {
+  const target = `weft ${runtimeName(rt)} dispatcher instrumentation ≤ 3% of CPU per request`;
+  const cpuOverhead = v.tpPairSpread(id, `${id}-noinstr`, cpuPerRequestOf, (r) => r - 1);
+  const rpsOverhead = v.tpPairSpread(`${id}-noinstr`, id, (t) => t.rps, (r) => 1 - 1 / r);
+  const isolated = isolatedInstrumentationShare(v, rt, id);
+  const context = [
+    rpsOverhead.n > 0 ? `req/s pairs ${pctFig(rpsOverhead)}` : "",
+    isolated ? `${isolated.text} (${(isolated.share * 100).toFixed(2)}% in isolation)` : "",
+    instrumentationCpu(v, id),
+  ].filter(Boolean).join("; ");
+  if (cpuOverhead.n > 0) {
+    const met = cpuOverhead.median <= 0.03;
+    return {
+      target,
+      measured: `${pctFig(cpuOverhead)} CPU per request, on ÷ off per round`,
+      met,
+      gap: `${met ? "within the limit" : `${((cpuOverhead.median - 0.03) * 100).toFixed(1)} points over the limit`}; ${context}`,
+    };
+  }
+  if (isolated !== null) {
+    const met = isolated.share <= 0.03;
+    return {
+      target,
+      measured: `${(isolated.share * 100).toFixed(2)}% of CPU per request in isolation (no same-round on/off pair)`,
+      met,
+      gap: `${isolated.text}${met ? "" : `, ${((isolated.share - 0.03) * 100).toFixed(1)} points over the limit`}`,
+    };
+  }
+  return { target, measured: "not measured", met: null, gap: "" };
 }
 
 /** `bench/instrumentation_cost.ts`'s ns per request as a share of the instrumented run's CPU per request. */
@@ -511,11 +532,11 @@ export function renderReport(s: Session, analysis = ""): string {
       out.push("## Dispatcher instrumentation overhead (2 workers)");
       out.push("");
       out.push(
-        "The same weft run with `--no-instrumentation` (loop-lag sampler, busy-time accounting and task table off) in the same round. Overhead = 1 − on ÷ off, per round.",
+        "The same weft run with `--no-instrumentation` (loop-lag sampler, busy-time accounting and task table off) in the same round. req/s overhead = 1 − on ÷ off, CPU/req overhead = on ÷ off − 1, per round (the target is judged on the CPU one).",
       );
       out.push("");
       out.push(table(
-        ["runtime", "on req/s", "off req/s", "overhead (per round)", "on p99 ms", "off p99 ms", "on µs/req", "off µs/req"],
+        ["runtime", "on req/s", "off req/s", "req/s overhead (per round)", "on p99 ms", "off p99 ms", "on µs/req", "off µs/req", "CPU/req overhead (per round)"],
         instr.map((rt) => {
           const on = `weft-${rt}-2`, off = `weft-${rt}-2-noinstr`;
           const ov = v.tpPairSpread(off, on, (x) => x.rps, (r) => 1 - 1 / r);
@@ -529,6 +550,7 @@ export function renderReport(s: Session, analysis = ""): string {
             sp(v.tpSpread(off, (x) => x.p99), 2),
             c1 ? num(c1.user + c1.sys, 1) : "–",
             c2 ? num(c2.user + c2.sys, 1) : "–",
+            pctFig(v.tpPairSpread(on, off, cpuPerRequestOf, (r) => r - 1)),
           ];
         }),
       ));

@@ -65,7 +65,8 @@ test("without a token, a POST from another site is refused with 403; GETs and cu
   try {
     const port = weft.adminPort;
     const own = `http://127.0.0.1:${port}`;
-    const crossSite: Record<string, string>[] = [{ origin: "http://evil.example" }, { origin: "null" }, { origin: `http://localhost:${port}` }, { "sec-fetch-site": "cross-site" }, { "sec-fetch-site": "same-site" }];
+    // Another port on this machine is another site too: a local dev server's page.
+    const crossSite: Record<string, string>[] = [{ origin: "http://evil.example" }, { origin: "null" }, { origin: "http://localhost:1" }, { origin: "http://127.0.0.1:1" }, { "sec-fetch-site": "cross-site" }, { "sec-fetch-site": "same-site" }];
     for (const headers of crossSite) {
       const r = await adminRequest(port, "POST", "/healthcheck/fail", headers);
       assert.equal(r.status, 403, JSON.stringify(headers));
@@ -98,6 +99,56 @@ test("with a token, the token decides: a cross-site POST that carries it passes"
   }
 });
 
+/**
+ * DNS rebinding: a page on evil.example whose name now resolves to 127.0.0.1 talks to admin as its
+ * own origin, so the browser sends `Host: evil.example:<port>`, a matching `Origin` and
+ * `Sec-Fetch-Site: same-origin`. Every request, read or write, addressed so is refused.
+ */
+async function assertRebindingRefused(port: number, mutation: string, stillServing: string): Promise<void> {
+  const evil = `evil.example:${port}`;
+  const rebound = ["-H", `Host: ${evil}`, "-H", `Origin: http://${evil}`, "-H", "Sec-Fetch-Site: same-origin"];
+  const post = await curl(["-X", "POST", ...rebound, `http://127.0.0.1:${port}${mutation}`]);
+  assert.equal(post.status, 403, post.body);
+  assert.match(post.body, /^refused: Host evil\.example:\d+ does not name this admin endpoint/);
+  const read = await curl([...rebound, `http://127.0.0.1:${port}/config_dump`]);
+  assert.equal(read.status, 403, "reads too: a rebound page could read the config and stats");
+  for (const host of ["localhost.evil.example", "127.0.0.1.nip.io", "localhost."]) {
+    assert.equal((await adminRequest(port, "GET", stillServing, { host: `${host}:${port}` })).status, 403, host);
+  }
+  // Names that cannot be re-pointed: IP literals and localhost (browsers resolve it to loopback).
+  for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `LOCALHOST:${port}`, `[::1]:${port}`, `10.1.2.3:${port}`, "127.0.0.1"]) {
+    assert.equal((await adminRequest(port, "GET", stillServing, { host })).status, 200, host);
+  }
+}
+
+test("without a token, proxy admin answers only requests addressed to itself (DNS rebinding)", async () => {
+  const weft = await startWeft(["proxy", "serve", "-c", writeTempFile("envoy.yaml", CONFIG), "--concurrency", "1"]);
+  try {
+    const port = weft.adminPort;
+    await assertRebindingRefused(port, "/healthcheck/fail", "/ready");
+    const failed = async () => (await weft.adminJson<{ health_check_failed: boolean }>("/server_info")).health_check_failed;
+    assert.equal(await failed(), false, "the rebound POST changed nothing");
+    // The admin page itself, by either of its names, still changes state.
+    const own = await adminRequest(port, "POST", "/healthcheck/fail", { host: `localhost:${port}`, origin: `http://localhost:${port}`, "sec-fetch-site": "same-origin" });
+    assert.equal(own.status, 200, own.body);
+    assert.equal(await failed(), true);
+  } finally {
+    await weft.stop();
+  }
+});
+
+test("without a token, tunnel admin answers only requests addressed to itself (DNS rebinding)", async () => {
+  const tunnel = await startTunnel({});
+  try {
+    await assertRebindingRefused(tunnel.adminPort, "/quitquitquit", "/server_info");
+    const info = await adminRequest(tunnel.adminPort, "GET", "/server_info");
+    assert.equal(info.status, 200, "the rebound /quitquitquit did not stop the tunnel");
+    assert.equal((JSON.parse(info.body) as { state: string }).state, "LIVE");
+  } finally {
+    await tunnel.stop();
+  }
+});
+
 for (const [value, enabled] of [["0", false], ["", false], ["true", false], ["1", true]] as const) {
   test(`proxy: WEFT_TEST_HOOKS=${JSON.stringify(value)} ${enabled ? "turns test hooks on" : "leaves test hooks off"}`, async () => {
     const weft = await startWeft(["proxy", "serve", "-c", writeTempFile("envoy.yaml", CONFIG), "--concurrency", "1"], { env: { WEFT_TEST_HOOKS: value } });
@@ -111,49 +162,62 @@ for (const [value, enabled] of [["0", false], ["", false], ["true", false], ["1"
   });
 }
 
+/** A tunnel with every port 0 and admin on 127.0.0.1, in a directory of its own; `stop` kills it and removes the directory. */
+async function startTunnel(env: Record<string, string>): Promise<{ adminPort: number; stop(): Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), "weft-tunnel-admin-"));
+  const removeDir = () => rmSync(dir, { recursive: true, force: true });
+  const entry = fileURLToPath(new URL("./tunnel/_entry.ts", import.meta.url));
+  const [exe, pre] = IS_BUN ? [process.execPath, [entry]] : [process.execPath, ["run", "-A", entry]];
+  const ca = await run(exe, [...pre, "tunnel", "ca", "init", "--dir", join(dir, "ca")], {});
+  if (ca.code !== 0) {
+    removeDir();
+    throw new Error(`tunnel ca init failed: ${ca.stderr}`);
+  }
+  const config = join(dir, "local.yaml");
+  writeFileSync(config, "workloads: []\n");
+  const ports = ["--admin-port", "--metrics-port", "--readiness-port", "--outbound-port", "--socks5-port", "--hbone-port", "--inbound-plaintext-port"].flatMap((p) => [p, "0"]);
+  const child = spawn(exe, [...pre, "tunnel", "serve", "-c", config, "--node", "n", "--bind", "127.0.0.1", "--ca", join(dir, "ca"), "--workers", "1", ...ports], {
+    cwd: REPO,
+    env: { ...process.env, NO_COLOR: "1", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const exited = new Promise((r) => child.on("exit", r));
+  const stop = async () => {
+    child.kill("SIGKILL");
+    await withTimeout(exited, 10_000, "the tunnel's exit");
+    removeDir();
+  };
+  let out = "";
+  let err = "";
+  child.stderr!.on("data", (d) => (err += d));
+  try {
+    const ready = await withTimeout(
+      new Promise<string>((resolve) =>
+        child.stdout!.on("data", (d) => {
+          out += d;
+          const m = out.match(/weft tunnel: ready (.*)\n/);
+          if (m) resolve(m[1]!);
+        })
+      ),
+      30_000,
+      "the tunnel's ready line",
+    );
+    const admin = (JSON.parse(ready) as { admin: string }).admin;
+    return { adminPort: Number(admin.split(":").pop()), stop };
+  } catch (e) {
+    await stop();
+    throw new Error(`${(e as Error).message}; stderr:\n${err}`);
+  }
+}
+
 for (const [value, enabled] of [["0", false], ["1", true]] as const) {
   test(`tunnel: WEFT_TEST_HOOKS=${value} ${enabled ? "turns test hooks on" : "leaves test hooks off"}`, async () => {
-    const dir = mkdtempSync(join(tmpdir(), "weft-hooks-"));
+    const tunnel = await startTunnel({ WEFT_TEST_HOOKS: value });
     try {
-      const entry = fileURLToPath(new URL("./tunnel/_entry.ts", import.meta.url));
-      const [exe, pre] = IS_BUN ? [process.execPath, [entry]] : [process.execPath, ["run", "-A", entry]];
-      const ca = await run(exe, [...pre, "tunnel", "ca", "init", "--dir", join(dir, "ca")], {});
-      assert.equal(ca.code, 0, ca.stderr);
-      const config = join(dir, "local.yaml");
-      writeFileSync(config, "workloads: []\n");
-      const ports = ["--admin-port", "--metrics-port", "--readiness-port", "--outbound-port", "--socks5-port", "--hbone-port", "--inbound-plaintext-port"].flatMap((p) => [p, "0"]);
-      const child = spawn(exe, [...pre, "tunnel", "serve", "-c", config, "--node", "n", "--bind", "127.0.0.1", "--ca", join(dir, "ca"), "--workers", "1", ...ports], {
-        cwd: REPO,
-        env: { ...process.env, NO_COLOR: "1", WEFT_TEST_HOOKS: value },
-        stdio: ["ignore", "pipe", "pipe"],
-      });
-      const exited = new Promise((r) => child.on("exit", r));
-      try {
-        let out = "";
-        let err = "";
-        child.stderr!.on("data", (d) => (err += d));
-        const ready = await withTimeout(
-          new Promise<string>((resolve) =>
-            child.stdout!.on("data", (d) => {
-              out += d;
-              const m = out.match(/weft tunnel: ready (.*)\n/);
-              if (m) resolve(m[1]!);
-            })
-          ),
-          30_000,
-          "the tunnel's ready line",
-        ).catch((e) => {
-          throw new Error(`${e.message}; stderr:\n${err}`);
-        });
-        const admin = (JSON.parse(ready) as { admin: string }).admin;
-        const r = await adminRequest(Number(admin.split(":").pop()), "POST", "/debug/crash_worker?worker=x");
-        assert.equal(r.status, enabled ? 400 : 404, r.body);
-      } finally {
-        child.kill("SIGKILL");
-        await withTimeout(exited, 10_000, "the tunnel's exit");
-      }
+      const r = await adminRequest(tunnel.adminPort, "POST", "/debug/crash_worker?worker=x");
+      assert.equal(r.status, enabled ? 400 : 404, r.body);
     } finally {
-      rmSync(dir, { recursive: true, force: true });
+      await tunnel.stop();
     }
   });
 }

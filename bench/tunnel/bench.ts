@@ -11,8 +11,11 @@
  * - tcp-floor: client → one bare `node:net` relay (`pipe`) → backend, on the tunnels' runtime: what
  *   the plain relay (weft-tcp) could reach on it
  *
- * Rounds are interleaved and medians reported. The client runs in this process; the backend,
- * haproxy and the tunnels in their own processes, all on loopback.
+ * Rounds are interleaved; each path's figure against haproxy is the median of its per-round ratios
+ * (path ÷ haproxy in the same round), as the proxy harness does. A bulk run whose answer never comes
+ * back (the EOF was lost) is not retried: it counts as a failed run of its path, its round has no
+ * ratio, and a target is met only by a path with no failed run. The client runs in this process;
+ * the backend, haproxy and the tunnels in their own processes, all on loopback.
  *
  * Usage: `deno run -A bench/tunnel/bench.ts [--runtime deno|bun] [--rounds 3] [--mib 512]
  *         [--seconds 3] [--concurrency 16] [--workers 2] [--paths a,b] [--logs dir]
@@ -163,19 +166,17 @@ interface BulkRun {
 type Probe = (s: net.Socket) => Promise<boolean | null>;
 
 /**
- * Runs a bulk upload, again (up to 3 tries) when the EOF was lost; counts the losses in `lost`.
- * NaN when every try lost it: that run is left out of the medians (and shows in `lostEof`).
+ * Runs one bulk upload. A lost EOF is a failed run: counted in `failed` and NaN (no MB/s, no ratio
+ * for its round), never retried away.
  */
-async function bulkRetrying(open: Opener, bytes: number, lost: { n: number }, probe?: Probe): Promise<BulkRun> {
-  for (let attempt = 1; attempt <= 3; attempt++) {
-    try {
-      return await bulk(open, bytes, probe);
-    } catch (e) {
-      if (!(e instanceof LostAnswer)) throw e;
-      lost.n++;
-    }
+async function bulkCounted(open: Opener, bytes: number, failed: { n: number }, probe?: Probe): Promise<BulkRun> {
+  try {
+    return await bulk(open, bytes, probe);
+  } catch (e) {
+    if (!(e instanceof LostAnswer)) throw e;
+    failed.n++;
+    return { mbps: NaN };
   }
-  return { mbps: NaN };
 }
 
 /**
@@ -226,8 +227,8 @@ async function bulk(open: Opener, bytes: number, probe?: Probe): Promise<BulkRun
   return crossed === undefined ? { mbps } : { mbps, crossed };
 }
 
-/** Connections per second: open, handshake, 1 byte, answer, close. */
-async function setupRate(open: Opener, secs: number, conc: number): Promise<number> {
+/** Connections per second (open, handshake, 1 byte, answer, close), and how many attempts failed. */
+async function setupRate(open: Opener, secs: number, conc: number): Promise<{ perSec: number; errors: number }> {
   const until = performance.now() + secs * 1000;
   let done = 0;
   let errors = 0;
@@ -253,13 +254,25 @@ async function setupRate(open: Opener, secs: number, conc: number): Promise<numb
       }
     }
   }));
-  return done / secs;
+  return { perSec: done / secs, errors };
 }
 
-/** Median of the measured values (NaN, a run that failed, left out). */
+/** Median of the measured values (NaN, a run that failed, left out); NaN when none is left. */
 function median(xs: number[]): number {
   const s = xs.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
+  if (s.length === 0) return NaN;
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+/** Per round, `xs[r] / base[r]` (NaN where either run failed). */
+function perRound(xs: number[], base: number[]): number[] {
+  return xs.map((x, r) => x / base[r]!);
+}
+
+/** A rounded figure, or null for NaN (JSON has no NaN). */
+function fig(x: number, digits = 0): number | null {
+  return Number.isNaN(x) ? null : Number(x.toFixed(digits));
 }
 
 async function main() {
@@ -329,40 +342,58 @@ listen bench
     };
     for (const k of Object.keys(paths)) if (only.length && !only.includes(k) && k !== "haproxy") delete paths[k];
     // Warm up each path (JIT, pooled HBONE connection, certificates).
-    const lostEof: Record<string, { n: number }> = Object.fromEntries(Object.keys(paths).map((k) => [k, { n: 0 }]));
+    // Warm-up runs that lose their EOF count too: a lost answer is a failure wherever it happens.
+    const failedRuns: Record<string, { n: number }> = Object.fromEntries(Object.keys(paths).map((k) => [k, { n: 0 }]));
+    const setupErrors: Record<string, number> = Object.fromEntries(Object.keys(paths).map((k) => [k, 0]));
     for (const [name, open] of Object.entries(paths)) {
-      await bulkRetrying(open, 16 * MiB, lostEof[name]!);
-      await setupRate(open, 0.3, 4);
+      await bulkCounted(open, 16 * MiB, failedRuns[name]!);
+      setupErrors[name]! += (await setupRate(open, 0.3, 4)).errors;
     }
     const results: Record<string, { mbps: number[]; cps: number[]; crossed: (boolean | null)[] }> = {};
     for (let r = 0; r < rounds; r++) {
       for (const [name, open] of Object.entries(paths)) {
         const res = results[name] ??= { mbps: [], cps: [], crossed: [] };
-        const run = await bulkRetrying(open, bulkBytes, lostEof[name]!, name === "weft-hbone" ? crossesWorkers : undefined);
+        const run = await bulkCounted(open, bulkBytes, failedRuns[name]!, name === "weft-hbone" ? crossesWorkers : undefined);
         res.mbps.push(run.mbps);
         if (run.crossed !== undefined) res.crossed.push(run.crossed);
-        res.cps.push(await setupRate(open, seconds, concurrency));
+        const setup = await setupRate(open, seconds, concurrency);
+        res.cps.push(setup.perSec);
+        setupErrors[name]! += setup.errors;
         const hop = run.crossed === undefined ? "" : run.crossed === null ? " (workers unknown)" : run.crossed ? " (crossed workers)" : " (one worker)";
-        console.error(`round ${r + 1} ${name}: ${res.mbps.at(-1)!.toFixed(0)} MB/s${hop}, ${res.cps.at(-1)!.toFixed(0)} conn/s`);
+        const mbps = Number.isNaN(run.mbps) ? "FAILED (EOF lost)" : `${run.mbps.toFixed(0)} MB/s`;
+        console.error(`round ${r + 1} ${name}: ${mbps}${hop}, ${setup.perSec.toFixed(0)} conn/s`);
       }
     }
-    const haMbps = median(results.haproxy!.mbps);
-    const haCps = median(results.haproxy!.cps);
-    const summary = Object.fromEntries(Object.entries(results).map(([k, v]) => [k, {
-      mbps: Math.round(median(v.mbps)),
-      connPerSec: Math.round(median(v.cps)),
-      mbpsVsHaproxy: Number((median(v.mbps) / haMbps).toFixed(2)),
-      connVsHaproxy: Number((median(v.cps) / haCps).toFixed(2)),
-      rounds: {
-        mbps: v.mbps.map(Math.round),
-        connPerSec: v.cps.map(Math.round),
-        // weft-hbone: per round, whether the client's connection and the pooled HBONE connection
-        // were on different workers of node-a (see crossesWorkers).
-        ...(v.crossed.length ? { crossedWorkers: v.crossed } : {}),
-      },
-      // Bulk runs repeated because the backend's answer never came (the EOF was lost on the way).
-      lostEof: lostEof[k]!.n,
-    }]));
+    const haproxy = results.haproxy!;
+    const summary = Object.fromEntries(Object.entries(results).map(([k, v]) => {
+      const mbpsRatios = perRound(v.mbps, haproxy.mbps);
+      const connRatios = perRound(v.cps, haproxy.cps);
+      return [k, {
+        mbps: fig(median(v.mbps)),
+        connPerSec: fig(median(v.cps)),
+        // Medians of the per-round ratios to haproxy (rounds where either run failed left out).
+        mbpsVsHaproxy: fig(median(mbpsRatios), 2),
+        connVsHaproxy: fig(median(connRatios), 2),
+        rounds: {
+          mbps: v.mbps.map((x) => fig(x)),
+          connPerSec: v.cps.map((x) => fig(x)),
+          mbpsVsHaproxy: mbpsRatios.map((x) => fig(x, 2)),
+          connVsHaproxy: connRatios.map((x) => fig(x, 2)),
+          // weft-hbone: per round, whether the client's connection and the pooled HBONE connection
+          // were on different workers of node-a (see crossesWorkers).
+          ...(v.crossed.length ? { crossedWorkers: v.crossed } : {}),
+        },
+        // Bulk runs (warm-up included) whose answer never came: the EOF was lost on the way.
+        failedRuns: failedRuns[k]!.n,
+        // Setup-rate connections that failed (refused, reset, or no answer).
+        setupErrors: setupErrors[k]!,
+      }];
+    }));
+    /** A target: the median per-round ratio reaches `min` and the path never failed a run. */
+    const meets = (path: string, min: number): boolean | null => {
+      const p = summary[path];
+      return p ? p.failedRuns === 0 && p.mbpsVsHaproxy !== null && p.mbpsVsHaproxy >= min : null;
+    };
     const report = {
       date: new Date().toISOString(),
       tunnelRuntime: runtime,
@@ -376,16 +407,21 @@ listen bench
       // Other work on the machine skews absolute figures; the interleaved ratios are what to read.
       loadAverage: { before: loadBefore, after: loadavg().map((x) => Number(x.toFixed(2))) },
       summary,
-      // A path left out with --paths has no verdict.
+      // A path left out with --paths has no verdict; one with a failed run does not meet its target.
       targets: {
-        "weft-tcp >= 1.0x haproxy MB/s": summary["weft-tcp"] ? summary["weft-tcp"].mbpsVsHaproxy >= 1.0 : null,
-        "weft-hbone >= 0.5x haproxy MB/s": summary["weft-hbone"] ? summary["weft-hbone"].mbpsVsHaproxy >= 0.5 : null,
+        "weft-tcp >= 1.0x haproxy MB/s": meets("weft-tcp", 1.0),
+        "weft-hbone >= 0.5x haproxy MB/s": meets("weft-hbone", 0.5),
       },
     };
     console.log(JSON.stringify(report, null, 2));
     if (out) {
       await mkdir(dirname(out), { recursive: true });
       await writeFile(out, JSON.stringify(report, null, 2) + "\n");
+    }
+    const failed = Object.entries(summary).filter(([k, v]) => k.startsWith("weft-") && v.failedRuns > 0);
+    if (failed.length) {
+      console.error(`failed runs: ${failed.map(([k, v]) => `${k} ${v.failedRuns}`).join(", ")}`);
+      process.exitCode = 1;
     }
   } finally {
     stopAll();

@@ -16,8 +16,9 @@
 import { EventHub } from "../admin/event_stream.ts";
 import { AdminRegistry, json, text } from "../admin/registry.ts";
 import type { ServerInfo, Snapshot } from "../admin/wire.ts";
+import { formatHostPort } from "../config/address.ts";
 import type { LoadedBootstrap, LoadResult } from "../config/load.ts";
-import type { Bootstrap, Endpoint } from "../config/types.ts";
+import type { Bootstrap, Cluster, Endpoint } from "../config/types.ts";
 import { clusterInfos, registerEdgeAdmin } from "../edge/admin.ts";
 import { clearWorkerRow, createLimitsBuffer, MAX_LISTENERS } from "../edge/connection_limits.ts";
 import { DnsRefresher, resolveEndpoints } from "../edge/dns.ts";
@@ -353,6 +354,7 @@ function startConfigUpdates(main: ProxyMain, pool: WorkerPool): Reload {
       options.log("reload: stats_flush_interval changes need a restart; keeping the running value");
     }
     const nextEndpoints = await main.resolveAll(next);
+    const removedClusters = main.bootstrap.clusters.filter((c) => !next.clusters.some((n) => n.name === c.name));
     main.config = loaded;
     main.bootstrap = { ...next, statsFlushIntervalMs: main.bootstrap.statsFlushIntervalMs };
     main.endpoints.clear();
@@ -365,11 +367,22 @@ function startConfigUpdates(main: ProxyMain, pool: WorkerPool): Reload {
       }
     }
     const errors = await broadcast();
+    forgetClusterStats(store, removedClusters, next.clusters);
     store.addCounter("server.reload_success");
     main.lastAttempt = { at, trigger, ok: errors.length === 0, errors };
     options.log(`reload (${trigger}) applied: config version ${main.version}${errors.length ? `; ${errors.join("; ")}` : ""}`);
     return main.lastAttempt;
   };
+}
+
+/**
+ * A removed cluster's `cluster.<name>.*` stats go with it, as in Envoy: main's own (membership) and
+ * whatever workers flushed, including a worker since replaced, which can no longer say it dropped
+ * them. Called once the workers dropped theirs (they tell main too, which covers a flush in transit).
+ */
+function forgetClusterStats(store: StatsStore, removed: readonly Cluster[], remaining: readonly Cluster[]): void {
+  const keep = remaining.map((c) => `cluster.${c.name}.`);
+  for (const c of removed) store.removeScope(`cluster.${c.name}.`, keep);
 }
 
 /** Sets the `server.*` and cluster membership gauges from what main knows now. */
@@ -546,6 +559,7 @@ async function bindAdmin(main: ProxyMain, admin: AdminRegistry, events: StatsEve
   if (address !== null) {
     try {
       main.adminServer = await main.runtime.serveHttp({ hostname: address.address, port: address.port }, (req) => admin.handle(req));
+      admin.servedAt(formatHostPort(main.adminServer.hostname, main.adminServer.port));
     } catch (e) {
       throw new Error(`admin cannot bind ${address.address}:${address.port}: ${e instanceof Error ? e.message : e}`);
     }

@@ -23,6 +23,10 @@ export interface UpstreamUser {
   onUpstreamClose(conn: UpstreamConnection, error?: Error): void;
 }
 
+/**
+ * A cluster's `cluster.<name>.*` stats. As in Envoy they outlive a change of the cluster's config
+ * (the changed cluster takes them over) and go when the cluster leaves the config (`remove`).
+ */
 export class ClusterStats {
   readonly cxTotal: Counter;
   readonly cxActive: Gauge;
@@ -40,10 +44,12 @@ export class ClusterStats {
   readonly rqTime: Histogram;
   private byCode = new Map<number, Counter>();
   private byClass: Counter[];
+  /** Every stat name this cluster owns, so `remove` takes exactly these (a prefix would also match cluster `a.b`'s). */
+  private names: string[] = [];
 
   constructor(private scope: StatsScope, readonly prefix: string) {
-    const c = (n: string) => scope.counter(prefix + n);
-    const g = (n: string) => scope.gauge(prefix + n);
+    const c = (n: string) => scope.counter(this.own(prefix + n));
+    const g = (n: string) => scope.gauge(this.own(prefix + n));
     this.cxTotal = c("upstream_cx_total");
     this.cxActive = g("upstream_cx_active");
     this.cxConnectFail = c("upstream_cx_connect_fail");
@@ -57,17 +63,27 @@ export class ClusterStats {
     this.rqPendingTotal = c("upstream_rq_pending_total");
     this.rqPendingActive = g("upstream_rq_pending_active");
     this.rqTimeout = c("upstream_rq_timeout");
-    this.rqTime = scope.histogram(prefix + "upstream_rq_time");
+    this.rqTime = scope.histogram(this.own(prefix + "upstream_rq_time"));
     this.byClass = [1, 2, 3, 4, 5].map((k) => c(`upstream_rq_${k}xx`));
   }
 
   /** `upstream_rq_<code>` and `upstream_rq_<class>xx`. */
   countResponse(code: number): void {
     let counter = this.byCode.get(code);
-    if (counter === undefined) this.byCode.set(code, counter = this.scope.counter(`${this.prefix}upstream_rq_${code}`));
+    if (counter === undefined) this.byCode.set(code, counter = this.scope.counter(this.own(`${this.prefix}upstream_rq_${code}`)));
     counter.inc();
     this.byClass[Math.floor(code / 100) - 1]?.inc();
     this.rqCompleted.inc();
+  }
+
+  /** The cluster left the config: forget its stats, here and (with the next flush) on main. */
+  remove(): void {
+    this.scope.remove(this.names);
+  }
+
+  private own(name: string): string {
+    this.names.push(name);
+    return name;
   }
 }
 
@@ -239,8 +255,9 @@ export class ClusterRuntime {
   hosts: Host[] = [];
   readonly queueName: string;
 
-  constructor(readonly ctx: WorkerContext, readonly config: Cluster, endpoints: Endpoint[]) {
-    this.stats = new ClusterStats(ctx.dispatcher.stats, `cluster.${config.name}.`);
+  /** `stats`: those of the cluster this one replaces (its config changed), which carry over as in Envoy. */
+  constructor(readonly ctx: WorkerContext, readonly config: Cluster, endpoints: Endpoint[], stats?: ClusterStats) {
+    this.stats = stats ?? new ClusterStats(ctx.dispatcher.stats, `cluster.${config.name}.`);
     this.lb = createLoadBalancer(config.lbPolicy);
     this.queueName = `upstream:${config.name}`;
     this.setEndpoints(endpoints);
@@ -305,12 +322,21 @@ export class ClusterRuntime {
     for (const h of this.hosts) for (const c of h.idle.splice(0)) c.destroy();
   }
 
-  /** The cluster left the config: close its pooled connections and drop its hosts' stats. */
-  remove(): void {
+  /**
+   * A changed config replaces this cluster: close its pooled connections and drop its hosts' stats
+   * (the new cluster's hosts are new, as in Envoy); the cluster's own stats pass to the new one.
+   */
+  retire(): void {
     this.closeIdle();
     for (const h of this.hosts) {
       h.member = false;
       h.stats.remove();
     }
+  }
+
+  /** The cluster left the config: retire it and drop its `cluster.<name>.*` stats too. */
+  remove(): void {
+    this.retire();
+    this.stats.remove();
   }
 }

@@ -58,3 +58,27 @@ test("per-host stats of hosts that left the cluster are removed, in the worker a
   const kept = cluster.hosts.find((h) => store.counterValue(`~host.svc.${h.key}.rq_total`) === 2);
   assert.ok(kept !== undefined, "the host present in the last two answers counted both rounds");
 });
+
+test("a changed cluster takes over its cluster.<name>.* stats; removed later, it takes every one of them along", () => {
+  const scope = new StatsScope();
+  const store = new StatsStore();
+  const clusterStats = () => [...store.counters.keys(), ...store.gauges.keys(), ...store.histograms.keys()].filter((n) => n.startsWith("cluster.svc."));
+  const endpoints: Endpoint[] = [{ address: { address: "10.0.0.1", port: 8080 }, weight: 1 }];
+  const before = new ClusterRuntime(workerWith(scope), STRICT_DNS, endpoints);
+  before.stats.countResponse(503);
+  before.stats.rqTime.record(2);
+  store.apply(scope.takeDelta());
+  assert.equal(store.counterValue("cluster.svc.upstream_rq_503"), 1);
+
+  const after = new ClusterRuntime(workerWith(scope), { ...STRICT_DNS, connectTimeoutMs: 2000 }, endpoints, before.stats);
+  before.retire();
+  after.stats.countResponse(200);
+  store.apply(scope.takeDelta());
+  assert.equal(store.counterValue("cluster.svc.upstream_rq_completed"), 2, "counted on across the change");
+  assert.equal(store.counterValue("cluster.svc.upstream_rq_503"), 1);
+
+  after.remove();
+  store.apply(scope.takeDelta());
+  assert.deepEqual(clusterStats(), [], "no stat of the removed cluster is left on main, the 503 counted before the change included");
+  assert.equal(scope.size, 0, "nor in the worker");
+});

@@ -114,9 +114,10 @@ export class EdgeWorker implements WorkerMode, DownstreamHost {
         existing.setEndpoints(endpoints);
         next.set(c.name, existing);
       } else {
-        // A changed cluster is a new one, with new hosts whose stats start at 0 (as in Envoy).
-        existing?.remove();
-        next.set(c.name, new ClusterRuntime(this.ctx, c, endpoints));
+        // A changed cluster is a new one with new hosts, whose stats start at 0; its cluster.<name>.*
+        // stats carry over (Envoy builds it while the old one still holds the same-named stats).
+        existing?.retire();
+        next.set(c.name, new ClusterRuntime(this.ctx, c, endpoints, existing?.stats));
       }
     }
     for (const [name, old] of this.clusters) if (!next.has(name)) old.remove();

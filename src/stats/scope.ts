@@ -43,7 +43,8 @@ export class Gauge {
 
 export interface StatsDelta {
   /**
-   * Stats this worker dropped since its last flush (a host that left its cluster): main forgets
+   * Stats this worker dropped since its last flush (a host that left its cluster, a removed
+   * cluster): main forgets
    * them before it applies the values below, which may bring a name back with a fresh start.
    */
   removed?: string[];
@@ -83,17 +84,21 @@ export class StatsScope {
   }
 
   /**
-   * Drop counters and gauges whose owner is gone (Envoy's per-host stats live as long as their
-   * host). Handles already taken keep working but are never flushed again; asking for the name
-   * again starts a new stat at 0.
+   * Drop stats whose owner is gone (Envoy's per-host stats live as long as their host, a cluster's
+   * as long as the cluster). Handles already taken keep working but are never flushed again; asking
+   * for the name again starts a new stat at 0.
    */
   remove(names: Iterable<string>): void {
     for (const name of names) {
       const stat = this.counters.get(name) ?? this.gauges.get(name);
-      if (stat === undefined) continue;
-      this.counters.delete(name);
-      this.gauges.delete(name);
-      if (stat.announced) this.removed.push(name);
+      if (stat !== undefined) {
+        this.counters.delete(name);
+        this.gauges.delete(name);
+        if (stat.announced) this.removed.push(name);
+      } else if (this.histograms.delete(name)) {
+        // Main may hold values of it from earlier flushes; a histogram keeps no announced flag.
+        this.removed.push(name);
+      }
     }
   }
 

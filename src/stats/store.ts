@@ -44,11 +44,24 @@ export class StatsStore {
     }
   }
 
-  /** Forget a counter or gauge (its owner is gone). */
+  /** Forget a counter, gauge or histogram (its owner is gone). */
   remove(name: string): void {
     this.counters.delete(name);
     this.gauges.delete(name);
+    this.histograms.delete(name);
+    this.intervals.delete(name);
     this.used.delete(name);
+  }
+
+  /**
+   * Forget every stat of a scope that is gone, e.g. `cluster.b.` when cluster `b` left the config,
+   * except those under a prefix in `keep` (`cluster.b.x.` belongs to a cluster named `b.x`).
+   */
+  removeScope(prefix: string, keep: readonly string[] = []): void {
+    const owned = (name: string) => name.startsWith(prefix) && !keep.some((k) => k.startsWith(prefix) && name.startsWith(k));
+    for (const m of [this.counters, this.gauges, this.histograms]) {
+      for (const name of m.keys()) if (owned(name)) this.remove(name);
+    }
   }
 
   /** Start a new interval for the interval quantiles (called once per flush, after all workers). */

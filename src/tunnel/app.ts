@@ -366,6 +366,7 @@ export async function startTunnel(opts: TunnelOptions): Promise<TunnelApp> {
   });
 
   const admin = new AdminRegistry({ token: opts.adminToken ?? null });
+  admin.servedAt(mainAddresses.admin);
   const hub = new EventHub<Snapshot>();
   let seq = 0;
   const snapshot = async (dropped: number): Promise<Snapshot> => {

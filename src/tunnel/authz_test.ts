@@ -20,9 +20,15 @@ test("no policies allow", () => {
 });
 
 test("a matching DENY refuses even when an ALLOW matches", () => {
-  const v = authorize([policy("Allow", {}, "all"), policy("Deny", { destinationPorts: [8080] }, "no-8080")], conn);
-  assert.equal(v.allowed, false);
-  assert.equal(v.policy, "default/no-8080");
+  const allow = policy("Allow", { principals: [{ exact: "cluster.local/ns/default/sa/client" }] }, "allow-client");
+  const deny = policy("Deny", { destinationPorts: [8080] }, "no-8080");
+  // Each matches on its own...
+  assert.deepEqual(authorize([allow], conn), { allowed: true, policy: "default/allow-client", reason: "allowed_by_policy" });
+  assert.deepEqual(authorize([deny], conn), { allowed: false, policy: "default/no-8080", reason: "denied_by_policy" });
+  // ...and together the DENY decides, in either order.
+  for (const policies of [[allow, deny], [deny, allow]]) {
+    assert.deepEqual(authorize(policies, conn), { allowed: false, policy: "default/no-8080", reason: "denied_by_policy" });
+  }
 });
 
 test("ALLOW policies that do not match refuse", () => {

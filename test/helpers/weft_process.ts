@@ -43,9 +43,20 @@ export function writeTempFile(name: string, text: string): string {
   return path;
 }
 
+/**
+ * `args` with a `--base-id` of its own when it starts a proxy without one: the hot-restart control
+ * socket is named after the base id (as Envoy's shared memory is), so tests running side by side
+ * with the default 0 would take each other's socket.
+ */
+export function withOwnBaseId(args: string[]): string[] {
+  if (args[0] !== "proxy" || args[1] !== "serve" || args.includes("--base-id") || args.includes("--help")) return args;
+  return [...args, "--base-id", String(1000 + Math.floor(Math.random() * 1_000_000))];
+}
+
 /** Start `weft <args>`; resolves once it prints "weft: ready". */
 export function startWeft(args: string[], options: { env?: Record<string, string>; timeoutMs?: number; exe?: [string, string[]] } = {}): Promise<WeftProcess> {
   const [exe, pre] = options.exe ?? weftCommand();
+  args = withOwnBaseId(args);
   const child = spawn(exe, [...pre, ...args], {
     cwd: REPO,
     env: { ...process.env, NO_COLOR: "1", ...options.env },

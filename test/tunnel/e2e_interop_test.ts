@@ -1,7 +1,7 @@
 /**
- * HBONE between runtimes: node-a on this test's runtime, node-b on the other one (skipped when the
- * other runtime is not installed). Both directions of the mTLS handshake and HTTP/2 CONNECT cross
- * the Deno/Bun boundary.
+ * HBONE between runtimes: node-a on this test's runtime, node-b on the other one (from PATH, where
+ * `npm test` puts the pinned devDependencies first; the test fails, naming it, when it is missing).
+ * Both directions of the mTLS handshake and HTTP/2 CONNECT cross the Deno/Bun boundary.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -14,7 +14,8 @@ const S = slot(5);
 const other = IS_BUN ? "deno" : "bun";
 const haveOther = spawnSync(other, ["--version"]).status === 0;
 
-test(`HBONE from a ${IS_BUN ? "Bun" : "Deno"} tunnel to a ${other} tunnel`, { skip: !haveOther && `${other} not installed`, timeout: 120_000 }, async () => {
+test(`HBONE from a ${IS_BUN ? "Bun" : "Deno"} tunnel to a ${other} tunnel`, { timeout: 120_000 }, async () => {
+  assert.ok(haveOther, `\`${other} --version\` fails: the other runtime must be on PATH (\`npm install\` puts the pinned one in node_modules/.bin; run the suite with \`npm test\`)`);
   const work = await makeWorkdir();
   const path = join(work.dir, "local.yaml");
   await writeConfig(path, baseConfig(S));

@@ -1,5 +1,6 @@
 /**
- * Done-when 3: a DENY policy and a non-matching ALLOW policy each refuse (and are counted); a client
+ * Done-when 3: a DENY policy, a DENY and an ALLOW that both match, and a non-matching ALLOW policy each
+ * refuse (and are counted); a client
  * certificate from another CA and a TLS client without a certificate are rejected by the HBONE
  * listener; an unknown source IP is refused.
  */
@@ -20,6 +21,7 @@ const config = `workloads:
 - {name: allowed, namespace: default, serviceAccount: server, workloadIps: ["${S.wl(3)}"], protocol: HBONE, node: node-b, authorizationPolicies: [default/allow-client]}
 - {name: denied, namespace: default, serviceAccount: server, workloadIps: ["${S.wl(5)}"], protocol: HBONE, node: node-b, authorizationPolicies: [default/deny-client]}
 - {name: mismatch, namespace: default, serviceAccount: server, workloadIps: ["${S.wl(6)}"], protocol: HBONE, node: node-b, authorizationPolicies: [default/allow-other]}
+- {name: both, namespace: default, serviceAccount: server, workloadIps: ["${S.wl(7)}"], protocol: HBONE, node: node-b, authorizationPolicies: [default/allow-client, default/deny-client]}
 policies:
 - name: allow-client
   namespace: default
@@ -46,7 +48,7 @@ test("authorization, peer certificates and unknown sources", { timeout: 120_000 
   const work = await makeWorkdir();
   const path = join(work.dir, "local.yaml");
   await writeConfig(path, config);
-  const echoes = await Promise.all([3, 5, 6].map((n) => echoServer(S.wl(n), 7000)));
+  const echoes = await Promise.all([3, 5, 6, 7].map((n) => echoServer(S.wl(n), 7000)));
   let a: TunnelProcess | undefined, b: TunnelProcess | undefined;
   try {
     const [na, nb] = await Promise.all([
@@ -61,8 +63,9 @@ test("authorization, peer certificates and unknown sources", { timeout: 120_000 
     assert.equal(await roundTrip(ok, "ping"), "ping");
     ok.destroy();
 
-    // DENY match, then ALLOW without a match: refused at the destination, counted on both sides.
-    for (const [ip, policy] of [[S.wl(5), "deny-client"], [S.wl(6), null]] as const) {
+    // DENY match; a DENY and an ALLOW (the one that admitted the connection above) both matching;
+    // then ALLOW without a match: refused at the destination, counted on both sides.
+    for (const [ip, policy] of [[S.wl(5), "deny-client"], [S.wl(7), "deny-client"], [S.wl(6), null]] as const) {
       const beforeB = await refused(nb, "policy_denied", "destination");
       const beforeA = await refused(na, "policy_denied", "source");
       const denyFlag = await nb.metric("istio_tcp_connections_closed_total", { reporter: "destination", response_flags: "DENY", source_principal: CLIENT_ID });
@@ -75,7 +78,7 @@ test("authorization, peer certificates and unknown sources", { timeout: 120_000 
       else assert.match(line, /none allowed/);
     }
     // The workloads behind refused connections never saw one.
-    assert.equal(echoes[1]!.stats.accepted + echoes[2]!.stats.accepted, 0);
+    assert.equal(echoes[1]!.stats.accepted + echoes[2]!.stats.accepted + echoes[3]!.stats.accepted, 0);
 
     // Inbound plaintext (15006) carries no identity, so a principal-based ALLOW refuses it.
     await assert.rejects(httpConnect(`${S.wl(3)}:15006`, S.wl(2), S.wl(3), 7000), (e: Refused) => e.code === 403);
