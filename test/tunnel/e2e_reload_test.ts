@@ -15,6 +15,14 @@ async function workloadNames(t: TunnelProcess): Promise<string[]> {
   return dump.workloads.map((w) => w.name);
 }
 
+/** node-a and node-b of this slot, both on the config file `path`. */
+function startNodes(path: string, ca: string): Promise<[TunnelProcess, TunnelProcess]> {
+  return Promise.all([
+    startTunnel({ name: "node-a", config: path, node: "node-a", bind: S.nodeA, ca }),
+    startTunnel({ name: "node-b", config: path, node: "node-b", bind: S.nodeB, ca }),
+  ]);
+}
+
 test("config reload adds a workload while an established stream keeps flowing", { timeout: 120_000 }, async () => {
   const work = await makeWorkdir();
   const path = join(work.dir, "local.yaml");
@@ -23,10 +31,7 @@ test("config reload adds a workload while an established stream keeps flowing", 
   const echo2 = await echoServer(S.wl(5), 7000);
   let a: TunnelProcess | undefined, b: TunnelProcess | undefined;
   try {
-    const [na, nb] = await Promise.all([
-      startTunnel({ name: "node-a", config: path, node: "node-a", bind: S.nodeA, ca: work.ca }),
-      startTunnel({ name: "node-b", config: path, node: "node-b", bind: S.nodeB, ca: work.ca }),
-    ]);
+    const [na, nb] = await startNodes(path, work.ca);
     a = na;
     b = nb;
     const held = await socks5(na.addresses.socks5, S.wl(2), S.wl(3), 7000);
@@ -88,10 +93,7 @@ test("a reload that adds a DENY policy closes the established connections it no 
   const echoes = await Promise.all([7000, 7001].map((port) => echoServer(S.wl(3), port)));
   let a: TunnelProcess | undefined, b: TunnelProcess | undefined;
   try {
-    const [na, nb] = await Promise.all([
-      startTunnel({ name: "node-a", config: path, node: "node-a", bind: S.nodeA, ca: work.ca }),
-      startTunnel({ name: "node-b", config: path, node: "node-b", bind: S.nodeB, ca: work.ca }),
-    ]);
+    const [na, nb] = await startNodes(path, work.ca);
     a = na;
     b = nb;
     const denied = await socks5(na.addresses.socks5, S.wl(2), S.wl(3), 7000);
