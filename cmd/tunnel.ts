@@ -96,7 +96,7 @@ export function tunnelCommand() {
     .addOption(new Option("--test-hooks", `enable test-only admin hooks (also ${TEST_HOOKS_ENV}=1)`).hideHelp())
     .action(async (opts) => {
       const runtime = await currentRuntime();
-      const { startTunnel } = await import("../src/tunnel/app.ts");
+      const { startTunnel } = await import("../src/app/tunnel.ts");
       let app;
       try {
         app = await startTunnel({

@@ -414,11 +414,6 @@ function startStatsPublishing(main: ProxyMain, pool: WorkerPool): StatsEvents {
   const buildSnapshot = (seq: number) => (dropped: number): Snapshot => {
     const all = pool.connections();
     all.sort((a, b) => b.lastActivityAt - a.lastActivityAt);
-    const histograms: Snapshot["histograms"] = {};
-    for (const [name, h] of store.histograms) {
-      if (name.startsWith("~") || h.count === 0) continue;
-      histograms[name] = { count: h.count, sum: h.sum, p50: h.quantile(0.5), p90: h.quantile(0.9), p99: h.quantile(0.99), max: h.max };
-    }
     return {
       seq,
       at: Date.now(),
@@ -430,7 +425,7 @@ function startStatsPublishing(main: ProxyMain, pool: WorkerPool): StatsEvents {
       tasksTotal: pool.tasksTotal(),
       queues: pool.queues(),
       stats: Object.fromEntries(store.values()),
-      histograms,
+      histograms: store.histogramSummaries(),
       clusters: clusterInfos(main.clusterView, store),
       dropped,
     };

@@ -75,9 +75,17 @@ export function addressFromRight(xff: string, skip: number): string | null {
     if (comma < 0) return null;
     end = comma;
   }
-  const start = end === 0 ? 0 : xff.lastIndexOf(",", end - 1) + 1;
-  const address = xff.slice(start, end).trim();
+  let start = end === 0 ? 0 : xff.lastIndexOf(",", end - 1) + 1;
+  // Only optional whitespace (SP, HTAB), as Envoy trims: String.prototype.trim would also take a
+  // NBSP (0xA0), which Envoy keeps, so the entry is no address.
+  while (start < end && isOws(xff.charCodeAt(start))) start++;
+  while (end > start && isOws(xff.charCodeAt(end - 1))) end--;
+  const address = xff.slice(start, end);
   return isIP(address) === 0 ? null : address;
+}
+
+function isOws(c: number): boolean {
+  return c === 0x20 || c === 0x09;
 }
 
 /**

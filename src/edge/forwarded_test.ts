@@ -42,6 +42,11 @@ test("addressFromRight() skips entries from the right and needs an IP address", 
   assert.equal(addressFromRight(" 2001:db8::1 ", 0), "2001:db8::1");
   assert.equal(addressFromRight("unknown", 0), null);
   assert.equal(addressFromRight("1.1.1.1,", 0), null);
+  // Only optional whitespace (SP, HTAB) is trimmed, as Envoy's StringUtil::trim: a NBSP (0xA0, obs-text)
+  // around an address makes it no address.
+  assert.equal(addressFromRight("\t10.0.0.1 ", 0), "10.0.0.1");
+  assert.equal(addressFromRight("\xa010.0.0.1", 0), null);
+  assert.equal(addressFromRight("10.0.0.1\xa0, 1.1.1.1", 1), null);
 });
 
 test("isInternalAddress() is Envoy's default: RFC 1918, fd00::/8, 127.0.0.1 and ::1", () => {

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { extractTags, renderJson, renderPrometheus, renderText } from "./render.ts";
 import { StatsScope } from "./scope.ts";
 import { StatsStore } from "./store.ts";
+import { taggedName } from "./tags.ts";
 
 function store(): StatsStore {
   const scope = new StatsScope();
@@ -54,4 +55,18 @@ test("deltas: a stat is announced once at zero, then only changes travel", () =>
   assert.deepEqual(scope.takeDelta().counters, []);
   c.inc(2);
   assert.deepEqual(scope.takeDelta().counters, [["a", 2]]);
+});
+
+test("prometheus: tcp_proxy's envoy_tcp_prefix, and tagged names keep their own metric name", () => {
+  assert.deepEqual(extractTags("tcp.socks5.downstream_cx_total"), {
+    metric: "envoy_tcp_downstream_cx_total",
+    labels: [["envoy_tcp_prefix", "socks5"]],
+  });
+  const s = new StatsStore();
+  s.addCounter(taggedName("istio_tcp_connections_opened_total", { reporter: "source", source_principal: "spiffe://td/ns/a/sa/b" }), 2);
+  assert.match(renderText(s, {}), /^reporter=\.=source;\.;source_principal=\.=spiffe:\/\/td\/ns\/a\/sa\/b;\.;istio_tcp_connections_opened_total: 2\n$/);
+  assert.match(
+    renderPrometheus(s, {}),
+    /# TYPE istio_tcp_connections_opened_total counter\nistio_tcp_connections_opened_total\{reporter="source",source_principal="spiffe:\/\/td\/ns\/a\/sa\/b"\} 2\n/,
+  );
 });

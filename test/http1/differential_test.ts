@@ -76,6 +76,8 @@ export const EXPECTED_DIFFERENCES: Record<string, ExpectedDifference> = {
   "absolute-form with an unknown scheme": stricter("weft only proxies http and https targets; llhttp does not look inside the URL"),
   "CONNECT without a port": stricter("RFC 9112 §3.2.3: the authority-form needs a port; llhttp does not look inside the URL"),
   "chunk size 2^53": waitsLonger("weft caps chunk sizes at 2^53-1 and rejects at once; llhttp accepts 64-bit sizes and waits for the data"),
+  "Connection nominating X-Forwarded-For": stricter("Envoy's codec refuses nominating an X-Forwarded-* field (its removal could hide the client); llhttp leaves Connection to the application"),
+  "Connection with ten options": stricter("Envoy's codec refuses ten Connection options or more; llhttp leaves Connection to the application"),
   "101 header fields": stricter("weft answers 431 past maxHeaders (Envoy's max_headers_count, 100); Node has no count limit (maxHeadersCount only truncates)"),
   // ── Seeded mutants ──
   "mutant-005 (line 'Host: other.example'; of OPTIONS *)": stricter("two Host fields: RFC 9112 §3.2 400; llhttp accepts"),

@@ -419,6 +419,29 @@ export const VECTORS: Vector[] = [
     note: "weft skips any number of empty lines within the head limit, as llhttp does. nginx accepts any number; Envoy accepts.",
   },
   {
+    name: "Connection nominating Content-Length",
+    input: `POST / HTTP/1.1\r\n${H}Connection: content-length\r\nContent-Length: 4\r\n\r\nGET `,
+    expect: "accept",
+    note:
+      "The body is framed by Content-Length and weft relays it as received, so the field is kept: dropping it as nominated made the upstream read the body as the next request. Envoy removes it but re-frames the body (chunked); nginx accepts.",
+    check: (head) => {
+      if (head.connectionNominated !== null) throw new Error(`Expected nothing nominated, got ${head.connectionNominated}`);
+      if (head.bodyKind !== "length" || head.contentLength !== 4) throw new Error("Expected a 4-byte body");
+    },
+  },
+  {
+    name: "Connection nominating X-Forwarded-For",
+    input: `GET / HTTP/1.1\r\n${H}Connection: X-Forwarded-For\r\nX-Forwarded-For: 10.0.0.1\r\n\r\n`,
+    expect: 400,
+    note: "Its removal could hide who the client is: Envoy 400 (also for -Host, -Proto and pseudo-headers, Utility::sanitizeConnectionHeader); nginx accepts.",
+  },
+  {
+    name: "Connection with ten options",
+    input: `GET / HTTP/1.1\r\n${H}Connection: a,b,c,d,e,f,g,h,i,j\r\n\r\n`,
+    expect: 400,
+    note: "Envoy 400 from ten options on (Utility::sanitizeConnectionHeader); nginx accepts.",
+  },
+  {
     name: "non-ASCII byte in the target",
     input: `GET /caf\xe9 HTTP/1.1\r\n${H}\r\n`,
     expect: 400,

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { lookupName } from "./_names.ts";
+import { KNOWN_NAMES, lookupName } from "./_names.ts";
 import { COLON, CR, FIELD_VALUE, HTAB, latin1, LF, LOWER, SP, TOKEN } from "./_tables.ts";
 
 /** More bytes are needed. */
@@ -111,10 +111,19 @@ export const CONN_KEEP_ALIVE = 2;
 export const CONN_UPGRADE = 4;
 /** An option other than close, keep-alive and upgrade: a field the sender nominated as hop-by-hop. */
 export const CONN_NOMINATES = 8;
+/** The bits of {@linkcode connectionFlags}' answer that are flags. */
+export const CONN_FLAGS = 15;
+/** {@linkcode connectionFlags}' answer shifted right by this many bits is the number of options read. */
+export const CONN_OPTIONS_SHIFT = 4;
 
-/** Reads the comma-separated `Connection` options in `buf[s, e)` (case-insensitive). */
+/**
+ * Reads the comma-separated `Connection` options in `buf[s, e)` (case-insensitive): the `CONN_*`
+ * flags in the low bits ({@linkcode CONN_FLAGS}), the number of options above them
+ * ({@linkcode CONN_OPTIONS_SHIFT}), so a caller can count them without a second pass.
+ */
 export function connectionFlags(buf: Uint8Array, s: number, e: number): number {
   let flags = 0;
+  let options = 0;
   let i = s;
   while (i < e) {
     let c = buf[i]!;
@@ -124,31 +133,74 @@ export function connectionFlags(buf: Uint8Array, s: number, e: number): number {
     let te = i;
     while (te > ts && ((c = buf[te - 1]!) === SP || c === HTAB)) te--;
     const n = te - ts;
+    if (n > 0) options++;
     if (n === 5 && isToken(buf, ts, "close")) flags |= CONN_CLOSE;
     else if (n === 10 && isToken(buf, ts, "keep-alive")) flags |= CONN_KEEP_ALIVE;
     else if (n === 7 && isToken(buf, ts, "upgrade")) flags |= CONN_UPGRADE;
     else if (n > 0) flags |= CONN_NOMINATES;
   }
-  return flags;
+  return flags + options * (1 << CONN_OPTIONS_SHIFT);
 }
 
 /**
- * The field names the `Connection` fields among the last scanned ones nominate (RFC 9110 §7.6.1),
- * lower-cased, `close` left out (it names no field). Only called when {@linkcode connectionFlags}
+ * `Connection` options never taken as nominated fields: `close` names none; `keep-alive` and
+ * `upgrade` are read as flags, and an upgrade's `Upgrade` field must reach the next hop; the framing
+ * fields frame the body weft relays as it arrived, so dropping them made the next hop read that
+ * body as another message (request smuggling, or a response running to the connection's end).
+ */
+const NEVER_NOMINATED: ReadonlySet<string> = new Set(["close", "keep-alive", "upgrade", "content-length", "transfer-encoding"]);
+
+/**
+ * The fields among the last scanned ones that a `Connection` field nominates (RFC 9110 §7.6.1):
+ * hop-by-hop, not to forward. Lower-cased, each once, null when none. Only names the head's own
+ * fields carry are listed, so the list is never longer than the head's fields and building it is
+ * linear however many options `Connection` lists. Only called when {@linkcode connectionFlags}
  * saw {@linkcode CONN_NOMINATES}, so a message without such options never pays for it.
  */
-export function nominatedFields(buf: Uint8Array, connectionId: number): string[] {
-  const names: string[] = [];
+export function nominatedFields(buf: Uint8Array, connectionId: number): string[] | null {
+  const f = scan.f;
+  const count = scan.count;
+  const present = new Set<string>();
+  for (let k = 0; k < count; k++) {
+    const o = k * FIELD_STRIDE;
+    const id = f[o + 4]!;
+    if (id !== connectionId) present.add(id >= 0 ? KNOWN_NAMES[id]! : latin1(buf, f[o]!, f[o + 1]!).toLowerCase());
+  }
+  let names: string[] | null = null;
+  for (let k = 0; k < count; k++) {
+    const o = k * FIELD_STRIDE;
+    if (f[o + 4] !== connectionId) continue;
+    for (const option of latin1(buf, f[o + 2]!, f[o + 3]!).split(",")) {
+      const name = option.trim().toLowerCase();
+      // Deleting from `present` also lists a name nominated twice only once.
+      if (NEVER_NOMINATED.has(name) || !present.delete(name)) continue;
+      (names ??= []).push(name);
+    }
+  }
+  return names;
+}
+
+/** Envoy's codec refuses a request whose `Connection` lists this many options or more. */
+export const MAX_CONNECTION_OPTIONS = 10;
+
+/**
+ * The first option of the last scanned `Connection` fields that Envoy's codec refuses to see
+ * nominated (`Utility::sanitizeConnectionHeader`): an `X-Forwarded-For` / `-Host` / `-Proto` field,
+ * whose removal could hide who the client is, or a pseudo-header (`:…`); null when none.
+ */
+export function refusedNomination(buf: Uint8Array, connectionId: number): string | null {
   const f = scan.f;
   for (let k = 0; k < scan.count; k++) {
     const o = k * FIELD_STRIDE;
     if (f[o + 4] !== connectionId) continue;
     for (const option of latin1(buf, f[o + 2]!, f[o + 3]!).split(",")) {
       const name = option.trim().toLowerCase();
-      if (name !== "" && name !== "close" && !names.includes(name)) names.push(name);
+      if (name === "x-forwarded-for" || name === "x-forwarded-host" || name === "x-forwarded-proto" || name.charCodeAt(0) === COLON) {
+        return name;
+      }
     }
   }
-  return names;
+  return null;
 }
 
 function isToken(buf: Uint8Array, s: number, lower: string): boolean {

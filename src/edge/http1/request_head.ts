@@ -7,14 +7,18 @@
 import {
   classifyTransferEncoding,
   CONN_CLOSE,
+  CONN_FLAGS,
   CONN_KEEP_ALIVE,
   CONN_NOMINATES,
+  CONN_OPTIONS_SHIFT,
   CONN_UPGRADE,
   connectionFlags,
   FIELD_STRIDE,
   FIELDS_ERROR,
   FIELDS_INCOMPLETE,
+  MAX_CONNECTION_OPTIONS,
   nominatedFields,
+  refusedNomination,
   scan,
   scanFields,
   TE_CHUNKED,
@@ -194,6 +198,7 @@ export function parseRequestHead(buf: Uint8Array, limits: HeadLimits): HeadResul
   let teStart = 0;
   let teEnd = 0;
   let conn = 0;
+  let connOptions = 0;
   let expectContinue = false;
   let upgradeValue: string | null = null;
   let forwardedFor: string | null = null;
@@ -220,7 +225,9 @@ export function parseRequestHead(buf: Uint8Array, limits: HeadLimits): HeadResul
           teStart = vStart;
           teEnd = vEnd;
         } else if (id === ID_CONNECTION) {
-          conn |= connectionFlags(buf, vStart, vEnd);
+          const options = connectionFlags(buf, vStart, vEnd);
+          conn |= options & CONN_FLAGS;
+          connOptions += options >>> CONN_OPTIONS_SHIFT;
         } else if (id === ID_EXPECT) {
           if (equalsIgnoreCase(buf, vStart, vEnd, "100-continue")) expectContinue = true;
         } else if (id === ID_UPGRADE) {
@@ -305,6 +312,17 @@ export function parseRequestHead(buf: Uint8Array, limits: HeadLimits): HeadResul
     return bad("CONNECT request with Content-Length or Transfer-Encoding");
   }
   if (method === "CONNECT") bodyKind = "none";
+
+  // Envoy's codec refuses a Connection that lists ten options or more, or nominates an
+  // X-Forwarded-* field or a pseudo-header; it leaves an upgrade's (but h2c's) alone.
+  if (connOptions >= MAX_CONNECTION_OPTIONS || (conn & CONN_NOMINATES) !== 0) {
+    const upgrading = minor === 1 && (conn & CONN_UPGRADE) !== 0 && upgradeValue !== null && upgradeValue.toLowerCase() !== "h2c";
+    if (!upgrading) {
+      if (connOptions >= MAX_CONNECTION_OPTIONS) return bad(`Connection lists ${connOptions} options (at most ${MAX_CONNECTION_OPTIONS - 1})`);
+      const refused = refusedNomination(buf, ID_CONNECTION);
+      if (refused !== null) return bad(`Connection nominates ${refused}`);
+    }
+  }
 
   const keepAlive = minor === 1 ? (conn & CONN_CLOSE) === 0 : (conn & (CONN_KEEP_ALIVE | CONN_CLOSE)) === CONN_KEEP_ALIVE;
   return {

@@ -111,12 +111,58 @@ test("parseRequestHead() lists the fields Connection nominates and collects X-Fo
   assert.equal(plain.forwardedFor, null);
   const head = ok(
     "GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade, HTTP2-Settings\r\nX-Forwarded-For: 1.2.3.4\r\n" +
-      "connection: close ,X-Hop\r\nx-forwarded-for: 5.6.7.8, 9.9.9.9\r\n\r\n",
+      "connection: close ,X-Hop, x-absent\r\nx-forwarded-for: 5.6.7.8, 9.9.9.9\r\nUpgrade: h2c\r\nHTTP2-Settings: AA\r\nX-Hop: 1\r\n\r\n",
   );
-  assert.deepEqual(head.connectionNominated, ["upgrade", "http2-settings", "x-hop"]);
+  // Upgrade is read as a flag (an upgrade forwards it); a nominated field the head lacks is not listed.
+  assert.deepEqual(head.connectionNominated, ["http2-settings", "x-hop"]);
   assert.equal(head.keepAlive, false);
   assert.equal(head.forwardedFor, "1.2.3.4, 5.6.7.8, 9.9.9.9");
-  assert.deepEqual(head.headers.filter((_, i) => i % 2 === 0), ["host", "connection", "x-forwarded-for", "connection", "x-forwarded-for"]);
+  assert.deepEqual(head.headers.filter((_, i) => i % 2 === 0), [
+    "host",
+    "connection",
+    "x-forwarded-for",
+    "connection",
+    "x-forwarded-for",
+    "upgrade",
+    "http2-settings",
+    "x-hop",
+  ]);
+});
+
+test("parseRequestHead() never lists the framing fields as nominated: weft relays the bytes they frame", () => {
+  // Dropping a nominated Content-Length or Transfer-Encoding while the body is relayed as received
+  // made the upstream read the body as the next request (smuggling).
+  const cl = ok("POST / HTTP/1.1\r\nHost: a\r\nConnection: Content-Length, transfer-encoding, X-A\r\nX-A: 1\r\nContent-Length: 2\r\n\r\n");
+  assert.deepEqual(cl.connectionNominated, ["x-a"]);
+  assert.equal(cl.bodyKind, "length");
+  const te = ok("POST / HTTP/1.1\r\nHost: a\r\nConnection: transfer-encoding\r\nTransfer-Encoding: chunked\r\n\r\n");
+  assert.equal(te.connectionNominated, null);
+});
+
+test("parseRequestHead() refuses what Envoy's codec refuses in Connection (sanitizeConnectionHeader)", () => {
+  // Nominating an X-Forwarded-* field could hide who the client is; a pseudo-header is never a field.
+  for (const option of ["X-Forwarded-For", "x-forwarded-host", "X-FORWARDED-PROTO", ":authority"]) {
+    rejects(`GET / HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, ${option}\r\n\r\n`, 400, /Connection/);
+  }
+  // Ten options or more, across every Connection field, whatever they are.
+  rejects("GET / HTTP/1.1\r\nHost: a\r\nConnection: a,b,c,d,e,f,g,h,i,j,k,l,m\r\n\r\n", 400, /Connection/);
+  rejects(`GET / HTTP/1.1\r\nHost: a\r\nConnection: ${"keep-alive,".repeat(5)}\r\nConnection: ${"close, ".repeat(5)}\r\n\r\n`, 400, /Connection/);
+  assert.equal(ok(`GET / HTTP/1.1\r\nHost: a\r\nConnection: ${"keep-alive, ".repeat(9)}\r\n\r\n`).keepAlive, true);
+  assert.deepEqual(ok("GET / HTTP/1.1\r\nHost: a\r\nConnection: x-forwarded-for-not, x\r\nX: 1\r\n\r\n").connectionNominated, ["x"]);
+  // Envoy leaves a (non-h2c) upgrade request's Connection alone.
+  assert.equal(ok("GET / HTTP/1.1\r\nHost: a\r\nConnection: upgrade, x-forwarded-for\r\nUpgrade: websocket\r\n\r\n").upgrade, "websocket");
+  rejects("GET / HTTP/1.1\r\nHost: a\r\nConnection: upgrade, x-forwarded-for\r\nUpgrade: h2c\r\n\r\n", 400, /Connection/);
+});
+
+test("parseRequestHead() lists only nominated fields the head has, in linear time however many options", () => {
+  // 15,000 distinct options took ~0.5 s of the worker's time per head when every one was kept (and
+  // deduplicated by a linear search); the list now holds at most the head's own fields.
+  const options: string[] = [];
+  for (let i = 0; options.length < 15_000; i++) options.push(`o${i.toString(36)}`);
+  const text = `GET / HTTP/1.1\r\nHost: a\r\nConnection: upgrade, ${options.join(",")}, o1\r\nUpgrade: websocket\r\nO1: x\r\n\r\n`;
+  const r = parseRequestHead(bytes(text), { maxHeadBytes: 256 * 1024, maxHeaders: 50 });
+  assert.ok(r.status === "ok", JSON.stringify(r.status === "error" && r.reason));
+  assert.deepEqual(r.head.connectionNominated, ["o1"]);
 });
 
 test("parseRequestHead() validates the request line", () => {

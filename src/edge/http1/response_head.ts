@@ -6,6 +6,7 @@
 
 import {
   CONN_CLOSE,
+  CONN_FLAGS,
   CONN_KEEP_ALIVE,
   CONN_NOMINATES,
   classifyTransferEncoding,
@@ -161,7 +162,7 @@ export function parseResponseHead(
         teStart = vStart;
         teEnd = vEnd;
       } else if (id === ID_CONNECTION) {
-        conn |= connectionFlags(buf, vStart, vEnd);
+        conn |= connectionFlags(buf, vStart, vEnd) & CONN_FLAGS;
       }
     } else if (decode) {
       const name = str.slice(f[o]!, f[o + 1]!);

@@ -81,6 +81,16 @@ test("parseResponseHead() lists the fields Connection nominates, also without de
   assert.deepEqual(r.head.connectionNominated, ["x-secret"]);
 });
 
+test("parseResponseHead() keeps the framing fields and lists only nominated fields the head has", () => {
+  // A nominated Content-Length dropped while the body is relayed left the client without framing.
+  const text = "HTTP/1.1 200 OK\r\nConnection: content-length, Transfer-Encoding, upgrade, x-gone\r\nContent-Length: 2\r\n\r\n";
+  assert.equal(ok(text).connectionNominated, null);
+  const many = Array.from({ length: 20_000 }, (_, i) => `x${i}`).join(",");
+  const r = parseResponseHead(bytes(`HTTP/1.1 200 OK\r\nConnection: ${many}\r\nX7: 1\r\nContent-Length: 0\r\n\r\n`), "GET", { maxHeadBytes: 256 * 1024, maxHeaders: 50 });
+  assert.ok(r.status === "ok");
+  assert.deepEqual(r.head.connectionNominated, ["x7"]);
+});
+
 test("parseResponseHead() accepts an empty reason with or without its space, and obs-text", () => {
   assert.equal(ok(res(["HTTP/1.1 200 ", "Content-Length: 0"])).reason, "");
   assert.equal(ok(res(["HTTP/1.1 200", "Content-Length: 0"])).reason, "");

@@ -43,9 +43,10 @@ export interface RequestHead {
   /** Value of `Upgrade` when `Connection` lists `upgrade`, else null. */
   upgrade: string | null;
   /**
-   * The field names `Connection` nominates (every option but `close`), lower-cased: hop-by-hop,
-   * never forwarded (RFC 9110 §7.6.1). Null unless it names a field beyond keep-alive and upgrade
-   * (always hop-by-hop), so the common message costs nothing.
+   * The head's fields that `Connection` nominates, lower-cased: hop-by-hop, never forwarded (RFC
+   * 9110 §7.6.1). Never `keep-alive` or `upgrade` (read as flags) nor the framing fields
+   * `Content-Length` and `Transfer-Encoding` (they frame the body weft relays as it arrived). Null
+   * when none, so the common message costs nothing.
    */
   connectionNominated: string[] | null;
   /** The `X-Forwarded-For` values joined with ", ", or null when absent. */
