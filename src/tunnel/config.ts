@@ -22,6 +22,7 @@
 import { isMap, isScalar, isSeq, LineCounter, parseDocument } from "yaml";
 import type { Node as YamlNode, Pair, YAMLMap, YAMLSeq } from "yaml";
 import { isIP } from "node:net";
+import { canonicalIp } from "./own_listeners.ts";
 
 export type InboundProtocol = "HBONE" | "TCP";
 export type HealthStatus = "Healthy" | "Unhealthy";
@@ -277,6 +278,11 @@ class Reader {
     return v;
   }
 
+  /**
+   * An IP address in the one spelling every lookup uses ({@link canonicalIp}): spelled otherwise
+   * (`::FFFF:127.0.1.8`), a workload was never found by its address, so traffic to it went out as
+   * passthrough, past HBONE and its policies.
+   */
   ip(node: Node, path: string): string | undefined {
     const s = this.str(node, path);
     if (s === undefined) return undefined;
@@ -284,7 +290,7 @@ class Reader {
       this.at(node, path, `"${s}" is not an IP address`);
       return undefined;
     }
-    return s;
+    return canonicalIp(s) ?? s;
   }
 
   oneOf<T extends string>(
@@ -455,7 +461,7 @@ function readVip(
     r.at(node, path, `"${s}" is not a VIP ("network/IP" or "IP")`);
     return undefined;
   }
-  return { network, address };
+  return { network, address: canonicalIp(address) ?? address };
 }
 
 function readService(r: Reader, node: Node, path: string): Service | undefined {

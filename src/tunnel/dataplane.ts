@@ -23,7 +23,7 @@ import type { Duplex } from "node:stream";
 import { formatHostPort } from "../config/address.ts";
 import type { Runtime, TcpListener, TcpSocket } from "../runtime/types.ts";
 import { type AccessLogEntry, formatAccessLog } from "./access_log.ts";
-import { authorize } from "./authz.ts";
+import { authorize, type RbacConnection } from "./authz.ts";
 import { relay, type RelayEnd, SocketEnd } from "./relay.ts";
 import { PeerOpenError, PeerStreams } from "./peer_streams.ts";
 import { PoolOwners } from "./pool_owners.ts";
@@ -65,7 +65,7 @@ import {
   UpstreamStats,
 } from "./metrics.ts";
 import type { CertMap, DataPlaneAddresses, DataPlaneInit } from "./protocol.ts";
-import { type ListenerAddress, parseListenerAddress, reachesOwnListener } from "./own_listeners.ts";
+import { type ListenerAddress, parseListenerAddress, reachesOwnListener, sameIpAddress } from "./own_listeners.ts";
 import type { Dispatcher } from "../worker/dispatcher.ts";
 import type { BoundListener } from "../worker/messages.ts";
 import type { Counter, StatsScope } from "../stats/scope.ts";
@@ -96,6 +96,14 @@ type Refusal =
   | "bad_request"
   /** The destination is one of this tunnel's own listeners. */
   | "self_call";
+
+/** An inbound connection the policies allowed, kept so that a config update can check it again. */
+interface AuthorizedConnection {
+  destination: Workload;
+  rbac: RbacConnection;
+  logFields: Omit<AccessLogEntry, "time" | "level" | "message">;
+  close(): void;
+}
 
 /** Envoy's tcp_proxy stats of one listener. */
 interface TcpProxyStats {
@@ -220,6 +228,8 @@ export class DataPlane {
   #outbound?: TcpListener;
   #socks?: TcpListener;
   readonly #inbound = new Map<string, InboundListeners>();
+  /** Inbound connections allowed by the policies, from the decision until they close. */
+  readonly #authorized = new Set<AuthorizedConnection>();
   readonly #log: (line: string) => void;
   #ports: DataPlaneInit["ports"];
 
@@ -402,8 +412,31 @@ export class DataPlane {
   /** Applies a new config: state for new connections, inbound listeners rebound. */
   async updateConfig(config: LocalConfig): Promise<DataPlaneAddresses> {
     this.#state = new TunnelState(config);
+    this.#closeNoLongerAllowed();
     await this.#syncInbound();
     return this.addresses();
+  }
+
+  /**
+   * Closes the inbound connections the current policies no longer allow, as ztunnel's policy
+   * watcher does after a policy update: a DENY that a reload adds must not wait for the
+   * connections it denies to end by themselves.
+   */
+  #closeNoLongerAllowed(): void {
+    for (const c of this.#authorized) {
+      const destination = this.#state.workloadByIp(c.rbac.dstIp) ?? c.destination;
+      const verdict = authorize(this.#state.policiesFor(destination), c.rbac);
+      if (verdict.allowed) continue;
+      this.#authorized.delete(c);
+      this.#logConn({
+        ...c.logFields,
+        level: "info",
+        message: "connection closed",
+        policy: verdict.policy,
+        error: `no longer allowed after a policy update (${verdict.policy ?? "no ALLOW policy matches"})`,
+      });
+      c.close();
+    }
   }
 
   /** New certificates: used by new pooled sessions and new inbound listeners. */
@@ -842,7 +875,7 @@ export class DataPlane {
       return;
     }
     respond.ok();
-    this.#relay(
+    void this.#relay(
       down,
       upstream,
       conn,
@@ -865,7 +898,7 @@ export class DataPlane {
     leftover: Uint8Array,
     logFields: () => Omit<AccessLogEntry, "time" | "level" | "message">,
     start: number,
-  ): void {
+  ): Promise<void> {
     this.ins.setTaskState(task, "tunnel_streaming");
     const rx = this.#stats.counter(trafficStatName(RECEIVED, labels));
     const tx = this.#stats.counter(trafficStatName(SENT, labels));
@@ -874,7 +907,7 @@ export class DataPlane {
       down.destroy();
       up.destroy();
     });
-    relay(down, up, {
+    return relay(down, up, {
       busy: this.ins,
       onUp: (n) => {
         rx.inc(n);
@@ -927,8 +960,11 @@ export class DataPlane {
     const host = /;\s*host=([^;,\s]+)/.exec(fwd)?.[1];
     const srcIp = normalizeIp(peer.remoteAddress);
     // The peer chose this listener's certificate (identity): it may only reach this workload, as
-    // ztunnel's inbound validates the HBONE target against the connection's destination (400).
-    if (normalizeIp(dstIp) !== listenerIp) {
+    // ztunnel's inbound validates the HBONE target against the connection's destination (400) and
+    // then connects to the latter. Compared as addresses, not by mapping `::ffff:a.b.c.d` to the
+    // IPv4 listener: that spelling passed, and the policies, which never match across families,
+    // were skipped.
+    if (!sameIpAddress(dstIp, listenerIp)) {
       this.#refused("destination_mismatch", "destination");
       this.#logConn({
         level: "warn",
@@ -956,7 +992,7 @@ export class DataPlane {
       srcIp,
       srcAddr: `${srcIp}:${peer.remotePort}`,
       identity: peer.identity,
-      dstIp,
+      dstIp: listenerIp,
       dstPort,
       serviceHost: host,
       listener: "hbone",
@@ -1070,12 +1106,13 @@ export class DataPlane {
       "dst.identity": mtls ? workloadIdentity(dst) : undefined,
       direction: "inbound" as const,
     };
-    const verdict = authorize(this.#state.policiesFor(dst), {
+    const rbac: RbacConnection = {
       srcIdentity: a.identity,
       srcIp: a.srcIp,
       dstIp: a.dstIp,
       dstPort: a.dstPort,
-    });
+    };
+    const verdict = authorize(this.#state.policiesFor(dst), rbac);
     if (!verdict.allowed) {
       this.#traffic(CLOSED, trafficLabels({ ...labelInput, responseFlags: "DENY" }));
       this.#refused("policy_denied", "destination");
@@ -1103,21 +1140,35 @@ export class DataPlane {
     // 127.0.0.1 is the source the kernel picks for a loopback destination anyway: no bind (which
     // would also cost a slower ephemeral-port search, and on Deno a `node:net` socket).
     const localAddress = this.init.preserveSourceIp && isLoopbackV4(a.srcIp) && a.srcIp !== "127.0.0.1" ? a.srcIp : undefined;
+    // Watched from the decision on, so that a policy update while it connects closes it too.
+    let upstream: Duplex | RelayEnd | undefined;
+    const authorized: AuthorizedConnection = {
+      destination: dst,
+      rbac,
+      logFields: logBase,
+      close: () => {
+        a.downstream.destroy();
+        upstream?.destroy();
+      },
+    };
+    this.#authorized.add(authorized);
     const attempt = this.#upstream.begin("tcp", target);
-    this.#tcpConnect(a.dstIp, a.dstPort, localAddress).then((upstream) => {
+    this.#tcpConnect(a.dstIp, a.dstPort, localAddress).then((connected) => {
+      upstream = connected;
       attempt.connected();
       const downstreamClosed = a.downstream instanceof SocketEnd ? a.downstream.closed : a.downstream.destroyed;
       if (downstreamClosed) {
-        upstream.destroy();
+        this.#authorized.delete(authorized);
+        connected.destroy();
         attempt.closed();
         this.#traffic(CLOSED, labels);
         this.ins.closeTask(task.id);
         return;
       }
       a.ok();
-      this.#relay(
+      void this.#relay(
         a.downstream,
-        upstream,
+        connected,
         a.conn,
         task,
         attempt,
@@ -1125,8 +1176,9 @@ export class DataPlane {
         a.leftover ?? new Uint8Array(0),
         () => logBase,
         start,
-      );
+      ).finally(() => this.#authorized.delete(authorized));
     }, (e: Error) => {
+      this.#authorized.delete(authorized);
       attempt.failed();
       this.#traffic(CLOSED, trafficLabels({ ...labelInput, responseFlags: "CONNECT" }));
       this.ins.closeTask(task.id);
