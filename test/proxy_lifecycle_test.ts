@@ -119,6 +119,23 @@ test("multikill_timeout: when enough workers are silent that long at once, the p
   }
 });
 
+test("kill_timeout: one worker silent that long ends the process, as Envoy's kill aborts it", { timeout: 60_000 }, async () => {
+  const up = await startUpstream("up");
+  const config = withWatchdog(up, "{kill_timeout: 0.5s}");
+  const weft = await startWeft(["proxy", "serve", "-c", writeTempFile("envoy.yaml", config), "--concurrency", "2", "--test-hooks"]);
+  try {
+    // Held far longer than the test: only the watchdog can end it.
+    assert.equal((await weft.admin("/debug/block_worker?worker=0&ms=60000", { method: "POST" })).status, 200);
+    const started = Date.now();
+    assert.equal(await withTimeout(weft.exited, 20_000, "exit after worker 0 stalls past kill_timeout"), 1);
+    assert.ok(Date.now() - started >= 400, `exited after ${Date.now() - started} ms`);
+    assert.match(weft.log(), /watchdog: worker 0 silent for \d+ ms \(kill_timeout 500 ms\); exiting/);
+  } finally {
+    await weft.stop();
+    await up.close();
+  }
+});
+
 test("node.id and node.cluster show in /server_info, as Envoy's", { timeout: 30_000 }, async () => {
   const up = await startUpstream("up");
   const config = `node: {id: edge-7, cluster: edge-fleet}\n${yamlFor(up)}`;

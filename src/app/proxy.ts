@@ -303,8 +303,8 @@ async function startWorkers(main: ProxyMain): Promise<{ pool: WorkerPool; listen
     payload: () => main.snapshot(),
     log: options.log,
     onWorkerReplaced: (id) => clearWorkerRow(main.limits, id),
-    // Envoy's multikill aborts the process: several stuck workers mean the process is not healthy.
-    onMultikill: (reason) => {
+    // Envoy's kill and multikill abort the process: a stuck worker means it is not healthy.
+    onWatchdogKill: (reason) => {
       options.log(reason);
       main.runtime.exit(1);
     },

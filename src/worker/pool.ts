@@ -39,8 +39,11 @@ export interface PoolOptions {
   log: (line: string) => void;
   /** A worker slot was emptied (before its replacement starts). */
   onWorkerReplaced?: (workerId: number) => void;
-  /** The multikill fired: the process must end (Envoy aborts). Needed when `multikillTimeoutMs` is set. */
-  onMultikill?: (reason: string) => void;
+  /**
+   * The watchdog's kill or multikill fired: the process must end, as Envoy's aborts. Needed when
+   * `killTimeoutMs` or `multikillTimeoutMs` is set.
+   */
+  onWatchdogKill?: (reason: string) => void;
   /**
    * Start a new worker in the slot of one that died or hung (default true, the proxy). The tunnel
    * says false, as ztunnel has no worker restarts: the survivors take over its pool keys.
@@ -313,22 +316,31 @@ export class WorkerPool {
       }
       const kill = this.options.watchdog.killTimeoutMs;
       if (kill > 0 && silent > kill) {
-        stats.addCounter("server.watchdog_kill");
-        this.replace(slot, `missed the watchdog for ${Math.round(silent)} ms (kill_timeout ${kill} ms)`);
-        continue;
+        // Envoy's kill_timeout assumes a programming error and ends the whole process; replacing
+        // the worker is not an option anyway: Deno's terminate() does not stop a worker stuck in a
+        // loop (its thread keeps spinning and its listening socket stays open).
+        this.watchdogKill(`watchdog: worker ${slot.id} silent for ${Math.round(silent)} ms (kill_timeout ${kill} ms); exiting`);
+        return;
       }
       this.post(slot, { type: "ping" });
     }
     // Envoy's GuardDogImpl: max(2, ceil(fraction × watched threads)) stuck at once.
     const required = Math.max(2, Math.ceil(multikillThresholdPercent / 100 * this.slots.length));
-    const onMultikill = this.options.onMultikill;
-    if (onMultikill !== undefined && multikillTimeoutMs > 0 && pastMultikill >= required && !this.stopping) {
-      this.stopping = true;
-      clearInterval(this.watchdogTimer ?? undefined);
-      onMultikill(
+    if (multikillTimeoutMs > 0 && pastMultikill >= required) {
+      this.watchdogKill(
         `watchdog: ${pastMultikill} of ${this.slots.length} workers silent for over ${multikillTimeoutMs} ms (multikill_timeout, threshold ${required}); exiting`,
       );
     }
+  }
+
+  /** Ends the process through `onWatchdogKill` (once); without one, the watchdog only counts. */
+  private watchdogKill(reason: string): void {
+    const onWatchdogKill = this.options.onWatchdogKill;
+    if (onWatchdogKill === undefined || this.stopping) return;
+    this.stopping = true;
+    clearInterval(this.watchdogTimer ?? undefined);
+    this.options.stats.addCounter("server.watchdog_kill");
+    onWatchdogKill(reason);
   }
 
   /** Test hook: make worker `id` throw from its event loop. */
