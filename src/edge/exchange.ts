@@ -187,7 +187,7 @@ export class Exchange implements UpstreamUser, Expirable {
     const nominated = head.connectionNominated;
     // A nominated field is gone before anything reads it (Envoy's codec removes them), XFF too.
     const xff = nominated !== null && nominated.includes("x-forwarded-for") ? null : head.forwardedFor;
-    decideForwarding(this.conn.socket.remoteAddress, xff, hcm.useRemoteAddress, hcm.xffNumTrustedHops);
+    decideForwarding(this.conn.socket.remoteAddress, xff, hcm.useRemoteAddress, hcm.xffNumTrustedHops, hcm.internalAddressRanges);
     const edge = forwarding.edge;
     // Envoy trusts a client's x-forwarded-proto only from a trusted proxy.
     const keepProto = !hcm.useRemoteAddress || hcm.xffNumTrustedHops > 0;
