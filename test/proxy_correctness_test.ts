@@ -373,7 +373,7 @@ test("use_remote_address and xff_num_trusted_hops decide x-forwarded-for and the
     const l = weft.listeners;
     // Example 1 (the peer is 127.0.0.1 here): XFF ignored for the client, the peer appended.
     const e1 = await echoed(l.edge!, "/x", ["Host: a", `X-Forwarded-For: ${xff}`, "X-Envoy-Internal: true"]);
-    assert.deepEqual(valuesOf(e1, "x-forwarded-for"), [`${xff}, 127.0.0.1`]);
+    assert.deepEqual(valuesOf(e1, "x-forwarded-for"), [`${xff},127.0.0.1`]);
     assert.deepEqual(valuesOf(e1, "x-envoy-external-address"), ["127.0.0.1"]);
     assert.deepEqual(valuesOf(e1, "x-envoy-internal"), []);
     // Example 2: an inner proxy leaves XFF as it is and sets no external address.
@@ -384,7 +384,7 @@ test("use_remote_address and xff_num_trusted_hops decide x-forwarded-for and the
     // Example 3: two trusted proxies in front: the 2nd address from the right is the client; their
     // x-forwarded-proto is trusted.
     const e3 = await echoed(l.edge2!, "/x", ["Host: a", `X-Forwarded-For: ${xff}`, "X-Forwarded-Proto: https"]);
-    assert.deepEqual(valuesOf(e3, "x-forwarded-for"), [`${xff}, 127.0.0.1`]);
+    assert.deepEqual(valuesOf(e3, "x-forwarded-for"), [`${xff},127.0.0.1`]);
     assert.deepEqual(valuesOf(e3, "x-envoy-external-address"), ["203.0.113.10"]);
     assert.deepEqual(valuesOf(e3, "x-forwarded-proto"), ["https"]);
     // Example 4: the inner proxy behind example 3 keeps the external address it was given.
@@ -542,6 +542,29 @@ test("internal_address_config trusts the CIDR ranges it lists, and only them", {
     assert.deepEqual(valuesOf(direct, "x-envoy-external-address"), []);
     assert.equal(await internal(l.edge!, []), true);
     assert.equal(await internal(l.edge!, ["X-Forwarded-For: 10.0.0.1"]), false);
+  } finally {
+    assert.equal(await weft.stop(), 0);
+    await up.close();
+  }
+});
+
+test("x-forwarded-for is appended with a bare comma and repeated fields are joined as Envoy's header map does", { timeout: 60_000 }, async () => {
+  const up = await startHeaderEcho();
+  const yaml = headerListenersYaml(up.port, { plain: "", edge: "\n          use_remote_address: true" });
+  const weft = await startWeft(["proxy", "serve", "-c", writeTempFile("envoy.yaml", yaml), "--concurrency", "1"]);
+  try {
+    const l = weft.listeners;
+    const xff = async (port: number, fields: string[]) => valuesOf(await echoed(port, "/x", ["Host: a", ...fields]), "x-forwarded-for");
+    // Appended with "," (HeaderMapImpl::appendToHeader), no separator after an empty value.
+    assert.deepEqual(await xff(l.edge!, ["X-Forwarded-For: 1.2.3.4"]), ["1.2.3.4,127.0.0.1"]);
+    assert.deepEqual(await xff(l.edge!, ["X-Forwarded-For: 1.2.3.4, 5.6.7.8"]), ["1.2.3.4, 5.6.7.8,127.0.0.1"]);
+    assert.deepEqual(await xff(l.edge!, ["X-Forwarded-For:"]), ["127.0.0.1"]);
+    assert.deepEqual(await xff(l.edge!, []), ["127.0.0.1"]);
+    // Repeated fields become one, joined with ",", empty values skipped.
+    const repeated = ["X-Forwarded-For: 1.1.1.1", "X-Forwarded-For:", "X-Forwarded-For: 2.2.2.2, 3.3.3.3"];
+    assert.deepEqual(await xff(l.edge!, repeated), ["1.1.1.1,2.2.2.2, 3.3.3.3,127.0.0.1"]);
+    assert.deepEqual(await xff(l.plain!, repeated), ["1.1.1.1,2.2.2.2, 3.3.3.3"]);
+    assert.deepEqual(await xff(l.plain!, ["X-Forwarded-For:", "X-Forwarded-For: 4.4.4.4"]), ["4.4.4.4"]);
   } finally {
     assert.equal(await weft.stop(), 0);
     await up.close();

@@ -227,10 +227,11 @@ export class Exchange implements UpstreamUser, Expirable {
       w.field(name, h[i + 1]!);
     }
     if (hcm.useRemoteAddress) {
+      // Appended as Envoy's header map appends: after a bare ",", none after an empty value.
       w.text("x-forwarded-for: ");
-      if (xff !== null) {
+      if (xff !== null && xff !== "") {
         w.text(xff);
-        w.text(", ");
+        w.text(",");
       }
       w.text(this.conn.socket.remoteAddress);
       w.crlf();
