@@ -570,3 +570,22 @@ test("x-forwarded-for is appended with a bare comma and repeated fields are join
     await up.close();
   }
 });
+
+test("TE reaches the upstream as te: trailers when it lists the trailers token, and not at all otherwise", { timeout: 60_000 }, async () => {
+  const up = await startHeaderEcho();
+  const weft = await startWeft(["proxy", "serve", "-c", writeTempFile("envoy.yaml", headerListenersYaml(up.port, { plain: "" })), "--concurrency", "1"]);
+  try {
+    const te = async (fields: string[]) => valuesOf(await echoed(weft.listeners.plain!, "/x", ["Host: a", ...fields]), "te");
+    assert.deepEqual(await te(["TE: trailers, gzip"]), ["trailers"]);
+    assert.deepEqual(await te(["TE: deflate;q=0.5, trailers"]), ["trailers"]);
+    assert.deepEqual(await te(["TE: trailers"]), ["trailers"]);
+    assert.deepEqual(await te(["TE: gzip", "TE: Trailers"]), ["trailers"]);
+    assert.deepEqual(await te(["Connection: TE", "TE: trailers, deflate"]), ["trailers"]);
+    assert.deepEqual(await te(["TE: gzip"]), []);
+    assert.deepEqual(await te(["TE: trailersx, gzip"]), []);
+    assert.deepEqual(await te([]), []);
+  } finally {
+    assert.equal(await weft.stop(), 0);
+    await up.close();
+  }
+});

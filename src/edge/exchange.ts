@@ -19,7 +19,7 @@ import type { RequestHead, ResponseHead } from "./http1/types.ts";
 import type { ListenerRuntime } from "./listener.ts";
 import { pickWeighted } from "./load_balancer.ts";
 import { type HeadWriter, headWriter } from "./head_writer.ts";
-import { decideForwarding, dropsEnvoyField, forwarding } from "./forwarded.ts";
+import { decideForwarding, dropsEnvoyField, forwarding, teAcceptsTrailers } from "./forwarded.ts";
 import { ENVOY_BODIES, localReply } from "./local_reply.ts";
 import { normalizeHost, type RouteMatchResult } from "./router.ts";
 
@@ -201,11 +201,16 @@ export class Exchange implements UpstreamUser, Expirable {
     w.field("host", action.hostRewriteLiteral ?? head.host ?? "");
     let hasProto = false;
     let requestId = false;
+    let teSeen = false;
     const h = head.headers;
     for (let i = 0; i < h.length; i += 2) {
       const name = h[i]!;
       if (HOP_BY_HOP.has(name)) {
-        if (name === "te" && h[i + 1]!.toLowerCase() === "trailers") w.field(name, h[i + 1]!);
+        // Envoy forwards TE as `te: trailers` alone, once, when a TE field lists that token.
+        if (name === "te" && !teSeen) {
+          teSeen = true;
+          if (teAcceptsTrailers(h)) w.field("te", "trailers");
+        }
         continue;
       }
       if (nominated !== null && nominated.includes(name)) continue;

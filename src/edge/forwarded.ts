@@ -4,7 +4,8 @@
  * "HTTP header sanitizing"): the trusted client address, whether the request is internal, and
  * whether it is an external request at the edge. The request head writer uses the answer to
  * append to `x-forwarded-for`, set `x-envoy-internal` / `x-envoy-external-address`, and drop the
- * `x-envoy-*` fields an untrusted client must not control.
+ * `x-envoy-*` fields an untrusted client must not control. Also the other request fields whose
+ * forwarded form Envoy rewrites: `x-forwarded-for`'s separator and `TE`.
  *
  * @example Envoy's example 1: an edge proxy (use_remote_address) without trusted proxies in front
  * ```ts
@@ -199,6 +200,30 @@ function prefixMatches(a: Uint16Array, b: Uint16Array, prefixLen: number): boole
     if ((a[i]! & mask) !== (b[i]! & mask)) return false;
   }
   return true;
+}
+
+/**
+ * Whether the `TE` fields of a request (the values of `headers`, a name/value list, named `te`)
+ * list the `trailers` token: Envoy then forwards `te: trailers` alone and otherwise drops `TE`
+ * (it is hop-by-hop; only trailers still means something to the next hop). Tokens are compared
+ * trimmed and case-insensitively, as Envoy's codec does for a `TE` that `Connection` nominates.
+ */
+export function teAcceptsTrailers(headers: readonly string[]): boolean {
+  for (let i = 0; i < headers.length; i += 2) {
+    if (headers[i] !== "te") continue;
+    for (const token of headers[i + 1]!.split(",")) {
+      if (trimOws(token).toLowerCase() === "trailers") return true;
+    }
+  }
+  return false;
+}
+
+function trimOws(s: string): string {
+  let start = 0;
+  let end = s.length;
+  while (start < end && isOws(s.charCodeAt(start))) start++;
+  while (end > start && isOws(s.charCodeAt(end - 1))) end--;
+  return s.slice(start, end);
 }
 
 /** `x-envoy-*` request fields an external request may not set: Envoy removes them unless internal. */

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { CidrRange } from "../config/types.ts";
-import { addressFromRight, decideForwarding, dropsEnvoyField, forwarding, isInternalAddress } from "./forwarded.ts";
+import { addressFromRight, decideForwarding, dropsEnvoyField, forwarding, isInternalAddress, teAcceptsTrailers } from "./forwarded.ts";
 
 /** The networks Envoy trusted before 1.33, as its docs spell them out for internal_address_config. */
 const PRIVATE: CidrRange[] = [
@@ -94,6 +94,14 @@ test("isInternalAddress() matches the configured CIDR ranges, by family", () => 
   assert.equal(isInternalAddress("::ffff:10.0.0.1", [{ addressPrefix: "::ffff:0:0", prefixLen: 96 }]), true);
   assert.equal(isInternalAddress("1:2:3:4:5:6:7:8", [{ addressPrefix: "1:2:3:4:5:6:7:8", prefixLen: 128 }]), true);
   assert.equal(isInternalAddress("1:2:3:4:5:6:7:8:9", [{ addressPrefix: "::", prefixLen: 0 }]), false);
+});
+
+test("teAcceptsTrailers() looks for the trailers token in every TE field", () => {
+  assert.equal(teAcceptsTrailers(["host", "a", "te", "trailers, gzip"]), true);
+  assert.equal(teAcceptsTrailers(["te", "gzip", "x", "trailers", "te", " Trailers\t"]), true);
+  assert.equal(teAcceptsTrailers(["te", "gzip, trailersx", "x-te", "trailers"]), false);
+  assert.equal(teAcceptsTrailers(["te", "trailers;q=1"]), false);
+  assert.equal(teAcceptsTrailers([]), false);
 });
 
 test("dropsEnvoyField() strips what Envoy's sanitizing strips, by origin", () => {
