@@ -42,7 +42,7 @@ export function proxyCommand() {
     .action(async (opts) => {
       const runtime = await currentRuntime();
       const path = opts.configPath ?? null;
-      const loaded = await loadBootstrap(runtime, path);
+      const loaded = await loadBootstrap(path);
       if (!loaded.ok) {
         for (const m of loaded.messages) console.error(m);
         return runtime.exit(1);
@@ -51,7 +51,7 @@ export function proxyCommand() {
       try {
         const app = await startProxy({
           config: loaded,
-          reloadConfig: path === null ? null : () => loadBootstrap(runtime, path),
+          reloadConfig: path === null ? null : () => loadBootstrap(path),
           concurrency,
           version: VERSION,
           instrumentation: opts.instrumentation,
@@ -85,7 +85,7 @@ export function proxyCommand() {
     .requiredOption("-c, --config-path <file>", "Envoy v3 bootstrap (YAML or JSON)")
     .action(async (opts) => {
       const runtime = await currentRuntime();
-      const loaded = await loadBootstrap(runtime, opts.configPath);
+      const loaded = await loadBootstrap(opts.configPath);
       if (!loaded.ok) {
         for (const m of loaded.messages) console.error(m);
         return runtime.exit(1);

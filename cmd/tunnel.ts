@@ -3,7 +3,8 @@
  *
  * @module
  */
-import { Command, Option } from "@commander-js/extra-typings";
+import { Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
+import { isIP } from "node:net";
 import process from "node:process";
 import { TEST_HOOKS_ENV, testHooksEnabled } from "../src/admin/test_hooks.ts";
 import { currentRuntime } from "../src/runtime/mod.ts";
@@ -13,12 +14,23 @@ import { VERSION } from "./version.ts";
 function int(name: string, min: number, max: number) {
   return (v: string): number => {
     const n = Number(v);
-    if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${name} must be an integer from ${min} to ${max}, got "${v}"`);
+    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}, got "${v}"`);
     return n;
   };
 }
 
 const port = (name: string) => int(name, 0, 65535);
+
+/**
+ * A listener's address: an IP literal or `localhost`. An empty one (an unset variable in a unit
+ * file) made `node:net` listen on every address, admin's included.
+ */
+function listenAddress(name: string) {
+  return (v: string): string => {
+    if (v === "localhost" || isIP(v) !== 0) return v;
+    throw new InvalidArgumentError(`${name} must be an IP address (or localhost), got "${v}"`);
+  };
+}
 
 function log(line: string): void {
   console.error(line.startsWith("weft") ? line : `weft tunnel: ${line}`);
@@ -63,11 +75,11 @@ export function tunnelCommand() {
     .description("run a node tunnel: admin/metrics/readiness on the main thread, traffic on N workers")
     .requiredOption("-c, --config <file>", "ztunnel local config (LOCAL_XDS_PATH format); reloaded on change and SIGHUP")
     .requiredOption("--node <name>", "this node's name: it hosts the workloads whose `node` is this name")
-    .requiredOption("--bind <ip>", "this node's own address (metrics, readiness and outbound listeners)")
+    .addOption(new Option("--bind <ip>", "this node's own address (metrics, readiness and outbound listeners)").makeOptionMandatory().argParser(listenAddress("--bind")))
     .requiredOption("--ca <dir>", "CA directory made by `weft tunnel ca init`")
     .addOption(new Option("--workers <n>", "data-plane worker threads (default 2)").env("WEFT_WORKER_THREADS").argParser(int("--workers", 1, MAX_POOL_OWNER_WORKERS)))
     .addOption(new Option("--log-format <format>", "access log format").choices(["text", "json"] as const).default("text" as const))
-    .addOption(new Option("--admin-address <ip>", "admin listens here only (it can reload and drain the node: keep it local, as ztunnel)").default("127.0.0.1"))
+    .addOption(new Option("--admin-address <ip>", "admin listens here only (it can reload and drain the node: keep it local, as ztunnel)").default("127.0.0.1").argParser(listenAddress("--admin-address")))
     .addOption(new Option("--admin-port <port>", "admin port").default(15000).argParser(port("--admin-port")))
     .addOption(new Option("--admin-token <token>", "require 'Authorization: Bearer <token>' on every admin path").env("WEFT_ADMIN_TOKEN"))
     .addOption(new Option("--metrics-port <port>", "metrics port (/metrics, /stats/prometheus)").default(15020).argParser(port("--metrics-port")))
@@ -84,7 +96,7 @@ export function tunnelCommand() {
     .addOption(new Option("--test-hooks", `enable test-only admin hooks (also ${TEST_HOOKS_ENV}=1)`).hideHelp())
     .action(async (opts) => {
       const runtime = await currentRuntime();
-      const { startTunnel } = await import("../src/tunnel/app.ts");
+      const { startTunnel } = await import("../src/app/tunnel.ts");
       let app;
       try {
         app = await startTunnel({

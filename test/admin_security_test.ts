@@ -234,7 +234,8 @@ const UID = process.getuid?.() ?? 0;
 /** Start the proxy with its temporary directory at `tmp`; resolves with its stderr once it exited or is ready. */
 async function proxyWithTmp(tmp: string): Promise<{ ok: true; stop(): Promise<unknown> } | { ok: false; log: string }> {
   try {
-    const weft = await startWeft(["proxy", "serve", "-c", writeTempFile("envoy.yaml", CONFIG), "--concurrency", "1"], { env: { TMPDIR: tmp } });
+    // Its own TMPDIR, so the default base id 0 collides with nobody.
+    const weft = await startWeft(["proxy", "serve", "-c", writeTempFile("envoy.yaml", CONFIG), "--concurrency", "1", "--base-id", "0"], { env: { TMPDIR: tmp } });
     return { ok: true, stop: () => weft.stop() };
   } catch (e) {
     return { ok: false, log: (e as Error).message };

@@ -10,6 +10,7 @@ import { RawConnection } from "./helpers/http_client.ts";
 import { startUpstream, type Upstream } from "./helpers/upstream.ts";
 import { bootstrapYaml, parseStats } from "./helpers/bootstrap.ts";
 import { eventually, startWeft, writeTempFile } from "./helpers/weft_process.ts";
+import { withTimeout } from "./helpers/timeout.ts";
 import type { WorkersResponse } from "../src/admin/wire.ts";
 
 function yamlFor(up: Upstream): string {
@@ -63,6 +64,68 @@ test("the block hook does not exist without --test-hooks", { timeout: 30_000 }, 
   try {
     assert.equal((await weft.admin("/debug/block_worker?worker=0&ms=10", { method: "POST" })).status, 404);
     assert.equal((await weft.admin("/quitquitquit")).status, 405);
+  } finally {
+    assert.equal(await weft.stop(), 0);
+    await up.close();
+  }
+});
+
+function withWatchdog(up: Upstream, watchdog: string): string {
+  return `watchdogs:\n  worker_watchdog: ${watchdog}\n${yamlFor(up)}`;
+}
+
+test("miss_timeout and megamiss_timeout set the watchdog's thresholds", { timeout: 60_000 }, async () => {
+  const up = await startUpstream("up");
+  const config = withWatchdog(up, "{miss_timeout: 0.1s, megamiss_timeout: 0.3s}");
+  const weft = await startWeft(["proxy", "serve", "-c", writeTempFile("envoy.yaml", config), "--concurrency", "2", "--test-hooks"]);
+  try {
+    // 700 ms of silence: past both configured thresholds, short of the 1 s default megamiss.
+    assert.equal((await weft.admin("/debug/block_worker?worker=0&ms=700", { method: "POST" })).status, 200);
+    const stats = await eventually("worker 0 answers again, its misses counted", async () => {
+      const s = parseStats(await (await weft.admin("/stats")).text());
+      const w = await weft.adminJson<WorkersResponse>("/workers");
+      return w.workers[0]!.status === "running" && s["server.worker_0.watchdog_mega_miss"]! >= 1 ? s : null;
+    }, 20_000);
+    assert.ok(stats["server.worker_0.watchdog_miss"]! >= 1);
+    assert.equal(stats["server.worker_1.watchdog_mega_miss"], 0);
+  } finally {
+    assert.equal(await weft.stop(), 0);
+    await up.close();
+  }
+});
+
+test("multikill_timeout: when enough workers are silent that long at once, the process exits as Envoy's aborts", { timeout: 60_000 }, async () => {
+  const up = await startUpstream("up");
+  // Three workers at 50%: max(2, ceil(3 × 0.5)) = 2 must be stuck at once.
+  const config = withWatchdog(up, "{multikill_timeout: 0.5s, multikill_threshold: {value: 50}}");
+  const weft = await startWeft(["proxy", "serve", "-c", writeTempFile("envoy.yaml", config), "--concurrency", "3", "--test-hooks"]);
+  try {
+    // One stuck worker is not enough: the process stays up past the timeout.
+    assert.equal((await weft.admin("/debug/block_worker?worker=0&ms=60000", { method: "POST" })).status, 200);
+    await eventually("worker 0 past the multikill timeout", async () => {
+      const stats = parseStats(await (await weft.admin("/stats")).text());
+      return stats["server.worker_0.watchdog_mega_miss"]! >= 1;
+    }, 20_000);
+    assert.equal(weft.child.exitCode, null);
+    assert.equal((await weft.admin("/debug/block_worker?worker=1&ms=60000", { method: "POST" })).status, 200);
+    const started = Date.now();
+    assert.equal(await withTimeout(weft.exited, 20_000, "exit after the second worker stalls"), 1);
+    // Silence counts from the last answered ping, up to one 50 ms ping interval before the block.
+    assert.ok(Date.now() - started >= 400, `exited after ${Date.now() - started} ms`);
+    assert.match(weft.log(), /watchdog: 2 of 3 workers silent for over 500 ms \(multikill_timeout, threshold 2\); exiting/);
+  } finally {
+    await weft.stop();
+    await up.close();
+  }
+});
+
+test("node.id and node.cluster show in /server_info, as Envoy's", { timeout: 30_000 }, async () => {
+  const up = await startUpstream("up");
+  const config = `node: {id: edge-7, cluster: edge-fleet}\n${yamlFor(up)}`;
+  const weft = await startWeft(["proxy", "serve", "-c", writeTempFile("envoy.yaml", config), "--concurrency", "1"]);
+  try {
+    const info = await weft.adminJson<{ node: { id: string; cluster: string } }>("/server_info");
+    assert.deepEqual(info.node, { id: "edge-7", cluster: "edge-fleet" });
   } finally {
     assert.equal(await weft.stop(), 0);
     await up.close();

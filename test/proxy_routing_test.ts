@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { RawConnection } from "./helpers/http_client.ts";
 import { startUpstream } from "./helpers/upstream.ts";
 import { eventually, startWeft, writeTempFile } from "./helpers/weft_process.ts";
+import { bootstrapYaml, parseStats } from "./helpers/bootstrap.ts";
 import type { ConnectionsResponse, WorkersResponse } from "../src/admin/wire.ts";
 
 function config(a: number, b: number): string {
@@ -218,5 +219,40 @@ test("/connections lists exactly 50 held keep-alive connections, each on one wor
     assert.equal(await weft.stop(), 0);
     await a.close();
     await b.close();
+  }
+});
+
+test("a safe_regex that backtracks exponentially in JavaScript, against a 60 KiB path, does not hold the worker", { timeout: 60_000 }, async () => {
+  // One worker, so a frozen loop would also starve the second client; 96 KiB of head allowed.
+  const weft = await startWeft(["proxy", "serve", "--concurrency", "1", "-c", writeTempFile("envoy.yaml", bootstrapYaml({
+    hcm: "\n          max_request_headers_kb: 96",
+    routes: `
+              - match: { safe_regex: { regex: "/(a+)+$" } }
+                direct_response: { status: 200, body: { inline_string: "nested" } }
+              - match: { prefix: "/" }
+                direct_response: { status: 200, body: { inline_string: "fallback" } }`,
+    clusters: [],
+  }))]);
+  try {
+    const port = weft.listeners.edge!;
+    const attacker = await RawConnection.open(port);
+    const other = await RawConnection.open(port);
+    const a = `/${"a".repeat(60 * 1024)}`;
+    const started = Date.now();
+    const [miss, served] = await Promise.all([
+      attacker.request("GET", `${a}!`, {}, "", 10_000),
+      // Sent right behind it: answered only once the worker's loop is free again.
+      other.request("GET", "/other", {}, "", 10_000),
+    ]);
+    assert.equal(served.body, "fallback");
+    assert.equal(miss.body, "fallback");
+    assert.equal((await attacker.request("GET", a, {}, "", 10_000)).body, "nested");
+    assert.ok(Date.now() - started < 5000, `${Date.now() - started} ms`);
+    const stats = parseStats(await (await weft.admin("/stats")).text());
+    assert.equal(stats["server.worker_0.watchdog_mega_miss"], 0);
+    attacker.close();
+    other.close();
+  } finally {
+    assert.equal(await weft.stop(), 0);
   }
 });

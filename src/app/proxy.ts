@@ -256,6 +256,7 @@ class ProxyMain {
         drain_strategy: options.drainStrategy,
       },
       health_check_failed: this.healthCheckFailed,
+      node: this.config.bootstrap.node,
     };
   }
 }
@@ -302,6 +303,11 @@ async function startWorkers(main: ProxyMain): Promise<{ pool: WorkerPool; listen
     payload: () => main.snapshot(),
     log: options.log,
     onWorkerReplaced: (id) => clearWorkerRow(main.limits, id),
+    // Envoy's multikill aborts the process: several stuck workers mean the process is not healthy.
+    onMultikill: (reason) => {
+      options.log(reason);
+      main.runtime.exit(1);
+    },
   });
   main.onStop(() => pool.terminate());
   return { pool, listeners: await pool.start() };
@@ -414,11 +420,6 @@ function startStatsPublishing(main: ProxyMain, pool: WorkerPool): StatsEvents {
   const buildSnapshot = (seq: number) => (dropped: number): Snapshot => {
     const all = pool.connections();
     all.sort((a, b) => b.lastActivityAt - a.lastActivityAt);
-    const histograms: Snapshot["histograms"] = {};
-    for (const [name, h] of store.histograms) {
-      if (name.startsWith("~") || h.count === 0) continue;
-      histograms[name] = { count: h.count, sum: h.sum, p50: h.quantile(0.5), p90: h.quantile(0.9), p99: h.quantile(0.99), max: h.max };
-    }
     return {
       seq,
       at: Date.now(),
@@ -430,7 +431,7 @@ function startStatsPublishing(main: ProxyMain, pool: WorkerPool): StatsEvents {
       tasksTotal: pool.tasksTotal(),
       queues: pool.queues(),
       stats: Object.fromEntries(store.values()),
-      histograms,
+      histograms: store.histogramSummaries(),
       clusters: clusterInfos(main.clusterView, store),
       dropped,
     };

@@ -74,9 +74,8 @@ export function parseBootstrap(text: string): ParseResult {
   const b = r.message(root, "", F.BOOTSTRAP);
   if (b === undefined) return fail(r.errors);
 
-  const node = b.message("node", F.NODE);
-  node?.string("id");
-  node?.string("cluster");
+  const nodeMessage = b.message("node", F.NODE);
+  const node = { id: nodeMessage?.string("id") ?? "", cluster: nodeMessage?.string("cluster") ?? "" };
   const adminMessage = b.message("admin", F.ADMIN);
   const admin = adminMessage && readAddress(adminMessage, "address", "ip", false);
   const statsFlushIntervalMs = b.duration("stats_flush_interval", { min: 1, lessThan: 300_000 });
@@ -88,6 +87,7 @@ export function parseBootstrap(text: string): ParseResult {
   return {
     ok: true,
     bootstrap: {
+      node,
       admin: admin?.address ?? null,
       statsFlushIntervalMs: statsFlushIntervalMs ?? DEFAULT_STATS_FLUSH_INTERVAL_MS,
       listeners,
@@ -119,6 +119,7 @@ function readWatchdog(b: Message): Watchdog {
     megamissTimeoutMs: w?.duration("megamiss_timeout", { min: 0 }) ?? 1000,
     killTimeoutMs: w?.duration("kill_timeout", { min: 0 }) ?? 0,
     multikillTimeoutMs: w?.duration("multikill_timeout", { min: 0 }) ?? 0,
+    multikillThresholdPercent: w?.message("multikill_threshold", F.PERCENT)?.number("value", 0, 100) ?? 0,
   };
 }
 

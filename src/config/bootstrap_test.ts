@@ -88,7 +88,7 @@ const FULL_EXAMPLE = yaml`
       socket_address: {address: 0.0.0.0, port_value: 9901}
   stats_flush_interval: 2.5s
   watchdogs:
-    worker_watchdog: {miss_timeout: 0.1s, megamiss_timeout: 0.5s, kill_timeout: 30s, multikill_timeout: 60s}
+    worker_watchdog: {miss_timeout: 0.1s, megamiss_timeout: 0.5s, kill_timeout: 30s, multikill_timeout: 60s, multikill_threshold: {value: 50}}
   overload_manager:
     resource_monitors:
     - name: envoy.resource_monitors.global_downstream_max_connections
@@ -198,8 +198,6 @@ const FULL_EXAMPLE = yaml`
       lb_policy: LEAST_REQUEST
       dns_lookup_family: V4_ONLY
       dns_refresh_rate: 30s
-      per_connection_buffer_limit_bytes: 65536
-      max_requests_per_connection: 100
       load_assignment:
         cluster_name: api_v2
         endpoints:
@@ -356,8 +354,6 @@ test("parseBootstrap() reads a full example into the model", () => {
         { address: { address: "::1", port: 81 }, weight: 3 },
         { address: { address: "10.0.0.2", port: 80 }, weight: 1 },
       ],
-      perConnectionBufferLimitBytes: 1024 * 1024,
-      maxRequestsPerConnection: 0,
     },
     {
       name: "api_v2",
@@ -366,16 +362,15 @@ test("parseBootstrap() reads a full example into the model", () => {
       lbPolicy: "LEAST_REQUEST",
       dnsRefreshRateMs: 30_000,
       endpoints: [{ address: { address: "api-v2.internal", port: 8080 }, weight: 1 }],
-      perConnectionBufferLimitBytes: 65536,
-      maxRequestsPerConnection: 100,
     },
   ];
   const expected: Bootstrap = {
+    node: { id: "edge-1", cluster: "edge" },
     admin: { address: "0.0.0.0", port: 9901 },
     statsFlushIntervalMs: 2500,
     listeners: [listener],
     clusters,
-    watchdog: { missTimeoutMs: 100, megamissTimeoutMs: 500, killTimeoutMs: 30_000, multikillTimeoutMs: 60_000 },
+    watchdog: { missTimeoutMs: 100, megamissTimeoutMs: 500, killTimeoutMs: 30_000, multikillTimeoutMs: 60_000, multikillThresholdPercent: 50 },
     globalDownstreamMaxConnections: 5000,
   };
   assert.deepEqual(modelOf(FULL_EXAMPLE), expected);
@@ -437,6 +432,7 @@ test("parseBootstrap() applies Envoy's (and weft's) defaults to a minimal config
     megamissTimeoutMs: 1000,
     killTimeoutMs: 0,
     multikillTimeoutMs: 0,
+    multikillThresholdPercent: 0,
   });
   assert.equal(model.globalDownstreamMaxConnections, null);
   const [l] = model.listeners;
@@ -452,8 +448,6 @@ test("parseBootstrap() applies Envoy's (and weft's) defaults to a minimal config
     lbPolicy: "ROUND_ROBIN",
     dnsRefreshRateMs: 5000,
     endpoints: [],
-    perConnectionBufferLimitBytes: 1024 * 1024,
-    maxRequestsPerConnection: 0,
   }]);
 });
 
@@ -525,7 +519,14 @@ test("parseBootstrap() reads the deprecated top-level watchdog", () => {
     megamissTimeoutMs: 1000,
     killTimeoutMs: 10_000,
     multikillTimeoutMs: 0,
+    multikillThresholdPercent: 0,
   });
+});
+
+test("errors: multikill_threshold is a Percent from 0 to 100", () => {
+  assert.deepEqual(errorsOf("watchdogs: {worker_watchdog: {multikill_timeout: 1s, multikill_threshold: {value: 120}}}\n"), [
+    "envoy.yaml:1:83: watchdogs.worker_watchdog.multikill_threshold.value: must be a number from 0 to 100, got 120",
+  ]);
 });
 
 test("parseBootstrap() treats null fields as unset, as protobuf JSON does", () => {
@@ -603,6 +604,22 @@ test("errors: Envoy fields weft does not implement say so", () => {
   );
 });
 
+test("errors: cluster fields weft gave no effect are refused (issue 17's audit)", () => {
+  assert.deepEqual(
+    errorsOf(yaml`
+      static_resources:
+        clusters:
+        - name: a
+          per_connection_buffer_limit_bytes: 65536
+          max_requests_per_connection: 100
+    `),
+    [
+      "envoy.yaml:4:5: static_resources.clusters[0].per_connection_buffer_limit_bytes: is not supported yet by weft",
+      "envoy.yaml:5:5: static_resources.clusters[0].max_requests_per_connection: is not supported yet by weft",
+    ],
+  );
+});
+
 test("errors: missing required fields point at the message that lacks them", () => {
   assert.deepEqual(
     errorsOf(yaml`
@@ -671,22 +688,22 @@ test("errors: durations must be protobuf JSON durations within Envoy's bounds", 
   );
 });
 
-test("errors: regexes must compile and mean the same in RE2 and JavaScript", () => {
+test("errors: regexes are RE2: what RE2 rejects is refused with the reason; case_sensitive does not apply", () => {
   assert.deepEqual(
     errorsOf(withRoutes(yaml`
       - {match: {safe_regex: {regex: "/(a"}}, route: {cluster: backend}}
       - {match: {safe_regex: {regex: "/(?=a)"}}, route: {cluster: backend}}
       - {match: {safe_regex: {regex: "/(a)\\1"}}, route: {cluster: backend}}
-      - {match: {safe_regex: {regex: "(?i)/a"}}, route: {cluster: backend}}
-      - match: {prefix: /, headers: [{name: x, safe_regex_match: {regex: "\\Aa"}}]}
+      - {match: {safe_regex: {regex: "/a"}, case_sensitive: false}, route: {cluster: backend}}
+      - match: {prefix: /, headers: [{name: x, safe_regex_match: {regex: "(?<!a)b"}}]}
         route: {cluster: backend}
     `)),
     [
-      'envoy.yaml:16:46: static_resources.listeners[0].filter_chains[0].filters[0].typed_config.route_config.virtual_hosts[0].routes[0].match.safe_regex.regex: must be a valid regular expression, got "/(a"',
+      'envoy.yaml:16:46: static_resources.listeners[0].filter_chains[0].filters[0].typed_config.route_config.virtual_hosts[0].routes[0].match.safe_regex.regex: must be a valid RE2 regular expression (missing closing ): `/(a`), got "/(a"',
       "envoy.yaml:17:46: static_resources.listeners[0].filter_chains[0].filters[0].typed_config.route_config.virtual_hosts[0].routes[1].match.safe_regex.regex: uses a lookaround assertion such as (?=…), which RE2 does not support",
       "envoy.yaml:18:46: static_resources.listeners[0].filter_chains[0].filters[0].typed_config.route_config.virtual_hosts[0].routes[2].match.safe_regex.regex: uses a backreference (\\1), which RE2 does not support",
-      "envoy.yaml:19:46: static_resources.listeners[0].filter_chains[0].filters[0].typed_config.route_config.virtual_hosts[0].routes[3].match.safe_regex.regex: uses inline flags such as (?i), which weft cannot run yet",
-      "envoy.yaml:20:82: static_resources.listeners[0].filter_chains[0].filters[0].typed_config.route_config.virtual_hosts[0].routes[4].match.headers[0].safe_regex_match.regex: uses \\A, which weft cannot run yet (JavaScript regexes read it differently)",
+      "envoy.yaml:19:69: static_resources.listeners[0].filter_chains[0].filters[0].typed_config.route_config.virtual_hosts[0].routes[3].match.case_sensitive: has no effect with safe_regex; write (?i) in the regex instead",
+      "envoy.yaml:20:82: static_resources.listeners[0].filter_chains[0].filters[0].typed_config.route_config.virtual_hosts[0].routes[4].match.headers[0].safe_regex_match.regex: uses a lookaround assertion such as (?=…), which RE2 does not support",
     ],
   );
 });
@@ -1117,18 +1134,20 @@ test("errors: all errors of a config are collected, in source order", () => {
   ]);
 });
 
-test("errors: more RE2 syntax that JavaScript reads differently", () => {
-  assert.deepEqual(
-    errorsOf(withRoutes(yaml`
+test("RE2 syntax that JavaScript reads differently is accepted: (?P<name>), (?i), POSIX classes, \\A, \\pL", () => {
+  const routes = modelOf(withRoutes(yaml`
       - {match: {safe_regex: {regex: "/(?P<id>[0-9]+)"}}, route: {cluster: backend}}
       - {match: {safe_regex: {regex: "/[[:alpha:]]+"}}, route: {cluster: backend}}
-      - {match: {safe_regex: {regex: "/(?<id>[0-9]+)/[^/]*"}}, route: {cluster: backend}}
-    `)),
-    [
-      "envoy.yaml:16:46: static_resources.listeners[0].filter_chains[0].filters[0].typed_config.route_config.virtual_hosts[0].routes[0].match.safe_regex.regex: uses (?P<name>…), which weft cannot run yet; write (?<name>…) instead",
-      "envoy.yaml:17:46: static_resources.listeners[0].filter_chains[0].filters[0].typed_config.route_config.virtual_hosts[0].routes[1].match.safe_regex.regex: uses a POSIX class such as [[:alpha:]], which weft cannot run yet",
-    ],
-  );
+      - {match: {safe_regex: {regex: "(?i)/(?<id>[0-9]+)/[^/]*"}}, route: {cluster: backend}}
+      - match: {prefix: /, headers: [{name: x, safe_regex_match: {regex: "\\A\\pL+\\z"}}]}
+        route: {cluster: backend}
+    `)).listeners[0]!.http!.routeConfig.virtualHosts[0]!.routes;
+  assert.deepEqual(routes.map((r) => r.match.headers[0]?.value ?? r.match.value), [
+    "/(?P<id>[0-9]+)",
+    "/[[:alpha:]]+",
+    "(?i)/(?<id>[0-9]+)/[^/]*",
+    "\\A\\pL+\\z",
+  ]);
 });
 
 test("errors: listener addresses are IPs; list elements are not null; LOGICAL_DNS needs its endpoint", () => {

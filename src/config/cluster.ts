@@ -11,9 +11,6 @@ import { UINT32_MAX } from "./reader.ts";
 import type { Cluster, Endpoint } from "./types.ts";
 import type { YamlNode } from "./yaml_source.ts";
 
-/** Envoy's default per-connection buffer limit (1 MiB). */
-const DEFAULT_BUFFER_LIMIT_BYTES = 1024 * 1024;
-
 /** A cluster read from the config: the model when it is valid, and its name (even when not). */
 export interface ReadCluster {
   cluster?: Cluster;
@@ -45,8 +42,6 @@ export function readCluster(r: Reader, node: YamlNode, path: string): ReadCluste
   );
   const dnsRefreshRateMs = c.duration("dns_refresh_rate", { greaterThan: 1 });
   c.enum("dns_lookup_family", ["AUTO", "V4_ONLY"], ["V6_ONLY", "V4_PREFERRED", "ALL"]);
-  const perConnectionBufferLimitBytes = c.integer("per_connection_buffer_limit_bytes", 0, UINT32_MAX);
-  const maxRequestsPerConnection = c.integer("max_requests_per_connection", 0, UINT32_MAX);
   // An invalid type is already reported; check addresses leniently then.
   const effectiveType = type ?? (explicitType ? undefined : "STATIC");
   const la = c.message("load_assignment", F.CLUSTER_LOAD_ASSIGNMENT);
@@ -67,8 +62,6 @@ export function readCluster(r: Reader, node: YamlNode, path: string): ReadCluste
     lbPolicy: lbPolicy ?? "ROUND_ROBIN",
     dnsRefreshRateMs: dnsRefreshRateMs ?? 5000,
     endpoints,
-    perConnectionBufferLimitBytes: perConnectionBufferLimitBytes ?? DEFAULT_BUFFER_LIMIT_BYTES,
-    maxRequestsPerConnection: maxRequestsPerConnection ?? 0,
   };
   return { cluster, name, nameNode };
 }

@@ -67,9 +67,12 @@ export const WATCHDOGS = m("worker_watchdog", "main_thread_watchdog");
 
 /** `envoy.config.bootstrap.v3.Watchdog`. */
 export const WATCHDOG = m(
-  "miss_timeout megamiss_timeout kill_timeout multikill_timeout",
-  "actions max_kill_timeout_jitter multikill_threshold",
+  "miss_timeout megamiss_timeout kill_timeout multikill_timeout multikill_threshold",
+  "actions max_kill_timeout_jitter",
 );
+
+/** `envoy.type.v3.Percent`. */
+export const PERCENT = m("value", "");
 
 /** `envoy.config.overload.v3.OverloadManager`. */
 export const OVERLOAD_MANAGER = m(
@@ -253,10 +256,10 @@ export const REDIRECT = m(
 /** `envoy.config.cluster.v3.Cluster`. */
 export const CLUSTER = m(
   `
-    name type connect_timeout lb_policy dns_refresh_rate dns_lookup_family per_connection_buffer_limit_bytes
-    load_assignment max_requests_per_connection
+    name type connect_timeout lb_policy dns_refresh_rate dns_lookup_family load_assignment
   `,
   `
+    per_connection_buffer_limit_bytes max_requests_per_connection
     transport_socket_matches alt_stat_name cluster_type eds_cluster_config health_checks circuit_breakers
     upstream_http_protocol_options common_http_protocol_options http_protocol_options http2_protocol_options
     typed_extension_protocol_options dns_jitter dns_failure_refresh_rate respect_dns_ttl dns_resolvers

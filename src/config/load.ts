@@ -4,41 +4,57 @@
  *
  * @example
  * ```ts
- * const loaded = await loadBootstrap(runtime, "envoy.yaml");
+ * const loaded = await loadBootstrap("envoy.yaml");
  * if (!loaded.ok) for (const m of loaded.messages) console.error(m);
  * ```
  * @module
  */
 import { parse as parseYaml } from "yaml";
-import type { Runtime } from "../runtime/types.ts";
+import { readFile } from "node:fs/promises";
+import { decodeConfigBytes } from "./encoding.ts";
 import { DEFAULT_BOOTSTRAP_YAML, formatConfigError, parseBootstrap } from "./mod.ts";
 import type { Bootstrap } from "./types.ts";
 
 export interface LoadedBootstrap {
   ok: true;
   bootstrap: Bootstrap;
-  /** The document as written (for /config_dump). */
-  raw: unknown;
+  /** The document as written (for /config_dump), read when first asked for. */
+  readonly raw: unknown;
   /** The file path, or "embedded default". */
   source: string;
 }
 
 export type LoadResult = LoadedBootstrap | { ok: false; messages: string[] };
 
-export async function loadBootstrap(runtime: Runtime, path: string | null): Promise<LoadResult> {
+/** Reads, decodes (see {@linkcode decodeConfigBytes}) and validates `path`, or the embedded default when null. */
+export async function loadBootstrap(path: string | null): Promise<LoadResult> {
   let text = DEFAULT_BOOTSTRAP_YAML;
   if (path !== null) {
+    let bytes: Uint8Array;
     try {
-      text = await runtime.readTextFile(path);
+      bytes = await readFile(path);
     } catch (e) {
       return { ok: false, messages: [`${path}: cannot read the config file: ${e instanceof Error ? e.message : e}`] };
     }
+    const decoded = decodeConfigBytes(bytes);
+    if (!decoded.ok) {
+      const at = decoded.line === undefined ? "" : `:${decoded.line}:${decoded.column}`;
+      return { ok: false, messages: [`${path}${at}: ${decoded.message}`] };
+    }
+    text = decoded.text;
   }
   const result = parseBootstrap(text);
   if (!result.ok) return { ok: false, messages: result.errors.map((e) => formatConfigError(e, path ?? "<embedded default>")) };
-  let raw: unknown = null;
-  try {
-    raw = parseYaml(text, { merge: true });
-  } catch { /* parseBootstrap accepted it, so this does not happen */ }
-  return { ok: true, bootstrap: result.bootstrap, raw, source: path ?? "embedded default" };
+  // The document as written is only for /config_dump: read it then, not on every load (and never
+  // for `proxy validate`), since it costs as much as the validation itself.
+  let raw: unknown;
+  return {
+    ok: true,
+    bootstrap: result.bootstrap,
+    get raw() {
+      if (raw === undefined) raw = parseYaml(text, { merge: true }) ?? null;
+      return raw;
+    },
+    source: path ?? "embedded default",
+  };
 }

@@ -139,6 +139,15 @@ export class Reader {
     return undefined;
   }
 
+  /** A number (protobuf double; JSON also writes them as strings) in [min, max]. */
+  number(node: YamlNode, path: string, min: number, max: number): number | undefined {
+    const v = isScalar(node) ? node.value : undefined;
+    const n = typeof v === "number" ? v : typeof v === "string" && v.trim() !== "" ? Number(v) : NaN;
+    if (Number.isFinite(n) && n >= min && n <= max) return n;
+    this.error(path, node, `must be a number from ${min} to ${max}, got ${describeNode(node)}`);
+    return undefined;
+  }
+
   /** A boolean. */
   bool(node: YamlNode, path: string): boolean | undefined {
     if (isScalar(node) && typeof node.value === "boolean") return node.value;
@@ -203,6 +212,12 @@ export class Message {
   integer(name: string, min: number, max: number): number | undefined {
     const node = this.values.get(name);
     return node === undefined ? undefined : this.reader.integer(node, this.at(name), min, max);
+  }
+
+  /** A number field (protobuf double) in [min, max]. */
+  number(name: string, min: number, max: number): number | undefined {
+    const node = this.values.get(name);
+    return node === undefined ? undefined : this.reader.number(node, this.at(name), min, max);
   }
 
   /** A boolean field (also a `BoolValue` wrapper). */

@@ -149,12 +149,17 @@ function readMatch(m: Message | undefined): RouteMatch | undefined {
     return undefined;
   }
   const kind = kinds[0];
+  if (kind === "safe_regex" && m.has("case_sensitive")) {
+    // Envoy ignores case_sensitive for safe_regex; a field that does nothing is refused.
+    m.reader.error(m.at("case_sensitive"), m.get("case_sensitive") ?? m.node, "has no effect with safe_regex; write (?i) in the regex instead");
+    return undefined;
+  }
   const value = kind === "safe_regex" ? readRegex(m.message("safe_regex", F.REGEX_MATCHER)) : m.string(kind ?? "");
   if (value === undefined) return undefined;
   return { kind: kind === "safe_regex" ? "regex" : kind === "path" ? "path" : "prefix", value, caseSensitive, headers };
 }
 
-/** A `RegexMatcher`: the regex source, checked to compile the same in JavaScript. */
+/** A `RegexMatcher`: the regex source, checked to compile with RE2 syntax. */
 function readRegex(m: Message | undefined): string | undefined {
   if (m === undefined) return undefined;
   m.message("google_re2", F.GOOGLE_RE2);

@@ -16,6 +16,8 @@ export interface SocketAddress {
 
 /** The whole bootstrap after validation. */
 export interface Bootstrap {
+  /** `node.id` and `node.cluster` ("" when unset), shown by `/server_info` as Envoy does. */
+  node: { id: string; cluster: string };
   /** `admin.address.socket_address`; absent means no admin endpoint, as in Envoy. */
   admin: SocketAddress | null;
   /** `stats_flush_interval`; weft's default is 1000 ms (Envoy's is 5 s) so the inspector is live. */
@@ -32,8 +34,15 @@ export interface Bootstrap {
 export interface Watchdog {
   missTimeoutMs: number;
   megamissTimeoutMs: number;
+  /** A worker silent this long is terminated and replaced (Envoy aborts the process); 0 = off. */
   killTimeoutMs: number;
+  /**
+   * When max(2, ceil(workers × multikillThresholdPercent / 100)) workers are silent this long at
+   * once, the process exits (Envoy's multikill aborts it); 0 = off.
+   */
   multikillTimeoutMs: number;
+  /** `multikill_threshold.value`, a percent of the workers (default 0, so 2 workers). */
+  multikillThresholdPercent: number;
 }
 
 export interface Listener {
@@ -128,7 +137,7 @@ export interface Route {
 export interface RouteMatch {
   /** Exactly one of prefix / path / safe_regex is set in Envoy. */
   kind: "prefix" | "path" | "regex";
-  /** The prefix, the exact path, or the regex source (RE2 syntax checked to be JS-compatible). */
+  /** The prefix, the exact path, or the regex source (RE2 syntax, checked by src/config/regex.ts). */
   value: string;
   /** `case_sensitive`, default true. */
   caseSensitive: boolean;
@@ -194,10 +203,6 @@ export interface Cluster {
   dnsRefreshRateMs: number;
   /** `load_assignment.endpoints[].lb_endpoints[]`, flattened, in order. */
   endpoints: Endpoint[];
-  /** `per_connection_buffer_limit_bytes`, default 1 MiB. */
-  perConnectionBufferLimitBytes: number;
-  /** `typed_extension_protocol_options` is not supported; `max_requests_per_connection` (deprecated field) or 0. */
-  maxRequestsPerConnection: number;
 }
 
 export interface Endpoint {

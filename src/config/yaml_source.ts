@@ -1,12 +1,15 @@
 /**
  * The YAML (or JSON) source of a configuration as a tree of nodes that remember where they came
  * from: parse once with a line counter, then ask any node for its 1-based line and column.
+ * Bootstrap-shaped YAML is read by `yaml_fast.ts` in one pass; anything else (and every syntax
+ * error) by the `yaml` package.
  *
  * @module
  */
 
 import { type Document, isAlias, isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from "yaml";
 import type { ConfigError } from "./types.ts";
+import { parseFastYaml } from "./yaml_fast.ts";
 
 /** A node of the YAML tree: a mapping, a sequence, a scalar or an alias. */
 export type YamlNode = Node;
@@ -46,6 +49,18 @@ export interface YamlSource {
  * ```
  */
 export function parseYamlSource(text: string): YamlSource {
+  const fast = parseFastYaml(text);
+  if (fast !== null) {
+    const { lineStarts } = fast;
+    const identity = (node: YamlNode) => node;
+    return {
+      root: fast.root,
+      errors: [],
+      position: (node) => linePosition(lineStarts, node.range?.[0] ?? 0),
+      resolve: identity,
+      entries: (map) => mapEntries(map, identity),
+    };
+  }
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, merge: true, uniqueKeys: true });
   const at = (offset: number) => {
@@ -76,6 +91,17 @@ export function parseYamlSource(text: string): YamlSource {
     resolve,
     entries: (map) => mapEntries(resolve(map), resolve),
   };
+}
+
+/** 1-based line and column of `offset`, given where each line starts (ascending). */
+function linePosition(lineStarts: number[], offset: number): { line: number; column: number } {
+  let lo = 0, hi = lineStarts.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (lineStarts[mid]! <= offset) lo = mid;
+    else hi = mid - 1;
+  }
+  return { line: lo + 1, column: offset - lineStarts[lo]! + 1 };
 }
 
 function mapEntries(

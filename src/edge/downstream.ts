@@ -2,7 +2,8 @@
  * One downstream HTTP/1.1 connection (Envoy's HTTP connection manager for a connection): reads
  * request heads with the strict codec, routes each request, answers locally or hands it to an
  * {@linkcode Exchange} that forwards it upstream. Requests on a connection are served in order;
- * pipelined bytes wait in a bounded buffer (the socket is paused past it).
+ * pipelined bytes wait in a bounded buffer (the socket is paused past it), and no further request
+ * is read while more than the connection buffer limit of output waits to be sent.
  *
  * @module
  */
@@ -14,6 +15,8 @@ import { parseRequestHead, statusText } from "./http1/mod.ts";
 import type { ListenerSlot } from "./listener.ts";
 import { localReply } from "./local_reply.ts";
 import type { ClusterRuntime } from "./cluster.ts";
+import type { Counter } from "../stats/scope.ts";
+import type { DownstreamSide, RequestStream } from "./stream.ts";
 
 const EMPTY = new Uint8Array(0);
 
@@ -24,7 +27,7 @@ export interface DownstreamHost {
   onConnectionClosed(conn: DownstreamConnection): void;
 }
 
-export class DownstreamConnection implements SocketHandlers {
+export class DownstreamConnection implements SocketHandlers, DownstreamSide {
   readonly row: ConnectionRecord;
   /**
    * Unparsed bytes: the start of the next request head, or pipelined requests. While a `data` call
@@ -35,13 +38,21 @@ export class DownstreamConnection implements SocketHandlers {
   private bufStart = 0;
   private bufEnd = 0;
   private inData = false;
-  exchange: Exchange | null = null;
+  exchange: RequestStream | null = null;
   /** No new request will be read; close once the current one finishes. */
   closeAfterResponse = false;
   private pausedForBuffer = false;
   private pausedByExchange = false;
+  /** Not read while a full output buffer drains (see `outputFull`). */
+  private pausedForOutput = false;
+  /** A `send` returned false: the socket emits `drain` once its queue is empty. */
+  private awaitingDrain = false;
+  /** `pump` is running: a request it started that ends at once must not start the next one itself. */
+  private pumping = false;
   /** When the first byte of a request head still incomplete arrived (request_headers_timeout), or 0. */
   private headStartedAt = 0;
+  /** When a byte last moved to or from the client (`performance.now()` clock): stream_idle_timeout. */
+  private lastByteAt = 0;
   private maxRequestsCounted = false;
   closed = false;
 
@@ -60,6 +71,10 @@ export class DownstreamConnection implements SocketHandlers {
     return this.host.ctx;
   }
 
+  get clusters(): ReadonlyMap<string, ClusterRuntime> {
+    return this.host.clusters;
+  }
+
   data(_s: TcpSocket, bytes: Uint8Array): void {
     const loop = this.host.ctx.dispatcher.loop;
     loop.enter();
@@ -67,6 +82,7 @@ export class DownstreamConnection implements SocketHandlers {
     const row = this.row;
     row.bytesIn += n;
     row.lastActivityAt = loop.wallNow();
+    this.lastByteAt = loop.now();
     this.host.ctx.dispatcher.connections.touch(row);
     this.slot.current.http.cxRxBytes.inc(n);
     this.inData = true;
@@ -86,14 +102,20 @@ export class DownstreamConnection implements SocketHandlers {
     this.buf = bytes;
     this.bufStart = 0;
     this.bufEnd = bytes.byteLength;
+    this.owned = false;
   }
 
-  /** Outside a `data` call the buffer must be ours: copy what is left of a borrowed chunk, drop an empty one. */
+  /**
+   * Outside a `data` call the buffer must be ours: copy what is left of a borrowed chunk, drop an
+   * empty one, shrink one of ours that is mostly spent. One of ours that is at least a quarter full
+   * is kept: shrinking it to fit made every chunk that arrived while requests waited (a paused
+   * pipeline) copy the whole buffer twice, quadratic in what waits.
+   */
   private settle(): void {
     if (this.bufStart === this.bufEnd) {
       this.buf = EMPTY;
       this.bufStart = this.bufEnd = 0;
-    } else if (this.bufStart > 0 || this.bufEnd !== this.buf.byteLength || !this.owned) {
+    } else if (!this.owned || (this.bufEnd - this.bufStart) * 4 < this.buf.byteLength) {
       this.buf = this.buf.slice(this.bufStart, this.bufEnd);
       this.bufEnd -= this.bufStart;
       this.bufStart = 0;
@@ -129,8 +151,23 @@ export class DownstreamConnection implements SocketHandlers {
     this.bufEnd += len;
   }
 
-  /** Serve what is buffered: finish feeding the current body, then parse and start the next requests. */
+  /**
+   * Serve what is buffered: finish feeding the current body, then parse and start the next requests.
+   * Not re-entered: a request answered at once (a local reply) returns here through `exchangeDone`,
+   * and this loop goes on with the next one, so pipelined requests never deepen the stack.
+   */
   pump(): void {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      this.serveBuffered();
+    } finally {
+      this.pumping = false;
+    }
+    this.updateBufferPause();
+  }
+
+  private serveBuffered(): void {
     while (!this.closed) {
       const ex = this.exchange;
       if (ex !== null) {
@@ -144,14 +181,22 @@ export class DownstreamConnection implements SocketHandlers {
         break;
       }
       if (this.closeAfterResponse || this.bufEnd === this.bufStart) break;
+      if (this.outputFull()) {
+        // The client is not reading: stop reading its requests until the output drains.
+        this.pausedForOutput = true;
+        this.syncPause();
+        break;
+      }
       const listener = this.slot.current;
       // A whole chunk needs no view (creating one costs more than parsing a small head in JavaScriptCore).
       const view = this.bufStart === 0 && this.bufEnd === this.buf.byteLength ? this.buf : this.buf.subarray(this.bufStart, this.bufEnd);
       const result = parseRequestHead(view, listener.limits);
+      const now = this.host.ctx.dispatcher.loop.now();
       if (result.status === "incomplete") {
-        if (this.headStartedAt === 0) this.headStartedAt = this.host.ctx.dispatcher.loop.now();
+        if (this.headStartedAt === 0) this.headStartedAt = now;
         break;
       }
+      const streamStartedAt = this.headStartedAt === 0 ? now : this.headStartedAt;
       this.headStartedAt = 0;
       if (result.status === "error") {
         this.protocolError(result.code);
@@ -169,11 +214,10 @@ export class DownstreamConnection implements SocketHandlers {
         if (!this.maxRequestsCounted) listener.http.cxMaxRequestsReached.inc();
         this.maxRequestsCounted = true;
       }
-      const exchange = new Exchange(this, listener, head);
+      const exchange = new Exchange(this, listener, head, streamStartedAt);
       this.exchange = exchange;
       exchange.start();
     }
-    this.updateBufferPause();
   }
 
   /** Pause reading while pipelined bytes pile up beyond the connection buffer limit. */
@@ -194,9 +238,17 @@ export class DownstreamConnection implements SocketHandlers {
     this.syncPause();
   }
 
+  /**
+   * Whether more output waits than the connection buffer limit (`per_connection_buffer_limit_bytes`),
+   * with a `drain` to come: then no further request is read (Envoy's high watermark).
+   */
+  private outputFull(): boolean {
+    return this.awaitingDrain && this.socket.pendingBytes > this.slot.current.config.perConnectionBufferLimitBytes;
+  }
+
   private syncPause(): void {
     if (this.closed) return;
-    if (this.pausedForBuffer || this.pausedByExchange) this.socket.pause();
+    if (this.pausedForBuffer || this.pausedByExchange || this.pausedForOutput) this.socket.pause();
     else this.socket.resume();
   }
 
@@ -216,11 +268,14 @@ export class DownstreamConnection implements SocketHandlers {
   send(bytes: Uint8Array, start = 0, end = bytes.byteLength): boolean {
     this.row.bytesOut += end - start;
     this.slot.current.http.cxTxBytes.inc(end - start);
-    return this.socket.write(bytes, start, end);
+    this.lastByteAt = this.host.ctx.dispatcher.loop.now();
+    if (this.socket.write(bytes, start, end)) return true;
+    this.awaitingDrain = true;
+    return false;
   }
 
   /** The current exchange is over; continue with the next pipelined request or close. */
-  exchangeDone(ex: Exchange, keepOpen: boolean): void {
+  exchangeDone(ex: RequestStream, keepOpen: boolean): void {
     if (this.exchange !== ex) return;
     this.exchange = null;
     this.pausedByExchange = false;
@@ -237,27 +292,48 @@ export class DownstreamConnection implements SocketHandlers {
   }
 
   /**
-   * Enforce `request_headers_timeout` (408, Envoy's body) and the idle timeout
-   * (`common_http_protocol_options.idle_timeout`, close). Called by the worker's sweep.
+   * Enforce the stream timeouts (`request_headers_timeout`, `request_timeout`, `stream_idle_timeout`:
+   * the current request's, or while a request head arrives, 408 with Envoy's bodies) and the
+   * connection idle timeout (`common_http_protocol_options.idle_timeout`, close). Called by the
+   * worker's sweep; `now` is the wall clock, `perfNow` the `performance.now()` one.
    */
   checkTimeouts(now: number, perfNow: number): void {
-    if (this.closed || this.exchange !== null) return;
-    const listener = this.slot.current;
-    const hcm = listener.config.http;
-    if (this.headStartedAt > 0 && hcm.requestHeadersTimeoutMs > 0 && perfNow - this.headStartedAt > hcm.requestHeadersTimeoutMs) {
-      listener.http.rqHeaderTimeout.inc();
-      listener.http.rqTotal.inc();
-      listener.http.rqByClass[3]!.inc();
-      this.closeAfterResponse = true;
-      this.send(localReply(408, "request header timeout", { close: true, server: hcm.serverName }));
-      this.socket.end();
+    if (this.closed) return;
+    const ex = this.exchange;
+    if (ex !== null) {
+      ex.checkStreamTimeouts(perfNow, this.lastByteAt);
       return;
     }
+    const listener = this.slot.current;
+    const hcm = listener.config.http;
+    const http = listener.http;
+    const started = this.headStartedAt;
+    if (started > 0) {
+      // Envoy's stream starts with the request's first byte: its timeouts run while the head arrives.
+      if (hcm.requestHeadersTimeoutMs > 0 && perfNow - started > hcm.requestHeadersTimeoutMs) {
+        return this.headTimeout(http.rqHeaderTimeout, "request header timeout");
+      }
+      if (hcm.requestTimeoutMs > 0 && perfNow - started > hcm.requestTimeoutMs) return this.headTimeout(http.rqTimeout, "request timeout");
+      if (hcm.streamIdleTimeoutMs > 0 && perfNow - Math.max(started, this.lastByteAt) > hcm.streamIdleTimeoutMs) {
+        return this.headTimeout(http.rqIdleTimeout, "stream timeout");
+      }
+    }
     if (hcm.idleTimeoutMs > 0 && now - this.row.lastActivityAt > hcm.idleTimeoutMs) {
-      listener.http.cxIdleTimeout.inc();
+      http.cxIdleTimeout.inc();
       this.closeAfterResponse = true;
       this.socket.end();
     }
+  }
+
+  /** A timeout fired while a request head was arriving: count it, answer 408 and close. */
+  private headTimeout(counter: Counter, body: string): void {
+    const listener = this.slot.current;
+    counter.inc();
+    listener.http.rqTotal.inc();
+    listener.http.rqByClass[3]!.inc();
+    this.closeAfterResponse = true;
+    this.send(localReply(408, body, { close: true, server: listener.config.http.serverName }));
+    this.socket.end();
   }
 
   /** Close an idle connection (drain); a busy one closes after its response. */
@@ -269,7 +345,15 @@ export class DownstreamConnection implements SocketHandlers {
   drain(_s: TcpSocket): void {
     const loop = this.host.ctx.dispatcher.loop;
     loop.enter();
+    this.awaitingDrain = false;
     this.exchange?.onDownstreamDrain();
+    if (this.pausedForOutput && !this.closed) {
+      // Serve the requests that waited for the output to drain, then read again.
+      this.pausedForOutput = false;
+      this.syncPause();
+      this.pump();
+      if (!this.inData) this.settle();
+    }
     loop.leave();
   }
 

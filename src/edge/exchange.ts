@@ -13,7 +13,6 @@ import type { TaskRecord } from "../worker/task_table.ts";
 import type { ClusterRuntime, Host, UpstreamConnection, UpstreamUser } from "./cluster.ts";
 import { closeAfterThisResponse } from "./context.ts";
 import type { Expirable } from "./deadlines.ts";
-import type { DownstreamConnection } from "./downstream.ts";
 import { BodyFramer, parsedFields, parseResponseHead } from "./http1/mod.ts";
 import type { RequestHead, ResponseHead } from "./http1/types.ts";
 import type { ListenerRuntime } from "./listener.ts";
@@ -22,6 +21,8 @@ import { type HeadWriter, headWriter } from "./head_writer.ts";
 import { decideForwarding, dropsEnvoyField, forwarding, teAcceptsTrailers } from "./forwarded.ts";
 import { ENVOY_BODIES, localReply } from "./local_reply.ts";
 import { normalizeHost, type RouteMatchResult } from "./router.ts";
+import type { DownstreamSide, RequestStream } from "./stream.ts";
+import { type ProtocolSwitch, protocolSwitch, switchAllowed } from "./upgrades.ts";
 
 const encoder = new TextEncoder();
 /** Request-head headers that are per hop, not forwarded (RFC 9110 §7.6.1). */
@@ -44,7 +45,7 @@ const CONTINUE_100 = encoder.encode("HTTP/1.1 100 Continue\r\n\r\n");
 
 type Phase = "request" | "connecting" | "waiting" | "streaming" | "done";
 
-export class Exchange implements UpstreamUser, Expirable {
+export class Exchange implements UpstreamUser, Expirable, RequestStream {
   private phase: Phase = "request";
   private task: TaskRecord;
   private readonly startedAt: number;
@@ -71,13 +72,25 @@ export class Exchange implements UpstreamUser, Expirable {
   private pausedUpstream = false;
   private match: RouteMatchResult | null = null;
   private action: ClusterRouteAction | null = null;
+  /** The protocol switch (CONNECT, Upgrade) the request asks for; such a request's upstream connection is never pooled. */
+  private readonly protocolSwitch: ProtocolSwitch | null;
 
-  constructor(readonly conn: DownstreamConnection, readonly listener: ListenerRuntime, readonly head: RequestHead) {
+  /**
+   * `streamStartedAt` is when the request's first byte arrived (`performance.now()` clock):
+   * `request_timeout` counts from there, as Envoy's stream starts with the message.
+   */
+  constructor(
+    readonly conn: DownstreamSide,
+    readonly listener: ListenerRuntime,
+    readonly head: RequestHead,
+    private readonly streamStartedAt: number,
+  ) {
     const d = conn.ctx.dispatcher;
     this.startedAt = d.loop.now();
     this.task = d.tasks.start(conn.row.id, listener.config.name, head.method, head.target);
     this.reqFramer = head.bodyKind === "none" ? null : new BodyFramer(head.bodyKind, head.contentLength);
     this.requestDone = this.reqFramer === null;
+    this.protocolSwitch = protocolSwitch(head);
     listener.http.rqTotal.inc();
     listener.http.rqActive.inc();
   }
@@ -94,10 +107,20 @@ export class Exchange implements UpstreamUser, Expirable {
     if (head.host !== null && (hcm.stripTrailingHostDot || hcm.stripHostPort !== "none")) {
       head.host = normalizeHost(head.host, hcm.stripTrailingHostDot, hcm.stripHostPort, this.conn.socket.localPort, head.method === "CONNECT");
     }
-    const match = this.listener.router.match(head.host, head.method === "CONNECT" ? head.target : head.path + head.query, head.headers);
+    const wanted = this.protocolSwitch;
+    // Only connect_matcher routes take a CONNECT (it has no path), and weft has none yet.
+    const match = wanted?.kind === "connect" ? null : this.listener.router.match(head.host, head.path + head.query, head.headers);
     if (match === null) {
       http.noRoute.inc();
+      // What follows a refused CONNECT or Upgrade head may be the new protocol's bytes, never a request.
+      if (wanted !== null) this.conn.closeAfterResponse = true;
       this.localResponse(404, null);
+      return;
+    }
+    if (wanted !== null && !switchAllowed(wanted, hcm, match.route.route)) {
+      http.rqWsOnNonWsRoute.inc();
+      this.conn.closeAfterResponse = true;
+      this.localResponse(403, null);
       return;
     }
     this.match = match;
@@ -120,7 +143,7 @@ export class Exchange implements UpstreamUser, Expirable {
 
   private proxy(action: ClusterRouteAction): void {
     const choice = pickWeighted(action.clusters, action.totalWeight);
-    const cluster = this.conn.host.clusters.get(choice.name);
+    const cluster = this.conn.clusters.get(choice.name);
     this.task.cluster = choice.name;
     if (cluster === undefined) {
       this.listener.http.noCluster.inc();
@@ -372,6 +395,14 @@ export class Exchange implements UpstreamUser, Expirable {
       }
       const head = r.head;
       at += head.headBytes;
+      if (head.status === 101) {
+        // Switching protocols without an accepted upgrade: what follows is not HTTP, so the
+        // connection can serve no other request.
+        conn.destroy();
+        this.upstream = null;
+        this.failBeforeHeaders(502, ENVOY_BODIES.protocolError);
+        return;
+      }
       if (head.status >= 100 && head.status < 200) {
         // 100 Continue was answered by weft itself; other informational responses are dropped.
         if (at === buf.byteLength) return;
@@ -525,6 +556,39 @@ export class Exchange implements UpstreamUser, Expirable {
     loop.leave();
   }
 
+  /**
+   * `request_timeout` (until the request is whole or the response starts) and `stream_idle_timeout`
+   * (no byte to or from the client), as Envoy's `ActiveStream::onRequestTimeout` / `onIdleTimeout`.
+   * Called by the worker's connection sweep.
+   */
+  checkStreamTimeouts(now: number, lastActivityAt: number): void {
+    if (this.phase === "done") return;
+    const hcm = this.listener.config.http;
+    const http = this.listener.http;
+    if (hcm.requestTimeoutMs > 0 && !this.requestDone && !this.headersSent && now - this.streamStartedAt > hcm.requestTimeoutMs) {
+      http.rqTimeout.inc();
+      this.streamTimeout("request timeout");
+    } else if (hcm.streamIdleTimeoutMs > 0 && now - Math.max(lastActivityAt, this.streamStartedAt) > hcm.streamIdleTimeoutMs) {
+      http.rqIdleTimeout.inc();
+      this.streamTimeout("stream timeout");
+    }
+  }
+
+  /**
+   * A stream timeout fired: 408 while the request is still arriving, 504 once it is whole (Envoy's
+   * `maybeRequestTimeoutCode`), or a reset once the response has started. The upstream is released.
+   */
+  private streamTimeout(body: string): void {
+    this.upstream?.destroy();
+    this.upstream = null;
+    if (this.headersSent) {
+      this.conn.socket.destroy();
+      this.finish();
+      return;
+    }
+    this.localResponse(this.requestDone ? 504 : 408, body);
+  }
+
   /** Answer with an error before any response byte was sent; the upstream, if any, is dropped. */
   private failBeforeHeaders(status: number, body: string): void {
     this.upstream?.destroy();
@@ -595,7 +659,7 @@ export class Exchange implements UpstreamUser, Expirable {
     if (up !== null) {
       if (this.pausedUpstream) up.socket.resume();
       const reusable = this.requestDone && this.respHead !== null && this.respHead.keepAlive &&
-        this.respHead.bodyKind !== "close" && up.connected;
+        this.respHead.bodyKind !== "close" && this.respHead.status !== 101 && this.protocolSwitch === null && up.connected;
       if (reusable) cluster!.release(up);
       else up.destroy();
     }

@@ -32,7 +32,12 @@ export class HttpStats {
   readonly noCluster: Counter;
   readonly rqDirectResponse: Counter;
   readonly rqRedirect: Counter;
+  /** `request_timeout` fired. */
   readonly rqTimeout: Counter;
+  /** `stream_idle_timeout` fired. */
+  readonly rqIdleTimeout: Counter;
+  /** An Upgrade or CONNECT refused because upgrades are not enabled where it matched. */
+  readonly rqWsOnNonWsRoute: Counter;
   readonly rqHeaderOverflow: Counter;
   readonly cxDestroyRemoteActiveRq: Counter;
   readonly rqHeaderTimeout: Counter;
@@ -57,6 +62,8 @@ export class HttpStats {
     this.rqDirectResponse = c("rq_direct_response");
     this.rqRedirect = c("rq_redirect");
     this.rqTimeout = c("downstream_rq_timeout");
+    this.rqIdleTimeout = c("downstream_rq_idle_timeout");
+    this.rqWsOnNonWsRoute = c("downstream_rq_ws_on_non_ws_route");
     this.rqHeaderOverflow = c("downstream_rq_header_overflow");
     this.cxDestroyRemoteActiveRq = c("downstream_cx_destroy_remote_active_rq");
     this.rqHeaderTimeout = c("downstream_rq_header_timeout");

@@ -10,6 +10,7 @@
  * @module
  */
 import type { HeaderMatcher, Route, RouteConfig, VirtualHost } from "../config/types.ts";
+import { compileRegex, type Re2Regex } from "../config/regex.ts";
 
 interface CompiledHeader {
   name: string;
@@ -147,9 +148,10 @@ function compileRoute(route: Route): CompiledRoute {
       matchPath = (_path, noQuery) => norm(noQuery) === value;
       break;
     case "regex": {
-      // RE2 full match semantics: the whole path (query removed) must match.
-      const re = new RegExp(`^(?:${m.value})$`, m.caseSensitive ? "" : "i");
-      matchPath = (_path, noQuery) => re.test(noQuery);
+      // RE2 full match of the path without its query, in linear time; case_sensitive does not
+      // apply (Envoy ignores it for safe_regex, so the parser refuses it there).
+      const re = compiledRegex(m.value);
+      matchPath = (_path, noQuery) => re.fullMatch(noQuery);
       break;
     }
   }
@@ -175,8 +177,8 @@ function compileHeader(h: HeaderMatcher): CompiledHeader {
       test = (x) => fold(x).includes(v);
       break;
     case "regex": {
-      const re = new RegExp(`^(?:${h.value})$`, h.ignoreCase ? "i" : "");
-      test = (x) => re.test(x);
+      const re = compiledRegex(h.value);
+      test = (x) => re.fullMatch(x);
       break;
     }
     case "present":
@@ -188,4 +190,11 @@ function compileHeader(h: HeaderMatcher): CompiledHeader {
     // A missing header never matches a value matcher; invert flips the whole result (Envoy's invert_match).
     test: (value) => (value === undefined ? false : test(value)) !== h.invert,
   };
+}
+
+/** A regex the config parser already accepted (so compiling cannot fail here). */
+function compiledRegex(source: string): Re2Regex {
+  const re = compileRegex(source);
+  if (typeof re === "string") throw new Error(`regex ${JSON.stringify(source)} passed validation but ${re}`);
+  return re;
 }

@@ -73,6 +73,29 @@ test("routes: first match wins; prefix sees the query, path and regex do not", (
   assert.equal(name("/q?a=1&b"), "query");
 });
 
+test("regex routes and header matchers run on RE2: RE2 syntax, and linear time on a 60 KiB path", () => {
+  const r = router(`
+            - name: all
+              domains: ["*"]
+              routes:
+              - name: nested
+                match: { safe_regex: { regex: "/(a+)+$" } }${d("x")}
+              - name: inline-flag
+                match: { safe_regex: { regex: "(?i)/API/(?P<v>v[0-9]+)" } }${d("x")}
+              - name: header
+                match: { prefix: "/h", headers: [{ name: x-id, safe_regex_match: { regex: "(x+x+)+y" } }] }${d("x")}`);
+  const name = (path: string, headers: string[] = []) => r.match("h", path, headers)?.route.route.name ?? null;
+  assert.equal(name("/api/V2"), "inline-flag");
+  const long = `/${"a".repeat(60 * 1024)}`;
+  const started = performance.now();
+  // A backtracking engine tries 2^61440 ways to split the a's before it gives up on the "!".
+  assert.equal(name(`${long}!`), null);
+  assert.equal(name(long), "nested");
+  assert.equal(name("/h", ["x-id", `${"x".repeat(60 * 1024)}`]), null);
+  assert.equal(name("/h", ["x-id", "xxy"]), "header");
+  assert.ok(performance.now() - started < 2000, `${(performance.now() - started).toFixed(0)} ms`);
+});
+
 test("normalizeHost() strips as Envoy's strip_trailing_host_dot / strip_*_host_port, nothing by default", () => {
   assert.equal(normalizeHost("api.example.com:8080", false, "none", 8080, false), "api.example.com:8080");
   assert.equal(normalizeHost("api.example.com.", false, "none", 8080, false), "api.example.com.");
@@ -93,4 +116,37 @@ test("normalizeHost() strips as Envoy's strip_trailing_host_dot / strip_*_host_p
   assert.equal(r.virtualHostFor("api.example.com:80")!.virtualHost.name, "rest");
   assert.equal(r.virtualHostFor("api.example.com.")!.virtualHost.name, "rest");
   assert.equal(r.virtualHostFor(normalizeHost("API.example.com.:80", true, "any", 80, false))!.virtualHost.name, "api");
+});
+
+test("header matchers: each Envoy form, invert_match and ignore_case (issue 17's audit)", () => {
+  const r = router(`
+            - name: all
+              domains: ["*"]
+              routes:
+              - name: exact
+                match: { prefix: "/", headers: [{ name: x-exact, exact_match: "v1" }] }${d("x")}
+              - name: prefix
+                match: { prefix: "/", headers: [{ name: x-prefix, prefix_match: "ab" }] }${d("x")}
+              - name: suffix
+                match: { prefix: "/", headers: [{ name: x-suffix, suffix_match: "yz" }] }${d("x")}
+              - name: contains
+                match: { prefix: "/", headers: [{ name: x-contains, contains_match: "mid" }] }${d("x")}
+              - name: string-suffix-nocase
+                match: { prefix: "/", headers: [{ name: x-s, string_match: { suffix: ".EXAMPLE", ignore_case: true } }] }${d("x")}
+              - name: string-contains
+                match: { prefix: "/", headers: [{ name: x-c, string_match: { contains: "Needle" } }] }${d("x")}
+              - name: inverted
+                match: { prefix: "/", headers: [{ name: x-env, exact_match: "prod", invert_match: true }] }${d("x")}`);
+  const name = (headers: string[]) => r.match("h", "/", [...headers, "x-env", "prod"])?.route.route.name ?? null;
+  assert.equal(name(["x-exact", "v1"]), "exact");
+  assert.equal(name(["x-exact", "v12"]), null);
+  assert.equal(name(["x-prefix", "abc"]), "prefix");
+  assert.equal(name(["x-suffix", "xyz"]), "suffix");
+  assert.equal(name(["x-contains", "a-mid-b"]), "contains");
+  assert.equal(name(["x-s", "www.example"]), "string-suffix-nocase");
+  assert.equal(name(["x-c", "hayNeedlehay"]), "string-contains");
+  assert.equal(name(["x-c", "hayneedlehay"]), null, "contains is case-sensitive without ignore_case");
+  // invert_match: x-env: prod does not match, anything else (or absent: Envoy's invert of a miss) does.
+  assert.equal(r.match("h", "/", ["x-env", "prod"])?.route.route.name ?? null, null);
+  assert.equal(r.match("h", "/", ["x-env", "staging"])?.route.route.name, "inverted");
 });

@@ -7,16 +7,16 @@
 import { type AdminRegistry, json, text } from "../admin/registry.ts";
 import { renderJson, renderPrometheus, renderText, type StatsQuery } from "./render.ts";
 import type { StatsStore } from "./store.ts";
+import { compileRegex } from "../config/regex.ts";
 
 function query(url: URL): StatsQuery | Response {
   const q: StatsQuery = { usedOnly: url.searchParams.has("usedonly") };
   const filter = url.searchParams.get("filter");
   if (filter !== null && filter !== "") {
-    try {
-      q.filter = new RegExp(filter);
-    } catch (e) {
-      return text(400, `Invalid regex: ${filter}: ${e instanceof Error ? e.message : e}\n`);
-    }
+    // RE2, as Envoy's admin: a partial match, and linear time whatever the pattern.
+    const re = compileRegex(filter);
+    if (typeof re === "string") return text(400, `Invalid re2 regex: ${filter}: ${re}\n`);
+    q.filter = re;
   }
   return q;
 }

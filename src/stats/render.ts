@@ -9,6 +9,8 @@
  */
 import type { Histogram } from "./histogram.ts";
 import type { StatsStore } from "./store.ts";
+import type { Re2Regex } from "../config/regex.ts";
+import { parseTaggedName } from "./tags.ts";
 
 /** Envoy's supported quantiles, in percent. */
 export const QUANTILES = [0, 25, 50, 75, 90, 95, 99, 99.5, 99.9, 100];
@@ -20,13 +22,13 @@ export const PROMETHEUS_BUCKETS = [
 
 export interface StatsQuery {
   /** `?filter=REGEX` */
-  filter?: RegExp;
+  filter?: Re2Regex;
   /** `?usedonly` */
   usedOnly?: boolean;
 }
 
 function accept(store: StatsStore, q: StatsQuery): (name: string) => boolean {
-  return (name) => (!q.filter || q.filter.test(name)) && (!q.usedOnly || store.isUsed(name));
+  return (name) => (!q.filter || q.filter.partialMatch(name)) && (!q.usedOnly || store.isUsed(name));
 }
 
 function fmt(v: number): string {
@@ -80,12 +82,22 @@ export function renderJson(store: StatsStore, q: StatsQuery): unknown {
   return { stats };
 }
 
-/** Envoy's default tag extraction for the names weft emits: name → (metric name, labels). */
+/**
+ * Envoy's default tag extraction for the names weft emits: name → (metric name, labels). A name with
+ * Istio-style tags (`stats/tags.ts`) keeps its metric name without `envoy_`, as Envoy renders a
+ * custom stat namespace (`istio_tcp_connections_opened_total{reporter="source",…}`).
+ */
 export function extractTags(name: string): { metric: string; labels: [string, string][] } {
+  const tagged = parseTaggedName(name);
+  if (tagged !== null) return tagged;
   const labels: [string, string][] = [];
   let rest = name;
   let m: RegExpMatchArray | null;
-  if ((m = rest.match(/^cluster\.(.+?)\.(upstream_|membership_|lb_|max_host|bind_errors|assignment|update_|version|retry)/))) {
+  if ((m = rest.match(/^tcp\.(.*)\.(\w+)$/))) {
+    // Envoy's `envoy.tcp_prefix` extractor: tcp.<stat_prefix>.<stat>.
+    labels.push(["envoy_tcp_prefix", m[1]!]);
+    rest = `tcp.${m[2]}`;
+  } else if ((m = rest.match(/^cluster\.(.+?)\.(upstream_|membership_|lb_|max_host|bind_errors|assignment|update_|version|retry)/))) {
     labels.push(["envoy_cluster_name", m[1]!]);
     rest = "cluster." + rest.slice(("cluster." + m[1] + ".").length);
   } else if ((m = rest.match(/^http\.(.+?)\.(downstream_|no_route|rq_|no_cluster|rs_)/))) {

@@ -3,6 +3,8 @@ import assert from "node:assert/strict";
 import { extractTags, renderJson, renderPrometheus, renderText } from "./render.ts";
 import { StatsScope } from "./scope.ts";
 import { StatsStore } from "./store.ts";
+import { compileRegex, type Re2Regex } from "../config/regex.ts";
+import { taggedName } from "./tags.ts";
 
 function store(): StatsStore {
   const scope = new StatsScope();
@@ -21,7 +23,7 @@ test("text: sorted name: value lines, hidden stats left out, histogram quantiles
   assert.match(text, /^cluster\.backend\.upstream_rq_200: 3\nhttp\.ingress_http\.downstream_rq_2xx: 3\nlistener\./);
   assert.doesNotMatch(text, /~host/);
   assert.match(text, /cluster\.backend\.upstream_rq_time: P0\(/);
-  assert.equal(renderText(store(), { filter: /rq_2xx/ }), "http.ingress_http.downstream_rq_2xx: 3\n");
+  assert.equal(renderText(store(), { filter: compileRegex("rq_2xx") as Re2Regex }), "http.ingress_http.downstream_rq_2xx: 3\n");
 });
 
 test("json: Envoy's shape", () => {
@@ -54,4 +56,18 @@ test("deltas: a stat is announced once at zero, then only changes travel", () =>
   assert.deepEqual(scope.takeDelta().counters, []);
   c.inc(2);
   assert.deepEqual(scope.takeDelta().counters, [["a", 2]]);
+});
+
+test("prometheus: tcp_proxy's envoy_tcp_prefix, and tagged names keep their own metric name", () => {
+  assert.deepEqual(extractTags("tcp.socks5.downstream_cx_total"), {
+    metric: "envoy_tcp_downstream_cx_total",
+    labels: [["envoy_tcp_prefix", "socks5"]],
+  });
+  const s = new StatsStore();
+  s.addCounter(taggedName("istio_tcp_connections_opened_total", { reporter: "source", source_principal: "spiffe://td/ns/a/sa/b" }), 2);
+  assert.match(renderText(s, {}), /^reporter=\.=source;\.;source_principal=\.=spiffe:\/\/td\/ns\/a\/sa\/b;\.;istio_tcp_connections_opened_total: 2\n$/);
+  assert.match(
+    renderPrometheus(s, {}),
+    /# TYPE istio_tcp_connections_opened_total counter\nistio_tcp_connections_opened_total\{reporter="source",source_principal="spiffe:\/\/td\/ns\/a\/sa\/b"\} 2\n/,
+  );
 });

@@ -10,6 +10,7 @@
  * ```
  * @module
  */
+import type { HistogramSummary } from "../admin/wire.ts";
 import { Histogram } from "./histogram.ts";
 import type { StatsDelta } from "./scope.ts";
 
@@ -100,6 +101,16 @@ export class StatsStore {
 
   isUsed(name: string): boolean {
     return this.used.has(name);
+  }
+
+  /** Each histogram that has values (hidden ones left out), summarized for the inspector's snapshot. */
+  histogramSummaries(): Record<string, HistogramSummary> {
+    const out: Record<string, HistogramSummary> = {};
+    for (const [name, h] of this.histograms) {
+      if (name.startsWith(HIDDEN_PREFIX) || h.count === 0) continue;
+      out[name] = { count: h.count, sum: h.sum, p50: h.quantile(0.5), p90: h.quantile(0.9), p99: h.quantile(0.99), max: h.max };
+    }
+    return out;
   }
 
   /** Counters and gauges, sorted by name, hidden ones left out. */

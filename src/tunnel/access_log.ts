@@ -39,10 +39,14 @@ export interface AccessLogEntry {
   policy?: string | undefined;
 }
 
-/** Characters JSON leaves raw that a terminal or a log reader may take as a line break or control. */
-const JSON_RAW_CONTROLS = /[\u007f-\u009f\u2028\u2029]/g;
+/**
+ * Characters JSON leaves raw that a terminal or a log reader may take as a line break or control:
+ * DEL, the C1 controls, U+2028/2029, and the bidirectional marks, embeddings, overrides and isolates
+ * (a client's U+202E reversed how the rest of its line reads).
+ */
+const JSON_RAW_CONTROLS = /[\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
 
-/** `JSON.stringify` with DEL, the C1 controls (NEL among them) and U+2028/U+2029 escaped too. */
+/** `JSON.stringify` with the {@link JSON_RAW_CONTROLS} escaped too. */
 function jsonText(v: unknown): string {
   return JSON.stringify(v).replace(JSON_RAW_CONTROLS, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }

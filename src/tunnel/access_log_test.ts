@@ -45,3 +45,13 @@ test("every field is escaped in both formats: no value can break or forge a line
     }
   }
 });
+
+test("bidirectional controls are escaped too: a client's U+202E cannot reverse how the rest of a line reads", () => {
+  const bidi = "a\u202eb\u202ac\u2066d\u2069e\u200ff\u061cg";
+  for (const format of ["text", "json"] as const) {
+    const line = formatAccessLog({ ...e, "dst.addr": `${bidi}:80`, error: `unknown host ${bidi}` }, format);
+    assert.doesNotMatch(line, /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/, `${format}: ${JSON.stringify(line)}`);
+    assert.ok(line.includes(String.raw`a\u202eb\u202ac\u2066d\u2069e\u200ff\u061cg`), line);
+  }
+  assert.equal(JSON.parse(formatAccessLog({ ...e, error: bidi }, "json")).error, bidi, "still the same value to a JSON reader");
+});

@@ -7,7 +7,8 @@
  * weft's extensions over ztunnel's format: `action` and `scope` are matched case-insensitively
  * (`ALLOW` = `Allow`), a string match may be a bare string (an exact match), and a service VIP may be
  * a bare IP (`127.10.0.1`, network ""). Fields that name features weft does not implement
- * (`waypoint`, `networkGateway`, `applicationTunnel`) are refused rather than ignored.
+ * (`waypoint`, `networkGateway`, `applicationTunnel`, a workload's `hostname`, `networkMode`,
+ * `nativeTunnel`, `locality`, `capacity`, a service's `ipFamilies`) are refused rather than ignored.
  *
  * @example
  * ```ts
@@ -21,6 +22,7 @@
 import { isMap, isScalar, isSeq, LineCounter, parseDocument } from "yaml";
 import type { Node as YamlNode, Pair, YAMLMap, YAMLSeq } from "yaml";
 import { isIP } from "node:net";
+import { canonicalIp } from "./own_listeners.ts";
 
 export type InboundProtocol = "HBONE" | "TCP";
 export type HealthStatus = "Healthy" | "Unhealthy";
@@ -276,6 +278,11 @@ class Reader {
     return v;
   }
 
+  /**
+   * An IP address in the one spelling every lookup uses ({@link canonicalIp}): spelled otherwise
+   * (`::FFFF:127.0.1.8`), a workload was never found by its address, so traffic to it went out as
+   * passthrough, past HBONE and its policies.
+   */
   ip(node: Node, path: string): string | undefined {
     const s = this.str(node, path);
     if (s === undefined) return undefined;
@@ -283,7 +290,7 @@ class Reader {
       this.at(node, path, `"${s}" is not an IP address`);
       return undefined;
     }
-    return s;
+    return canonicalIp(s) ?? s;
   }
 
   oneOf<T extends string>(
@@ -339,8 +346,6 @@ function unsupported(r: Reader, feature: string) {
     r.at(n, p, `${feature} is not supported by weft's tunnel`);
 }
 
-const ignored = () => {};
-
 function readWorkload(
   r: Reader,
   node: Node,
@@ -382,11 +387,12 @@ function readWorkload(
     workloadType: s("workloadType"),
     canonicalName: s("canonicalName"),
     canonicalRevision: s("canonicalRevision"),
-    hostname: ignored,
-    networkMode: ignored,
-    nativeTunnel: ignored,
-    locality: ignored,
-    capacity: ignored,
+    // ztunnel fields weft's tunnel does nothing with: refused, not silently ignored.
+    hostname: unsupported(r, "hostname"),
+    networkMode: unsupported(r, "networkMode"),
+    nativeTunnel: unsupported(r, "nativeTunnel"),
+    locality: unsupported(r, "locality"),
+    capacity: unsupported(r, "capacity"),
     workloadIps: (n, p) => {
       w.workloadIps = r.seq(n, p, (x, xp) => r.ip(x, xp));
     },
@@ -455,7 +461,7 @@ function readVip(
     r.at(node, path, `"${s}" is not a VIP ("network/IP" or "IP")`);
     return undefined;
   }
-  return { network, address };
+  return { network, address: canonicalIp(address) ?? address };
 }
 
 function readService(r: Reader, node: Node, path: string): Service | undefined {
@@ -492,7 +498,7 @@ function readService(r: Reader, node: Node, path: string): Service | undefined {
       r,
       "endpoints (list the service under a workload's services instead)",
     ),
-    ipFamilies: ignored,
+    ipFamilies: unsupported(r, "ipFamilies"),
     loadBalancer: unsupported(r, "loadBalancer"),
     waypoint: unsupported(r, "waypoint"),
   }, ["name", "namespace", "hostname", "ports"]);

@@ -23,7 +23,7 @@ import type { Duplex } from "node:stream";
 import { formatHostPort } from "../config/address.ts";
 import type { Runtime, TcpListener, TcpSocket } from "../runtime/types.ts";
 import { type AccessLogEntry, formatAccessLog } from "./access_log.ts";
-import { authorize } from "./authz.ts";
+import { authorize, type RbacConnection } from "./authz.ts";
 import { relay, type RelayEnd, SocketEnd } from "./relay.ts";
 import { PeerOpenError, PeerStreams } from "./peer_streams.ts";
 import { PoolOwners } from "./pool_owners.ts";
@@ -54,21 +54,21 @@ import {
 } from "./instrument.ts";
 import {
   CLOSED,
-  encodeLabels,
+  type Labels,
   OPENED,
   RECEIVED,
   REFUSED,
   SENT,
   trafficLabels,
-  TrafficMetrics,
+  trafficStatName,
+  type UpstreamAttempt,
+  UpstreamStats,
 } from "./metrics.ts";
-import type {
-  CertMap,
-  DataPlaneAddresses,
-  DataPlaneInit,
-  WorkerStats,
-} from "./protocol.ts";
-import { type ListenerAddress, parseListenerAddress, reachesOwnListener } from "./own_listeners.ts";
+import type { CertMap, DataPlaneAddresses, DataPlaneInit } from "./protocol.ts";
+import { type ListenerAddress, parseListenerAddress, reachesOwnListener, sameIpAddress } from "./own_listeners.ts";
+import type { Dispatcher } from "../worker/dispatcher.ts";
+import type { BoundListener } from "../worker/messages.ts";
+import type { Counter, StatsScope } from "../stats/scope.ts";
 import * as socks from "./socks5.ts";
 import { normalizeIp, TunnelState, workloadIdentity } from "./state.ts";
 
@@ -96,6 +96,30 @@ type Refusal =
   | "bad_request"
   /** The destination is one of this tunnel's own listeners. */
   | "self_call";
+
+/** An inbound connection the policies allowed, kept so that a config update can check it again. */
+interface AuthorizedConnection {
+  destination: Workload;
+  rbac: RbacConnection;
+  logFields: Omit<AccessLogEntry, "time" | "level" | "message">;
+  close(): void;
+}
+
+/** Envoy's tcp_proxy stats of one listener. */
+interface TcpProxyStats {
+  cxTotal: Counter;
+  noRoute: Counter;
+  rxBytes: Counter;
+  txBytes: Counter;
+}
+
+/** The tcp_proxy `stat_prefix` of each connection-table listener name. */
+const TCP_STAT_PREFIX: Record<string, string> = {
+  outbound: "outbound",
+  socks5: "socks5",
+  inbound_plaintext: "inbound_plaintext",
+  hbone_stream: "inbound_hbone",
+};
 
 /** The connection a forwarded stream belongs to, on the worker that accepted it. */
 interface ForwardedFor {
@@ -185,8 +209,15 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
 export class DataPlane {
   readonly init: DataPlaneInit;
   readonly ins: Instrumentation;
-  readonly metrics = new TrafficMetrics();
   readonly drainer = new Drain();
+  /** This worker's stats, flushed to main as deltas with the dispatcher's report. */
+  readonly #stats: StatsScope;
+  readonly #tcp = new Map<string, TcpProxyStats>();
+  /** Connection-table rows mirroring the HBONE pool's sessions, by session id. */
+  readonly #poolRows = new Map<number, LiveConnection>();
+  readonly #upstream: UpstreamStats;
+  /** HBONE destinations whose session gauge this worker has set. */
+  readonly #sessionHosts = new Set<string>();
   #state: TunnelState;
   #certs: CertMap;
   #pool: HbonePool;
@@ -197,15 +228,19 @@ export class DataPlane {
   #outbound?: TcpListener;
   #socks?: TcpListener;
   readonly #inbound = new Map<string, InboundListeners>();
+  /** Inbound connections allowed by the policies, from the decision until they close. */
+  readonly #authorized = new Set<AuthorizedConnection>();
   readonly #log: (line: string) => void;
   #ports: DataPlaneInit["ports"];
 
-  constructor(init: DataPlaneInit, log: (line: string) => void, runtime: Runtime) {
+  constructor(init: DataPlaneInit, dispatcher: Dispatcher, log: (line: string) => void, runtime: Runtime) {
     this.init = init;
     this.#runtime = runtime;
     this.#log = log;
     this.#ports = { ...init.ports };
-    this.ins = new Instrumentation(init.workerId);
+    this.ins = new Instrumentation(dispatcher);
+    this.#stats = dispatcher.stats;
+    this.#upstream = new UpstreamStats(dispatcher.stats, dispatcher.queues);
     this.#state = new TunnelState(init.config);
     this.#certs = init.certs;
     this.#pool = new HbonePool({
@@ -230,7 +265,6 @@ export class DataPlane {
 
   /** Binds every listener; resolves with the bound addresses (ports of 0 resolved). */
   async bind(): Promise<DataPlaneAddresses> {
-    this.ins.start();
     const rt = this.#runtime;
     this.#outbound = await listenRelay(rt, this.init.bindIp, this.#ports.outbound, (s) => this.#onOutbound(s, "outbound"));
     this.#ports.outbound = this.#outbound.port;
@@ -257,6 +291,23 @@ export class DataPlane {
       hbone,
       inboundPlaintext: plain,
     };
+  }
+
+  /**
+   * The listeners as bound, in the shared protocol's shape: `outbound`, `socks5`, and per hosted
+   * workload IP `hbone` and `inbound_plaintext` (one port per node, so the name is the port's key).
+   */
+  boundListeners(): BoundListener[] {
+    const out: BoundListener[] = [];
+    for (const [name, l] of [["outbound", this.#outbound], ["socks5", this.#socks]] as const) {
+      if (l) out.push({ name, hostname: l.hostname, port: l.port });
+    }
+    for (const [ip, l] of this.#inbound) {
+      const hbone = l.hbone.address() as net.AddressInfo;
+      out.push({ name: "hbone", hostname: ip, port: hbone.port });
+      out.push({ name: "inbound_plaintext", hostname: ip, port: l.plain.port });
+    }
+    return out;
   }
 
   /** Local workloads that get inbound listeners: HBONE ones hosted on this node. */
@@ -315,10 +366,7 @@ export class DataPlane {
       (stream, headers, peer) => this.#onHboneStream(stream, headers, peer, ip),
       {
         onHandshakeError: (err, remote) => {
-          this.metrics.inc(REFUSED, {
-            reason: "tls_handshake",
-            reporter: "destination",
-          });
+          this.#refused("tls_handshake", "destination");
           this.#log(formatAccessLog({
             time: Date.now(),
             level: "warn",
@@ -364,8 +412,31 @@ export class DataPlane {
   /** Applies a new config: state for new connections, inbound listeners rebound. */
   async updateConfig(config: LocalConfig): Promise<DataPlaneAddresses> {
     this.#state = new TunnelState(config);
+    this.#closeNoLongerAllowed();
     await this.#syncInbound();
     return this.addresses();
+  }
+
+  /**
+   * Closes the inbound connections the current policies no longer allow, as ztunnel's policy
+   * watcher does after a policy update: a DENY that a reload adds must not wait for the
+   * connections it denies to end by themselves.
+   */
+  #closeNoLongerAllowed(): void {
+    for (const c of this.#authorized) {
+      const destination = this.#state.workloadByIp(c.rbac.dstIp) ?? c.destination;
+      const verdict = authorize(this.#state.policiesFor(destination), c.rbac);
+      if (verdict.allowed) continue;
+      this.#authorized.delete(c);
+      this.#logConn({
+        ...c.logFields,
+        level: "info",
+        message: "connection closed",
+        policy: verdict.policy,
+        error: `no longer allowed after a policy update (${verdict.policy ?? "no ALLOW policy matches"})`,
+      });
+      c.close();
+    }
   }
 
   /** New certificates: used by new pooled sessions and new inbound listeners. */
@@ -374,32 +445,66 @@ export class DataPlane {
     await this.#syncInbound();
   }
 
-  stats(): WorkerStats {
-    const pooled = this.#pool.sessions().map((s) => ({
-      id: `${this.init.workerId}.pool${s.id}`,
-      worker: this.init.workerId,
-      remoteAddress: s.remoteAddress,
-      remotePort: s.remotePort,
-      listener: "hbone_pool",
-      openedAt: s.openedAt,
-      ageMs: Date.now() - s.openedAt,
-      requests: s.totalStreams,
-      bytesIn: 0,
-      bytesOut: 0,
-      lastActivityAt: s.lastActivityAt,
-      idleMs: Date.now() - s.lastActivityAt,
-      kind: "hbone",
-      peer:
-        `${s.key.srcIdentity} -> ${s.key.dstIdentity} (${s.streams} streams)`,
-    }));
-    return {
-      worker: this.ins.workerInfo(
-        this.drainer.draining ? "draining" : "running",
-      ),
-      metrics: this.metrics.snapshot(),
-      connections: this.ins.connections(pooled),
-      tasks: this.ins.tasks(),
-    };
+  /**
+   * Mirror the HBONE pool's sessions into the connection table (listener `hbone_pool`, peer
+   * `src -> dst (N streams)`), so they travel to main with the other rows. Called before each flush.
+   */
+  syncPoolRows(): void {
+    const seen = new Set<number>();
+    const byHost = new Map<string, number>();
+    const opened: string[] = [];
+    for (const s of this.#pool.sessions()) {
+      seen.add(s.id);
+      byHost.set(s.key.dstAddr, (byHost.get(s.key.dstAddr) ?? 0) + 1);
+      let row = this.#poolRows.get(s.id);
+      if (row === undefined) {
+        opened.push(s.key.dstAddr);
+        row = this.ins.openConnection({ remoteAddress: s.remoteAddress, remotePort: s.remotePort, listener: "hbone_pool", kind: "hbone" });
+        row.openedAt = s.openedAt;
+        this.#poolRows.set(s.id, row);
+      }
+      const peer = `${s.key.srcIdentity} -> ${s.key.dstIdentity} (${s.streams} streams)`;
+      if (row.peer !== peer || row.requests !== s.totalStreams || row.remotePort !== s.remotePort) {
+        row.peer = peer;
+        row.requests = s.totalStreams;
+        row.remoteAddress = s.remoteAddress;
+        row.remotePort = s.remotePort;
+        row.lastActivityAt = s.lastActivityAt;
+        this.ins.touch(row);
+      }
+    }
+    for (const [id, row] of this.#poolRows) {
+      if (seen.has(id)) continue;
+      this.#poolRows.delete(id);
+      this.ins.closeConnection(row.id);
+    }
+    this.#upstream.setSessions(byHost, opened, this.#sessionHosts);
+  }
+
+  /** Envoy's tcp_proxy stats for one listener (`tcp.<stat_prefix>.*`). */
+  #tcpStats(listener: string): TcpProxyStats {
+    let t = this.#tcp.get(listener);
+    if (t === undefined) {
+      const prefix = `tcp.${TCP_STAT_PREFIX[listener] ?? listener}.`;
+      t = {
+        cxTotal: this.#stats.counter(prefix + "downstream_cx_total"),
+        noRoute: this.#stats.counter(prefix + "downstream_cx_no_route"),
+        rxBytes: this.#stats.counter(prefix + "downstream_cx_rx_bytes_total"),
+        txBytes: this.#stats.counter(prefix + "downstream_cx_tx_bytes_total"),
+      };
+      this.#tcp.set(listener, t);
+    }
+    return t;
+  }
+
+  /** One of ztunnel's labelled counters. */
+  #traffic(metric: string, labels: Labels): void {
+    this.#stats.counter(trafficStatName(metric, labels)).inc();
+  }
+
+  /** A connection refused before any traffic, by reason (`weft_tunnel_connections_refused_total`). */
+  #refused(reason: string, reporter: "source" | "destination"): void {
+    this.#stats.counter(trafficStatName(REFUSED, { reason, reporter })).inc();
   }
 
   /** Stops accepting, lets connections finish, force-closes the rest at the deadline. */
@@ -411,9 +516,10 @@ export class DataPlane {
       }
     });
     const result = await this.drainer.start(deadlineMs);
+    this.#stats.counter("tunnel.drain_forced_close").inc(result.forced);
     this.#pool.destroy();
     this.#peers.close();
-    this.ins.stop();
+    this.syncPoolRows();
     return result;
   }
 
@@ -434,7 +540,7 @@ export class DataPlane {
   #refuseSelfCall(ip: string, port: number, srcAddr: string, direction: "inbound" | "outbound", src?: Workload): boolean {
     if (!reachesOwnListener(ip, port, this.#ownListeners())) return false;
     const reporter = direction === "outbound" ? "source" : "destination";
-    this.metrics.inc(REFUSED, { reason: "self_call", reporter });
+    this.#refused("self_call", reporter);
     const target = formatHostPort(ip, port);
     this.#logConn({
       level: "warn",
@@ -542,6 +648,7 @@ export class DataPlane {
       listener,
       kind,
     });
+    this.#tcpStats(listener).cxTotal.inc();
     const release = this.drainer.track(() => socket.destroy());
     let timer = setTimeout(() => socket.destroy(), HANDSHAKE_TIMEOUT_MS);
     end.onClose = () => {
@@ -621,10 +728,7 @@ export class DataPlane {
         else if (e instanceof ConnectError) {
           refuse(errorResponse(e.status));
         } else socket.destroy();
-        this.metrics.inc(REFUSED, {
-          reason: "bad_request",
-          reporter: "source",
-        });
+        this.#refused("bad_request", "source");
       }
     };
     return end;
@@ -647,7 +751,7 @@ export class DataPlane {
     const dstAddr = `${host}:${port}`;
     if (!src || src.node !== this.init.node) {
       const reason: Refusal = src ? "source_not_local" : "unknown_source";
-      this.metrics.inc(REFUSED, { reason, reporter: "source" });
+      this.#refused(reason, "source");
       this.#logConn({
         level: "warn",
         message: "connection failed",
@@ -662,7 +766,8 @@ export class DataPlane {
     }
     const dest = this.#state.resolve(host, port, src.namespace);
     if ("error" in dest) {
-      this.metrics.inc(REFUSED, { reason: "no_route", reporter: "source" });
+      this.#refused("no_route", "source");
+      this.#tcpStats(listener).noRoute.inc();
       this.#logConn({
         level: "warn",
         message: "connection failed",
@@ -687,11 +792,12 @@ export class DataPlane {
       service: dest.service,
       mtls: hbone,
     };
-    const labels = encodeLabels(trafficLabels(labelInput));
-    this.metrics.inc(OPENED, labels);
+    const labels = trafficLabels(labelInput);
+    this.#traffic(OPENED, labels);
     const target = `${dest.ip}:${dest.port}`;
     const hboneAddr = hbone ? `${dest.ip}:${this.#ports.hbone}` : undefined;
     conn.peer = `${dest.workload?.name ?? "passthrough"} ${target}`;
+    this.ins.touch(conn);
     const task = this.ins.openTask({
       connectionId: conn.id,
       state: "tunnel_connecting",
@@ -715,6 +821,7 @@ export class DataPlane {
       direction: "outbound" as const,
     };
     let upstream: Duplex | RelayEnd;
+    const attempt = hbone ? this.#upstream.begin("hbone", hboneAddr!) : this.#upstream.begin("tcp", dest.workload ? target : "passthrough");
     try {
       if (hbone) {
         upstream = await this.#hboneConnect(
@@ -737,21 +844,14 @@ export class DataPlane {
       } else {
         upstream = await this.#tcpConnect(dest.ip, dest.port);
       }
+      attempt.connected();
     } catch (e) {
+      attempt.failed();
       const denied = e instanceof HboneStatusError &&
         (e.status === 401 || e.status === 403);
-      const flagged = encodeLabels(
-        trafficLabels({
-          ...labelInput,
-          responseFlags: denied ? "DENY" : "CONNECT",
-        }),
-      );
-      this.metrics.inc(CLOSED, flagged);
+      this.#traffic(CLOSED, trafficLabels({ ...labelInput, responseFlags: denied ? "DENY" : "CONNECT" }));
       if (denied) {
-        this.metrics.inc(REFUSED, {
-          reason: "policy_denied",
-          reporter: "source",
-        });
+        this.#refused("policy_denied", "source");
       }
       this.ins.closeTask(task.id);
       this.#logConn({
@@ -769,16 +869,18 @@ export class DataPlane {
     }
     if (down.closed) {
       upstream.destroy();
-      this.metrics.inc(CLOSED, labels);
+      attempt.closed();
+      this.#traffic(CLOSED, labels);
       this.ins.closeTask(task.id);
       return;
     }
     respond.ok();
-    this.#relay(
+    void this.#relay(
       down,
       upstream,
       conn,
       task,
+      attempt,
       labels,
       leftover,
       () => ({ ...logBase }),
@@ -791,33 +893,36 @@ export class DataPlane {
     up: Duplex | RelayEnd,
     conn: LiveConnection,
     task: LiveTask,
-    labels: string,
+    attempt: UpstreamAttempt,
+    labels: Labels,
     leftover: Uint8Array,
     logFields: () => Omit<AccessLogEntry, "time" | "level" | "message">,
     start: number,
-  ): void {
+  ): Promise<void> {
     this.ins.setTaskState(task, "tunnel_streaming");
-    const rx = this.metrics.counter(RECEIVED, labels);
-    const tx = this.metrics.counter(SENT, labels);
+    const rx = this.#stats.counter(trafficStatName(RECEIVED, labels));
+    const tx = this.#stats.counter(trafficStatName(SENT, labels));
+    const tcp = this.#tcpStats(conn.listener);
     const release = this.drainer.track(() => {
       down.destroy();
       up.destroy();
     });
-    relay(down, up, {
+    return relay(down, up, {
       busy: this.ins,
       onUp: (n) => {
-        rx.add(n);
-        conn.bytesIn += n;
-        conn.lastActivityAt = Date.now();
+        rx.inc(n);
+        tcp.rxBytes.inc(n);
+        this.ins.addBytes(conn, n, 0);
       },
       onDown: (n) => {
-        tx.add(n);
-        conn.bytesOut += n;
-        conn.lastActivityAt = Date.now();
+        tx.inc(n);
+        tcp.txBytes.inc(n);
+        this.ins.addBytes(conn, 0, n);
       },
     }, leftover).then((r) => {
       release();
-      this.metrics.inc(CLOSED, labels);
+      attempt.closed();
+      this.#traffic(CLOSED, labels);
       this.ins.closeTask(task.id);
       this.#logConn({
         ...logFields(),
@@ -855,9 +960,12 @@ export class DataPlane {
     const host = /;\s*host=([^;,\s]+)/.exec(fwd)?.[1];
     const srcIp = normalizeIp(peer.remoteAddress);
     // The peer chose this listener's certificate (identity): it may only reach this workload, as
-    // ztunnel's inbound validates the HBONE target against the connection's destination (400).
-    if (normalizeIp(dstIp) !== listenerIp) {
-      this.metrics.inc(REFUSED, { reason: "destination_mismatch", reporter: "destination" });
+    // ztunnel's inbound validates the HBONE target against the connection's destination (400) and
+    // then connects to the latter. Compared as addresses, not by mapping `::ffff:a.b.c.d` to the
+    // IPv4 listener: that spelling passed, and the policies, which never match across families,
+    // were skipped.
+    if (!sameIpAddress(dstIp, listenerIp)) {
+      this.#refused("destination_mismatch", "destination");
       this.#logConn({
         level: "warn",
         message: "connection failed",
@@ -876,6 +984,7 @@ export class DataPlane {
       kind: "hbone",
       peer: peer.identity,
     });
+    this.#tcpStats(conn.listener).cxTotal.inc();
     stream.once("close", () => this.ins.closeConnection(conn.id));
     this.#inbound2({
       downstream: stream,
@@ -883,7 +992,7 @@ export class DataPlane {
       srcIp,
       srcAddr: `${srcIp}:${peer.remotePort}`,
       identity: peer.identity,
-      dstIp,
+      dstIp: listenerIp,
       dstPort,
       serviceHost: host,
       listener: "hbone",
@@ -953,10 +1062,8 @@ export class DataPlane {
     const dst = this.#state.workloadByIp(a.dstIp);
     const target = `${a.dstIp}:${a.dstPort}`;
     if (!dst || dst.node !== this.init.node) {
-      this.metrics.inc(REFUSED, {
-        reason: "no_route",
-        reporter: "destination",
-      });
+      this.#refused("no_route", "destination");
+      this.#tcpStats(a.conn.listener).noRoute.inc();
       this.#logConn({
         level: "warn",
         message: "connection failed",
@@ -985,8 +1092,8 @@ export class DataPlane {
       service,
       mtls,
     };
-    const labels = encodeLabels(trafficLabels(labelInput));
-    this.metrics.inc(OPENED, labels);
+    const labels = trafficLabels(labelInput);
+    this.#traffic(OPENED, labels);
     const logBase = {
       "src.addr": a.srcAddr,
       "src.workload": src?.name,
@@ -999,21 +1106,16 @@ export class DataPlane {
       "dst.identity": mtls ? workloadIdentity(dst) : undefined,
       direction: "inbound" as const,
     };
-    const verdict = authorize(this.#state.policiesFor(dst), {
+    const rbac: RbacConnection = {
       srcIdentity: a.identity,
       srcIp: a.srcIp,
       dstIp: a.dstIp,
       dstPort: a.dstPort,
-    });
+    };
+    const verdict = authorize(this.#state.policiesFor(dst), rbac);
     if (!verdict.allowed) {
-      this.metrics.inc(
-        CLOSED,
-        encodeLabels(trafficLabels({ ...labelInput, responseFlags: "DENY" })),
-      );
-      this.metrics.inc(REFUSED, {
-        reason: "policy_denied",
-        reporter: "destination",
-      });
+      this.#traffic(CLOSED, trafficLabels({ ...labelInput, responseFlags: "DENY" }));
+      this.#refused("policy_denied", "destination");
       this.#logConn({
         ...logBase,
         level: "error",
@@ -1038,32 +1140,47 @@ export class DataPlane {
     // 127.0.0.1 is the source the kernel picks for a loopback destination anyway: no bind (which
     // would also cost a slower ephemeral-port search, and on Deno a `node:net` socket).
     const localAddress = this.init.preserveSourceIp && isLoopbackV4(a.srcIp) && a.srcIp !== "127.0.0.1" ? a.srcIp : undefined;
-    this.#tcpConnect(a.dstIp, a.dstPort, localAddress).then((upstream) => {
+    // Watched from the decision on, so that a policy update while it connects closes it too.
+    let upstream: Duplex | RelayEnd | undefined;
+    const authorized: AuthorizedConnection = {
+      destination: dst,
+      rbac,
+      logFields: logBase,
+      close: () => {
+        a.downstream.destroy();
+        upstream?.destroy();
+      },
+    };
+    this.#authorized.add(authorized);
+    const attempt = this.#upstream.begin("tcp", target);
+    this.#tcpConnect(a.dstIp, a.dstPort, localAddress).then((connected) => {
+      upstream = connected;
+      attempt.connected();
       const downstreamClosed = a.downstream instanceof SocketEnd ? a.downstream.closed : a.downstream.destroyed;
       if (downstreamClosed) {
-        upstream.destroy();
-        this.metrics.inc(CLOSED, labels);
+        this.#authorized.delete(authorized);
+        connected.destroy();
+        attempt.closed();
+        this.#traffic(CLOSED, labels);
         this.ins.closeTask(task.id);
         return;
       }
       a.ok();
-      this.#relay(
+      void this.#relay(
         a.downstream,
-        upstream,
+        connected,
         a.conn,
         task,
+        attempt,
         labels,
         a.leftover ?? new Uint8Array(0),
         () => logBase,
         start,
-      );
+      ).finally(() => this.#authorized.delete(authorized));
     }, (e: Error) => {
-      this.metrics.inc(
-        CLOSED,
-        encodeLabels(
-          trafficLabels({ ...labelInput, responseFlags: "CONNECT" }),
-        ),
-      );
+      this.#authorized.delete(authorized);
+      attempt.failed();
+      this.#traffic(CLOSED, trafficLabels({ ...labelInput, responseFlags: "CONNECT" }));
       this.ins.closeTask(task.id);
       this.#logConn({
         ...logBase,

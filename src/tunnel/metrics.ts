@@ -1,8 +1,9 @@
 /**
  * The tunnel's traffic metrics with ztunnel's names and labels (`istio_tcp_connections_opened_total`,
  * `istio_tcp_connections_closed_total`, `istio_tcp_sent_bytes_total`,
- * `istio_tcp_received_bytes_total`), kept per worker as plain counters keyed by label set, merged on
- * the main thread, and rendered as Prometheus text.
+ * `istio_tcp_received_bytes_total`). Workers count them in their `StatsScope` under Istio's tagged
+ * stat names (what an Istio Envoy prints on `/stats`), flush them as deltas with every other stat,
+ * and main renders ztunnel's Prometheus text from the store.
  *
  * Byte direction follows Istio for both reporters: `received` counts bytes from the source workload
  * towards the destination (the request direction), `sent` counts bytes from the destination back to
@@ -10,15 +11,19 @@
  *
  * @example
  * ```ts
- * const m = new TrafficMetrics();
  * const labels = trafficLabels({ reporter: "source", source, destination, mtls: true, sourcePrincipal });
- * m.inc("istio_tcp_connections_opened_total", labels);
- * renderPrometheus([m.snapshot()]);
+ * dispatcher.stats.counter(trafficStatName(OPENED, labels)).inc();
+ * renderTunnelPrometheus(store); // on main, after the flush
  * ```
  *
  * @module
  */
 
+import type { ClusterInfo } from "../admin/wire.ts";
+import type { StatsScope } from "../stats/scope.ts";
+import type { StatsStore } from "../stats/store.ts";
+import type { QueueTracker } from "../worker/queue_tracker.ts";
+import { parseTaggedName, taggedName } from "../stats/tags.ts";
 import type { Service, Workload } from "./config.ts";
 import { workloadIdentity } from "./state.ts";
 
@@ -113,101 +118,181 @@ export function trafficLabels(i: TrafficLabelInput): Labels {
   };
 }
 
-/** Counters by metric name, then by serialized label set. Plain data: posts between threads. */
-export type MetricsSnapshot = Record<string, Record<string, number>>;
+/** The stat name of one of the tunnel's labelled counters (Istio's tag encoding, `stats/tags.ts`). */
+export function trafficStatName(metric: string, labels: Labels): string {
+  return taggedName(metric, labels);
+}
 
-/** Encodes a label set as a Prometheus label string (`a="x",b="y"`); this is also the map key. */
-export function encodeLabels(labels: Labels): string {
-  return Object.entries(labels).map(([k, v]) => `${k}="${escapeLabel(v)}"`)
-    .join(",");
+/** Encodes a label set as a Prometheus label string (`a="x",b="y"`). */
+function encodeLabels(labels: [string, string][]): string {
+  return labels.map(([k, v]) => `${k}="${escapeLabel(v)}"`).join(",");
 }
 
 function escapeLabel(v: string): string {
   return v.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
 }
 
-/** A handle on one counter for hot paths (avoids re-encoding labels per chunk). */
-export interface Counter {
-  add(n: number): void;
+/** A main-thread figure rendered beside the counters. */
+export interface ExtraMetric {
+  name: string;
+  help: string;
+  type: "gauge" | "counter";
+  value: number;
 }
 
-/** Per-thread counters. */
-export class TrafficMetrics {
-  readonly #data: MetricsSnapshot = {};
-
-  counter(name: string, labels: Labels | string): Counter {
-    const key = typeof labels === "string" ? labels : encodeLabels(labels);
-    const family = this.#data[name] ??= {};
-    family[key] ??= 0;
-    return { add: (n: number) => void (family[key] = family[key]! + n) };
+/**
+ * ztunnel's `/metrics` (OpenMetrics text) from the stats store: every labelled counter whose metric
+ * is one of the tunnel's (`istio_tcp_*`, `weft_tunnel_*`), summed over workers by the store's
+ * delta merge, then `extra`. The four `istio_tcp_*` families are always listed, as ztunnel does.
+ */
+export function renderTunnelPrometheus(store: StatsStore, extra: ExtraMetric[] = []): string {
+  const families = new Map<string, string[]>();
+  for (const name of [OPENED, CLOSED, RECEIVED, SENT]) families.set(name, []);
+  for (const [name, value] of store.counters) {
+    const tagged = parseTaggedName(name);
+    if (tagged === null || !(tagged.metric in HELP)) continue;
+    let lines = families.get(tagged.metric);
+    if (lines === undefined) families.set(tagged.metric, lines = []);
+    lines.push(`${tagged.metric}{${encodeLabels(tagged.labels)}} ${value}`);
   }
-
-  inc(name: string, labels: Labels | string, n = 1): void {
-    this.counter(name, labels).add(n);
-  }
-
-  /** A deep copy of the counters. */
-  snapshot(): MetricsSnapshot {
-    const out: MetricsSnapshot = {};
-    for (const [name, fam] of Object.entries(this.#data)) {
-      out[name] = { ...fam };
-    }
-    return out;
-  }
-}
-
-/** Sums snapshots (one per worker). */
-export function mergeSnapshots(
-  snaps: readonly MetricsSnapshot[],
-): MetricsSnapshot {
-  const out: MetricsSnapshot = {};
-  for (const s of snaps) {
-    for (const [name, fam] of Object.entries(s)) {
-      const o = out[name] ??= {};
-      for (const [k, v] of Object.entries(fam)) o[k] = (o[k] ?? 0) + v;
-    }
-  }
-  return out;
-}
-
-/** Renders counters as Prometheus text exposition (version 0.0.4). */
-export function renderPrometheus(
-  snap: MetricsSnapshot,
-  extra: {
-    name: string;
-    help: string;
-    type: "gauge" | "counter";
-    value: number;
-  }[] = [],
-): string {
-  const lines: string[] = [];
-  const names = [
-    OPENED,
-    CLOSED,
-    RECEIVED,
-    SENT,
-    ...Object.keys(snap).filter((n) =>
-      ![OPENED, CLOSED, RECEIVED, SENT].includes(n)
-    ).sort(),
-  ];
-  for (const name of names) {
-    const fam = snap[name];
+  const out: string[] = [];
+  for (const [name, lines] of families) {
     const base = name.replace(/_total$/, "");
-    lines.push(`# HELP ${base} ${HELP[name] ?? name}.`);
-    lines.push(`# TYPE ${base} counter`);
-    if (!fam) continue;
-    for (const [labels, v] of Object.entries(fam)) {
-      lines.push(`${name}{${labels}} ${v}`);
+    out.push(`# HELP ${base} ${HELP[name]}.`, `# TYPE ${base} counter`, ...lines);
+  }
+  for (const e of extra) out.push(`# HELP ${e.name} ${e.help}.`, `# TYPE ${e.name} ${e.type}`, `${e.name} ${e.value}`);
+  return out.join("\n") + "\n# EOF\n";
+}
+
+/**
+ * The tunnel's two upstream "clusters", as Envoy would name them: `hbone` (CONNECT streams to other
+ * nodes' HBONE port, over pooled mTLS sessions) and `tcp` (plain connections to workloads, and
+ * passthrough), both ORIGINAL_DST-like. Hosts are HBONE node addresses and workload addresses
+ * (passthrough destinations share one host, so the stats stay bounded by the config).
+ */
+export type UpstreamCluster = "hbone" | "tcp";
+export const UPSTREAM_CLUSTERS: readonly UpstreamCluster[] = ["hbone", "tcp"];
+
+/** One upstream attempt, from the connect to the end of its relay. */
+export interface UpstreamAttempt {
+  /** The stream or connection is up: it leaves the queue, its setup time is recorded. */
+  connected(): void;
+  failed(): void;
+  /** Its relay ended (only after `connected`). */
+  closed(): void;
+}
+
+const HOST_PREFIX = "~host.";
+
+/**
+ * Per worker: Envoy's cluster stats for the tunnel's upstreams (`cluster.<c>.upstream_rq_total`,
+ * `upstream_rq_active`, `upstream_cx_connect_fail`, `upstream_cx_connect_ms`), per-host figures
+ * under the store's hidden `~host.` prefix (as the proxy's clusters keep theirs), and the
+ * `<cluster>:<host>` queue of attempts waiting for their stream or connection.
+ */
+export class UpstreamStats {
+  constructor(private readonly scope: StatsScope, private readonly queues: QueueTracker) {
+    // Every cluster stat exists from the start, at 0, as Envoy's do.
+    for (const cluster of UPSTREAM_CLUSTERS) {
+      for (const name of ["upstream_rq_total", "upstream_cx_total", "upstream_cx_connect_fail"]) scope.counter(`cluster.${cluster}.${name}`);
+      for (const name of ["upstream_rq_active", "upstream_cx_active"]) scope.gauge(`cluster.${cluster}.${name}`);
     }
   }
-  for (const e of extra) {
-    lines.push(
-      `# HELP ${e.name} ${e.help}.`,
-      `# TYPE ${e.name} ${e.type}`,
-      `${e.name} ${e.value}`,
-    );
+
+  begin(cluster: UpstreamCluster, host: string): UpstreamAttempt {
+    const c = `cluster.${cluster}.`;
+    const h = `${HOST_PREFIX}${cluster}.${host}.`;
+    const scope = this.scope;
+    scope.counter(c + "upstream_rq_total").inc();
+    scope.counter(h + "rq_total").inc();
+    const entry = this.queues.enqueue(`${cluster}:${host}`);
+    const started = performance.now();
+    let state: "waiting" | "up" | "done" = "waiting";
+    return {
+      connected: () => {
+        if (state !== "waiting") return;
+        state = "up";
+        this.queues.dequeue(entry);
+        // A tcp attempt is a connection; hbone sessions are counted by `setSessions`.
+        if (cluster === "tcp") {
+          scope.counter(c + "upstream_cx_total").inc();
+          scope.counter(h + "cx_total").inc();
+        }
+        scope.histogram(c + "upstream_cx_connect_ms").record(performance.now() - started);
+        scope.gauge(c + "upstream_rq_active").inc();
+        scope.gauge(h + "rq_active").inc();
+      },
+      failed: () => {
+        if (state !== "waiting") return;
+        state = "done";
+        this.queues.dequeue(entry);
+        scope.counter(c + "upstream_cx_connect_fail").inc();
+        scope.counter(h + "cx_connect_fail").inc();
+      },
+      closed: () => {
+        if (state !== "up") return;
+        state = "done";
+        scope.gauge(c + "upstream_rq_active").dec();
+        scope.gauge(h + "rq_active").dec();
+      },
+    };
   }
-  return lines.join("\n") + "\n# EOF\n";
+
+  /**
+   * Pooled HBONE sessions per destination as counted just before a flush, and the destinations of
+   * sessions first seen then. `known`: every destination this worker has reported (kept by the caller).
+   */
+  setSessions(byHost: Map<string, number>, opened: string[], known: Set<string>): void {
+    for (const host of opened) {
+      this.scope.counter("cluster.hbone.upstream_cx_total").inc();
+      this.scope.counter(`${HOST_PREFIX}hbone.${host}.cx_total`).inc();
+    }
+    let total = 0;
+    for (const host of new Set([...known, ...byHost.keys()])) {
+      const n = byHost.get(host) ?? 0;
+      total += n;
+      const g = this.scope.gauge(`${HOST_PREFIX}hbone.${host}.cx_active`);
+      g.add(n - g.value);
+      known.add(host);
+    }
+    const g = this.scope.gauge("cluster.hbone.upstream_cx_active");
+    g.add(total - g.value);
+  }
+}
+
+/** The inspector's cluster rows for the tunnel, from the merged stats (see {@linkcode UpstreamStats}). */
+export function tunnelClusters(store: StatsStore): ClusterInfo[] {
+  return UPSTREAM_CLUSTERS.map((cluster) => {
+    const prefix = `${HOST_PREFIX}${cluster}.`;
+    const hosts = new Set<string>();
+    for (const name of [...store.counters.keys(), ...store.gauges.keys()]) {
+      if (name.startsWith(prefix)) hosts.add(name.slice(prefix.length, name.lastIndexOf(".")));
+    }
+    const v = (host: string, stat: string) => store.counterValue(`${prefix}${host}.${stat}`) + store.gaugeValue(`${prefix}${host}.${stat}`);
+    const h = store.histograms.get(`cluster.${cluster}.upstream_cx_connect_ms`);
+    const quantile = (q: number) => h && h.count > 0 ? Math.round(h.quantile(q) * 100) / 100 : 0;
+    return {
+      name: cluster,
+      type: "ORIGINAL_DST",
+      lbPolicy: "CLUSTER_PROVIDED",
+      hosts: [...hosts].sort().map((host) => ({
+        address: host,
+        healthFlags: "healthy",
+        weight: 1,
+        cxActive: v(host, "cx_active"),
+        cxTotal: v(host, "cx_total"),
+        cxConnectFail: v(host, "cx_connect_fail"),
+        rqTotal: v(host, "rq_total"),
+        rqActive: v(host, "rq_active"),
+        rqError: v(host, "cx_connect_fail"),
+        rqTimeout: 0,
+      })),
+      rqTimeP50Ms: quantile(0.5),
+      rqTimeP99Ms: quantile(0.99),
+      rqTotal: store.counterValue(`cluster.${cluster}.upstream_rq_total`),
+      rq5xx: store.counterValue(`cluster.${cluster}.upstream_cx_connect_fail`),
+    };
+  });
 }
 
 /** Parses Prometheus text into samples (for tests and tools). */

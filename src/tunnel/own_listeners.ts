@@ -40,6 +40,15 @@ export function canonicalIp(ip: string): string | undefined {
   return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
 }
 
+/**
+ * Whether two IP literals are the same address as ztunnel compares them (Rust's `IpAddr`): equal
+ * in any spelling of one family, but an IPv4-mapped IPv6 address is never the IPv4 address.
+ */
+export function sameIpAddress(a: string, b: string): boolean {
+  const x = canonicalIp(a);
+  return x !== undefined && x === canonicalIp(b) && isIPv4(a) === isIPv4(b);
+}
+
 function isUnspecified(ip: string): boolean {
   return ip === "0.0.0.0" || ip === "::";
 }

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { canonicalIp, parseListenerAddress, reachesOwnListener } from "./own_listeners.ts";
+import { canonicalIp, parseListenerAddress, reachesOwnListener, sameIpAddress } from "./own_listeners.ts";
 
 test("canonicalIp: one spelling per address, undefined for what is not an IP literal", () => {
   assert.equal(canonicalIp("127.0.0.2"), "127.0.0.2");
@@ -11,6 +11,17 @@ test("canonicalIp: one spelling per address, undefined for what is not an IP lit
   for (const notIp of ["127.1", "127.000.000.001", "localhost", "1.2.3.4:5", "evil\n2001-01-01T00:00:00"]) {
     assert.equal(canonicalIp(notIp), undefined, notIp);
   }
+});
+
+test("sameIpAddress: one family's spellings are equal; an IPv4-mapped IPv6 address is not the IPv4 address (ztunnel's IpAddr)", () => {
+  assert.ok(sameIpAddress("127.0.1.3", "127.0.1.3"));
+  assert.ok(sameIpAddress("FD00:0::1", "fd00::1"));
+  assert.ok(sameIpAddress("::ffff:127.0.1.3", "0:0:0:0:0:ffff:7f00:103"));
+  assert.ok(!sameIpAddress("::ffff:127.0.1.3", "127.0.1.3"));
+  assert.ok(!sameIpAddress("127.0.1.3", "::ffff:7f00:103"));
+  assert.ok(!sameIpAddress("127.0.1.3", "127.0.1.5"));
+  assert.ok(!sameIpAddress("127.000.001.003", "127.0.1.3"), "not an IP literal");
+  assert.ok(!sameIpAddress("localhost", "localhost"));
 });
 
 test("reachesOwnListener: the same address in any spelling, and unspecified binds through any local address", () => {

@@ -1,15 +1,15 @@
 /**
- * Messages between the tunnel's main thread and its data-plane workers, and the shapes they carry.
- * Plain data only (structured clone).
+ * The tunnel's part of the shared main↔worker protocol (`src/worker/messages.ts`): the payload its
+ * workers start with, the snapshots main broadcasts, the ports and certificates they carry.
+ * Plain data only (structured clone; the pool-owner table is a SharedArrayBuffer).
  *
  * @module
  */
 
-import type { ConnectionInfo, TaskInfo, WorkerInfo } from "../admin/wire.ts";
+import { formatHostPort } from "../config/address.ts";
+import type { BoundListener } from "../worker/messages.ts";
 import type { LogFormat } from "./access_log.ts";
 import type { LocalConfig } from "./config.ts";
-import type { DrainResult } from "./drain.ts";
-import type { MetricsSnapshot } from "./metrics.ts";
 
 /** Listener ports; every one can be overridden, 0 picks a free port. */
 export interface TunnelPorts {
@@ -78,34 +78,35 @@ export interface DataPlaneAddresses {
   inboundPlaintext: Record<string, string>;
 }
 
-export interface WorkerStats {
-  worker: WorkerInfo;
-  metrics: MetricsSnapshot;
-  connections: ConnectionInfo[];
-  tasks: TaskInfo[];
+/** What every worker starts with (`InitOptions.payload`); the worker adds its id. */
+export type TunnelPayload = Omit<DataPlaneInit, "workerId">;
+
+/** A new snapshot for the workers (`WorkerPool.broadcast`): new certificates, a new config, or both. */
+export interface TunnelUpdate {
+  certs?: CertMap;
+  config?: LocalConfig;
 }
 
-export type MainToWorker =
-  | { type: "init"; init: DataPlaneInit }
-  | { type: "config"; config: LocalConfig; seq: number }
-  | { type: "certs"; certs: CertMap }
-  /** Ports to the other workers (by worker id), for forwarding streams to a pool's owner. */
-  | { type: "peers"; ports: Record<number, MessagePort> }
-  /** That worker died: stop forwarding to it. */
-  | { type: "peerGone"; worker: number }
-  | { type: "stats"; reqId: number }
-  | { type: "drain"; deadlineMs: number }
-  /** Test hook: throw from the worker's event loop. */
-  | { type: "crash" };
-
-export type WorkerToMain =
-  | { type: "bound"; addresses: DataPlaneAddresses }
-  | { type: "error"; message: string }
-  | { type: "stats"; reqId: number; stats: WorkerStats }
-  | {
-    type: "reconfigured";
-    seq: number;
-    addresses: DataPlaneAddresses;
-    error?: string;
+/** The data-plane addresses main reports, from the listeners a worker bound. */
+export function dataPlaneAddresses(listeners: readonly BoundListener[]): DataPlaneAddresses {
+  const out: DataPlaneAddresses = { outbound: "", socks5: "", hbone: {}, inboundPlaintext: {} };
+  for (const l of listeners) {
+    const address = formatHostPort(l.hostname, l.port);
+    if (l.name === "outbound") out.outbound = address;
+    else if (l.name === "socks5") out.socks5 = address;
+    else if (l.name === "hbone") out.hbone[l.hostname] = address;
+    else if (l.name === "inbound_plaintext") out.inboundPlaintext[l.hostname] = address;
   }
-  | { type: "drained"; result: DrainResult };
+  return out;
+}
+
+/** The ports a worker binds: the configured ones, with those the first worker resolved from 0. */
+export function resolvePorts(ports: TunnelPorts, resolved: Record<string, number>): TunnelPorts {
+  return {
+    ...ports,
+    outbound: resolved["outbound"] ?? ports.outbound,
+    socks5: resolved["socks5"] ?? ports.socks5,
+    hbone: resolved["hbone"] ?? ports.hbone,
+    inboundPlaintext: resolved["inbound_plaintext"] ?? ports.inboundPlaintext,
+  };
+}

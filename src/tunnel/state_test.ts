@@ -45,3 +45,13 @@ test("policies that apply: Global, own namespace, selected", () => {
   assert.deepEqual(names("127.0.1.2"), ["g", "ns"]);
   assert.deepEqual(names("127.0.1.5"), ["g"]);
 });
+
+test("a workload whose IP the config spells otherwise (upper case, IPv4-mapped) is still that workload, never passthrough", () => {
+  const st = new TunnelState(parseLocalConfig(`workloads:
+- {name: guarded, namespace: default, workloadIps: ["::FFFF:127.0.1.8"], node: b, protocol: HBONE}
+`, "t.yaml"));
+  const d = st.resolve("127.0.1.8", 7000);
+  assert.ok(!("error" in d));
+  assert.equal(d.workload?.name, "guarded", "not passthrough, which would skip HBONE and the workload's policies");
+  assert.equal(st.workloadByIp("127.0.1.8")?.name, "guarded");
+});

@@ -1,72 +1,67 @@
 /**
- * Entry of a tunnel data-plane worker (a Web Worker). Receives `init`, binds its listeners with
- * reusePort, then serves config and certificate updates, stats requests and drain.
+ * Entry of a tunnel data-plane worker (a Web Worker) on the shared worker host
+ * (`src/worker/worker_host.ts`), which answers the watchdog, flushes stats and the dispatcher's
+ * report, and runs the test hooks; {@linkcode TunnelWorker} is the tunnel's part.
  *
  * @module
  */
 
 import { currentRuntime } from "../runtime/mod.ts";
+import type { Runtime } from "../runtime/types.ts";
+import type { Dispatcher } from "../worker/dispatcher.ts";
+import type { BoundListener, DrainOptions, InitOptions, UpdateResult } from "../worker/messages.ts";
+import { hostWorker, type WorkerMode } from "../worker/worker_host.ts";
 import { DataPlane } from "./dataplane.ts";
-import type { MainToWorker, WorkerToMain } from "./protocol.ts";
+import { resolvePorts, type TunnelPayload, type TunnelUpdate } from "./protocol.ts";
 
-// deno-lint-ignore no-explicit-any
-const scope = globalThis as any as {
-  postMessage(m: WorkerToMain): void;
-  onmessage: ((e: MessageEvent<MainToWorker>) => void) | null;
-  close(): void;
-};
+/** The tunnel inside one worker: a {@linkcode DataPlane} driven by the shared protocol. */
+class TunnelWorker implements WorkerMode {
+  #dp: DataPlane | undefined;
 
-let dp: DataPlane | undefined;
-const post = (m: WorkerToMain) => scope.postMessage(m);
-let queue: Promise<unknown> = Promise.resolve();
+  constructor(private readonly runtime: Runtime) {}
 
-scope.onmessage = (e) => {
-  const m = e.data;
-  // Serialize state-changing messages; answer stats at once.
-  if (m.type === "stats") {
-    if (dp) post({ type: "stats", reqId: m.reqId, stats: dp.stats() });
-    return;
+  #dataPlane(): DataPlane {
+    if (this.#dp === undefined) throw new Error("the tunnel worker has not started");
+    return this.#dp;
   }
-  queue = queue.then(() => handle(m)).catch((err) => post({ type: "error", message: String((err as Error)?.message ?? err) }));
-};
 
-async function handle(m: MainToWorker): Promise<void> {
-  switch (m.type) {
-    case "init": {
-      dp = new DataPlane(m.init, (line) => console.log(line), await currentRuntime());
-      const addresses = await dp.bind();
-      post({ type: "bound", addresses });
-      return;
+  async start(init: InitOptions, dispatcher: Dispatcher): Promise<BoundListener[]> {
+    const payload = init.payload as TunnelPayload;
+    // Worker 0 resolves ports of 0; the others bind the same ports (reusePort).
+    const ports = resolvePorts(payload.ports, init.resolvedPorts);
+    this.#dp = new DataPlane({ ...payload, ports, workerId: init.workerId }, dispatcher, (line) => console.log(line), this.runtime);
+    await this.#dp.bind();
+    return this.#dp.boundListeners();
+  }
+
+  async update(payload: unknown): Promise<UpdateResult> {
+    const dp = this.#dataPlane();
+    const update = payload as TunnelUpdate;
+    const errors: string[] = [];
+    try {
+      if (update.certs) await dp.updateCerts(update.certs);
+      if (update.config) await dp.updateConfig(update.config);
+    } catch (e) {
+      errors.push(e instanceof Error ? e.message : String(e));
     }
-    case "config": {
-      if (!dp) return;
-      try {
-        const addresses = await dp.updateConfig(m.config);
-        post({ type: "reconfigured", seq: m.seq, addresses });
-      } catch (err) {
-        post({ type: "reconfigured", seq: m.seq, addresses: dp.addresses(), error: (err as Error).message });
-      }
-      return;
-    }
-    case "certs":
-      await dp?.updateCerts(m.certs);
-      return;
-    case "peers":
-      for (const [id, port] of Object.entries(m.ports)) dp?.addPeer(Number(id), port);
-      return;
-    case "peerGone":
-      dp?.removePeer(m.worker);
-      return;
-    case "crash":
-      setTimeout(() => {
-        throw new Error("crash requested by test hook");
-      });
-      return;
-    case "drain": {
-      if (!dp) return post({ type: "drained", result: { forced: 0, tookMs: 0 } });
-      const result = await dp.drain(m.deadlineMs);
-      post({ type: "drained", result });
-      return;
-    }
+    return { listeners: dp.boundListeners(), errors };
+  }
+
+  async drain(options: DrainOptions): Promise<void> {
+    await this.#dp?.drain(options.deadlineMs);
+  }
+
+  beforeFlush(): void {
+    this.#dp?.syncPoolRows();
+  }
+
+  connectPeers(ports: Record<number, MessagePort>): void {
+    for (const [id, port] of Object.entries(ports)) this.#dataPlane().addPeer(Number(id), port);
+  }
+
+  peerGone(worker: number): void {
+    this.#dp?.removePeer(worker);
   }
 }
+
+hostWorker(currentRuntime().then((runtime) => new TunnelWorker(runtime)));

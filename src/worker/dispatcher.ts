@@ -38,10 +38,11 @@ export class Dispatcher {
     this.queues = new QueueTracker(workerId);
   }
 
-  report(): WorkerReport {
+  /** What changed since the last report; `rollLoop` false for a flush on demand (see `LoopSampler.report`). */
+  report(rollLoop = true): WorkerReport {
     const { changed, closed } = this.connections.takeDelta();
     return {
-      loop: this.loop.report(),
+      loop: this.loop.report(rollLoop),
       queues: this.queues.report(),
       tasks: this.tasks.list(TASKS_PER_REPORT),
       tasksTotal: this.tasks.size,

@@ -31,6 +31,8 @@ export class LoopSampler {
   private depth = 0;
   private enteredAt = 0;
   private busyMs = 0;
+  /** The last interval's figures, for reports that do not roll. */
+  private lastRolled: LoopStats | null = null;
   private lastReportAt = performance.now();
   private history: number[] = [];
   /** When false, busy time is not measured (the benchmark's "instrumentation off"). */
@@ -85,9 +87,24 @@ export class LoopSampler {
     return TIME_ORIGIN + this.now();
   }
 
-  /** Figures since the previous report (busy, samples/s) and over the ring window (lag). */
-  report(): LoopStats {
+  /**
+   * Figures since the previous report (busy, samples/s) and over the ring window (lag). With
+   * `roll` false (an admin read between flushes) busy and samples/s are the last interval's and
+   * nothing is reset, so reads on demand neither shorten the interval nor add sparkline points.
+   */
+  report(roll = true): LoopStats {
     const now = performance.now();
+    const samples = this.ring.slice(0, this.ringFilled).sort();
+    // The pending sample: a blocked loop shows its lag before the timer fires.
+    const pendingLag = this.timer !== null ? Math.max(0, now - this.expected) : 0;
+    const pick = (q: number) => samples.length === 0 ? 0 : samples[Math.min(samples.length - 1, Math.floor(q * samples.length))]!;
+    const lagP99 = Math.max(pick(0.99), pendingLag);
+    const lag = {
+      lagP50Ms: round(pick(0.5)),
+      lagP99Ms: round(lagP99),
+      lagMaxMs: round(Math.max(samples.length ? samples[samples.length - 1]! : 0, pendingLag)),
+    };
+    if (!roll && this.lastRolled !== null) return { ...this.lastRolled, ...lag, lagHistory: [...this.history] };
     const wall = Math.max(1, now - this.lastReportAt);
     // A callback still running counts up to now.
     let busy = this.busyMs;
@@ -95,19 +112,12 @@ export class LoopSampler {
       busy += now - this.enteredAt;
       this.enteredAt = now;
     }
-    const samples = this.ring.slice(0, this.ringFilled).sort();
-    // The pending sample: a blocked loop shows its lag before the timer fires.
-    const pendingLag = this.timer !== null ? Math.max(0, now - this.expected) : 0;
-    const pick = (q: number) => samples.length === 0 ? 0 : samples[Math.min(samples.length - 1, Math.floor(q * samples.length))]!;
     const histogram = LAG_BUCKETS_MS.map(() => 0);
     for (const v of samples) histogram[LAG_BUCKETS_MS.findIndex((b) => v <= b)]!++;
-    const lagP99 = Math.max(pick(0.99), pendingLag);
     this.history.push(round(lagP99));
     if (this.history.length > HISTORY) this.history.shift();
     const stats: LoopStats = {
-      lagP50Ms: round(pick(0.5)),
-      lagP99Ms: round(lagP99),
-      lagMaxMs: round(Math.max(samples.length ? samples[samples.length - 1]! : 0, pendingLag)),
+      ...lag,
       busy: this.enabled ? Math.min(1, busy / wall) : 0,
       samplesPerSec: Math.round((this.samplesSinceReport * 1000) / wall),
       lagHistory: [...this.history],
@@ -117,6 +127,7 @@ export class LoopSampler {
     this.busyMs = 0;
     this.samplesSinceReport = 0;
     this.lastReportAt = now;
+    this.lastRolled = stats;
     return stats;
   }
 }

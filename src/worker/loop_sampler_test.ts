@@ -37,3 +37,25 @@ test("busy time counts the time inside callbacks, and nothing when disabled", ()
   off.leave();
   assert.equal(off.report().busy, 0);
 });
+
+test("a report on demand (no roll) keeps the interval's busy and samples/s and adds no sparkline point", async () => {
+  const s = new LoopSampler(5);
+  s.start();
+  try {
+    await new Promise((r) => setTimeout(r, 100));
+    s.enter();
+    spin(20);
+    s.leave();
+    const interval = s.report();
+    assert.ok(interval.samplesPerSec > 0 && interval.busy > 0);
+    const onDemand = s.report(false);
+    assert.equal(onDemand.samplesPerSec, interval.samplesPerSec);
+    assert.equal(onDemand.busy, interval.busy);
+    assert.deepEqual(onDemand.lagHistory, interval.lagHistory);
+    // The interval still runs from the rolled report: the next one counts the samples since then.
+    await new Promise((r) => setTimeout(r, 60));
+    assert.ok(s.report().samplesPerSec > 0);
+  } finally {
+    s.stop();
+  }
+});

@@ -35,7 +35,11 @@ export type MainToWorker =
   | (Sequenced & { type: "flush" })
   | (Sequenced & { type: "drain"; options: DrainOptions })
   | (Sequenced & { type: "block"; ms: number })
-  | (Sequenced & { type: "crash" });
+  | (Sequenced & { type: "crash" })
+  /** A port to every other worker, by worker id (pools created with `peerChannels`). */
+  | (Sequenced & { type: "peers"; ports: Record<number, MessagePort> })
+  /** That worker died and is not replaced: stop sending to it. */
+  | (Sequenced & { type: "peer_gone"; worker: number });
 
 /**
  * How a worker drains. Shutdown closes idle connections at once and force-closes the rest at the

@@ -17,6 +17,10 @@ export interface WatchdogConfig {
   megamissTimeoutMs: number;
   /** A worker silent this long is terminated and replaced; 0 = off (Envoy's default). */
   killTimeoutMs: number;
+  /** Envoy's multikill: this many ms of silence from enough workers at once ends the process; 0 or absent = off. */
+  multikillTimeoutMs?: number;
+  /** Percent of the workers that must be silent at once (at least 2, as Envoy counts); default 0. */
+  multikillThresholdPercent?: number;
 }
 
 export interface PoolOptions {
@@ -35,6 +39,17 @@ export interface PoolOptions {
   log: (line: string) => void;
   /** A worker slot was emptied (before its replacement starts). */
   onWorkerReplaced?: (workerId: number) => void;
+  /** The multikill fired: the process must end (Envoy aborts). Needed when `multikillTimeoutMs` is set. */
+  onMultikill?: (reason: string) => void;
+  /**
+   * Start a new worker in the slot of one that died or hung (default true, the proxy). The tunnel
+   * says false, as ztunnel has no worker restarts: the survivors take over its pool keys.
+   */
+  replaceFailedWorkers?: boolean;
+  /** A worker died and was not replaced (after its connections and gauges were taken back). */
+  onWorkerDied?: (workerId: number) => void;
+  /** Give every pair of workers a MessageChannel once all have started (`WorkerMode.connectPeers`). */
+  peerChannels?: boolean;
 }
 
 interface Slot {
@@ -58,7 +73,8 @@ interface Slot {
   onFail: ((e: Error) => void) | null;
   onDrained: (() => void) | null;
   flushWaiters: (() => void)[];
-  onUpdated: ((r: UpdateResult) => void) | null;
+  /** Broadcasts waiting for this worker's answer, by snapshot version. */
+  updateWaiters: Map<string, (r: UpdateResult) => void>;
   /** What this worker added to each gauge, taken back if it dies. */
   gaugeShare: Map<string, number>;
   /** Messages ever posted to this worker. */
@@ -92,8 +108,22 @@ export class WorkerPool {
     for (let i = 1; i < this.options.count; i++) rest.push(this.spawn(i, 0));
     await Promise.all(rest);
     this.listeners = first;
+    if (this.options.peerChannels) this.connectPeers();
     this.watchdogTimer = setInterval(() => this.watchdogStep(), PING_INTERVAL_MS);
     return first;
+  }
+
+  /** A MessageChannel between every pair of workers; each worker gets its ends by peer id. */
+  private connectPeers(): void {
+    const ports: Record<number, MessagePort>[] = this.slots.map(() => ({}));
+    for (let i = 0; i < this.slots.length; i++) {
+      for (let j = i + 1; j < this.slots.length; j++) {
+        const channel = new MessageChannel();
+        ports[i]![j] = channel.port1;
+        ports[j]![i] = channel.port2;
+      }
+    }
+    this.slots.forEach((slot, i) => this.post(slot, { type: "peers", ports: ports[i]! }, Object.values(ports[i]!)));
   }
 
   /** Ports resolved for listeners configured with port 0 (reloads add theirs). */
@@ -124,7 +154,7 @@ export class WorkerPool {
       onFail: null,
       onDrained: null,
       flushWaiters: [],
-      onUpdated: null,
+      updateWaiters: new Map(),
       gaugeShare: new Map(),
       posted: 0,
     };
@@ -158,12 +188,12 @@ export class WorkerPool {
     });
   }
 
-  private post(slot: Slot, m: DistributiveOmit<MainToWorker, "seq" | "sentAt">): void {
+  private post(slot: Slot, m: DistributiveOmit<MainToWorker, "seq" | "sentAt">, transfer: Transferable[] = []): void {
     const seq = ++this.seq;
     const sentAt = sharedNow();
     slot.inflight.push([seq, sentAt]);
     slot.posted++;
-    slot.worker.postMessage({ ...m, seq, sentAt } as MainToWorker);
+    slot.worker.postMessage({ ...m, seq, sentAt } as MainToWorker, transfer);
   }
 
   private ack(slot: Slot, seq: number): void {
@@ -200,8 +230,8 @@ export class WorkerPool {
         return;
       case "updated":
         if (slot.id === 0) this.listeners = m.listeners;
-        slot.onUpdated?.({ listeners: m.listeners, errors: m.errors });
-        slot.onUpdated = null;
+        slot.updateWaiters.get(m.version)?.({ listeners: m.listeners, errors: m.errors });
+        slot.updateWaiters.delete(m.version);
         return;
     }
   }
@@ -209,6 +239,9 @@ export class WorkerPool {
   private mergeFlush(slot: Slot, stats: StatsDelta, report: WorkerReport): void {
     if (slot.status === "dead") return;
     this.options.stats.apply(stats);
+    // A removed stat is gone from the store whoever had a share of it, so no slot may take a share
+    // back later (a dead worker's gauges are subtracted by name).
+    for (const name of stats.removed ?? []) for (const s of this.slots) s.gaugeShare.delete(name);
     for (const [name, d] of stats.gauges) slot.gaugeShare.set(name, (slot.gaugeShare.get(name) ?? 0) + d);
     for (const c of report.connChanged) slot.connections.set(c.id, c);
     for (const id of report.connClosed) slot.connections.delete(id);
@@ -231,12 +264,26 @@ export class WorkerPool {
     slot.status = "dead";
     slot.worker.terminate();
     const lost = slot.connections.size;
+    slot.connections.clear();
     const stats = this.options.stats;
-    stats.addCounter("server.worker_restarts");
-    stats.addCounter(`server.worker_${slot.id}.restarts`);
     stats.addCounter("server.worker_connections_lost", lost);
     // Its gauges die with it: take back what it had added (its share of *_active).
     for (const [name, v] of slot.gaugeShare) stats.gauges.set(name, (stats.gauges.get(name) ?? 0) - v);
+    slot.gaugeShare.clear();
+    // A broadcast does not wait for an answer that will never come.
+    for (const resolve of slot.updateWaiters.values()) resolve({ listeners: [], errors: [] });
+    slot.updateWaiters.clear();
+    for (const w of slot.flushWaiters.splice(0)) w();
+    if (this.options.replaceFailedWorkers === false) {
+      this.options.log(`worker ${slot.id} ${why}; not replaced; ${lost} connections lost`);
+      this.options.onWorkerDied?.(slot.id);
+      for (const other of this.slots) {
+        if (other.status === "running" || other.status === "draining") this.post(other, { type: "peer_gone", worker: slot.id });
+      }
+      return;
+    }
+    stats.addCounter("server.worker_restarts");
+    stats.addCounter(`server.worker_${slot.id}.restarts`);
     this.options.onWorkerReplaced?.(slot.id);
     this.options.log(`worker ${slot.id} ${why}; replacing it (generation ${slot.generation + 1}); ${lost} connections lost`);
     this.spawn(slot.id, slot.generation + 1).catch((e) => this.options.log(`worker ${slot.id} could not be replaced: ${e}`));
@@ -246,9 +293,12 @@ export class WorkerPool {
     const now = sharedNow();
     const { missTimeoutMs, megamissTimeoutMs } = this.options.watchdog;
     const stats = this.options.stats;
+    const { multikillTimeoutMs = 0, multikillThresholdPercent = 0 } = this.options.watchdog;
+    let pastMultikill = 0;
     for (const slot of this.slots) {
       if (slot.status !== "running" && slot.status !== "draining") continue;
       const silent = now - slot.lastPongAt;
+      if (multikillTimeoutMs > 0 && silent > multikillTimeoutMs) pastMultikill++;
       if (silent > missTimeoutMs && now - slot.lastMissAlertAt > missTimeoutMs) {
         slot.miss++;
         slot.lastMissAlertAt = now;
@@ -269,12 +319,22 @@ export class WorkerPool {
       }
       this.post(slot, { type: "ping" });
     }
+    // Envoy's GuardDogImpl: max(2, ceil(fraction × watched threads)) stuck at once.
+    const required = Math.max(2, Math.ceil(multikillThresholdPercent / 100 * this.slots.length));
+    const onMultikill = this.options.onMultikill;
+    if (onMultikill !== undefined && multikillTimeoutMs > 0 && pastMultikill >= required && !this.stopping) {
+      this.stopping = true;
+      clearInterval(this.watchdogTimer ?? undefined);
+      onMultikill(
+        `watchdog: ${pastMultikill} of ${this.slots.length} workers silent for over ${multikillTimeoutMs} ms (multikill_timeout, threshold ${required}); exiting`,
+      );
+    }
   }
 
   /** Test hook: make worker `id` throw from its event loop. */
   crash(id: number): boolean {
     const slot = this.slots[id];
-    if (!slot || !this.options.testHooks) return false;
+    if (!slot || slot.status === "dead" || !this.options.testHooks) return false;
     this.post(slot, { type: "crash" });
     return true;
   }
@@ -288,7 +348,7 @@ export class WorkerPool {
     for (const slot of this.slots) {
       if (slot.status !== "running") continue;
       waits.push(new Promise((resolve) => {
-        slot.onUpdated = resolve;
+        slot.updateWaiters.set(version, resolve);
         this.post(slot, { type: "update", payload, version });
       }));
     }
@@ -360,7 +420,7 @@ export class WorkerPool {
         generation: slot.generation,
         loop: r?.loop ?? emptyLoop(),
         queues: [this.inboundQueue(slot, now), ...(r?.queues ?? [])],
-        inflightTasks: r?.tasksTotal ?? 0,
+        inflightTasks: slot.status === "dead" ? 0 : r?.tasksTotal ?? 0,
         openConnections: slot.connections.size,
         totalConnections: r?.totalConnections ?? 0,
         totalRequests: r?.totalRequests ?? 0,
@@ -398,12 +458,17 @@ export class WorkerPool {
     return out;
   }
 
+  /** In-flight tasks of the live workers (a dead one's tasks died with it). */
   tasks(): TaskInfo[] {
-    return this.slots.flatMap((s) => s.report?.tasks ?? []);
+    return this.live().flatMap((s) => s.report?.tasks ?? []);
   }
 
   tasksTotal(): number {
-    return this.slots.reduce((n, s) => n + (s.report?.tasksTotal ?? 0), 0);
+    return this.live().reduce((n, s) => n + (s.report?.tasksTotal ?? 0), 0);
+  }
+
+  private live(): Slot[] {
+    return this.slots.filter((s) => s.status !== "dead");
   }
 
   queues(): QueueStats[] {

@@ -19,6 +19,12 @@ export interface WorkerMode {
   update(payload: unknown, version: string): Promise<UpdateResult>;
   /** Stop accepting and finish in-flight work as `options` says; resolve when no connection is left. */
   drain(options: DrainOptions): Promise<void>;
+  /** Bring derived figures up to date (rows the mode mirrors from elsewhere) just before a flush. */
+  beforeFlush?(): void;
+  /** Ports to the other workers of the pool (only with `peerChannels`), by worker id. */
+  connectPeers?(ports: Record<number, MessagePort>): void;
+  /** A worker that will not be replaced died: stop sending to it. */
+  peerGone?(worker: number): void;
 }
 
 interface WorkerScope {
@@ -42,9 +48,11 @@ export function hostWorker(modeLoading: Promise<WorkerMode>): void {
   let dispatcher: Dispatcher | null = null;
   let workerId = -1;
 
-  const flush = () => {
+  /** `periodic`: the flush interval's, which closes the loop sampler's interval; admin reads' are not. */
+  const flush = (periodic = false) => {
     if (dispatcher === null) return;
-    post({ type: "flush", workerId, stats: dispatcher.stats.takeDelta(), report: dispatcher.report() });
+    mode.beforeFlush?.();
+    post({ type: "flush", workerId, stats: dispatcher.stats.takeDelta(), report: dispatcher.report(periodic) });
   };
 
   scope.onmessage = (e) => {
@@ -72,7 +80,7 @@ export function hostWorker(modeLoading: Promise<WorkerMode>): void {
         mode.start(m.init, dispatcher).then(
           (listeners) => {
             post({ type: "ready", workerId, listeners });
-            setInterval(flush, m.init.flushIntervalMs);
+            setInterval(() => flush(true), m.init.flushIntervalMs);
           },
           (err) => post({ type: "startup_error", workerId, message: err instanceof Error ? err.message : String(err) }),
         );
@@ -102,6 +110,14 @@ export function hostWorker(modeLoading: Promise<WorkerMode>): void {
         while (performance.now() < until) { /* busy */ }
         return;
       }
+      case "peers":
+        post({ type: "ack", seq: m.seq });
+        mode.connectPeers?.(m.ports);
+        return;
+      case "peer_gone":
+        post({ type: "ack", seq: m.seq });
+        mode.peerGone?.(m.worker);
+        return;
       case "crash":
         post({ type: "ack", seq: m.seq });
         if (!hooksEnabled) return;

@@ -50,7 +50,8 @@ export function writeTempFile(name: string, text: string): string {
  */
 export function withOwnBaseId(args: string[]): string[] {
   if (args[0] !== "proxy" || args[1] !== "serve" || args.includes("--base-id") || args.includes("--help")) return args;
-  return [...args, "--base-id", String(1000 + Math.floor(Math.random() * 1_000_000))];
+  // weft takes --base-id from 0 to 1,000,000.
+  return [...args, "--base-id", String(1000 + Math.floor(Math.random() * 999_000))];
 }
 
 /** Start `weft <args>`; resolves once it prints "weft: ready". */

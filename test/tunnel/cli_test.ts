@@ -6,10 +6,34 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import { IS_BUN, run } from "./_harness.ts";
+import { spawn } from "node:child_process";
+import { IS_BUN, run, withTimeout } from "./_harness.ts";
 
 const ENTRY = fileURLToPath(new URL("./_entry.ts", import.meta.url));
 const weft = (...args: string[]) => run(process.execPath, IS_BUN ? [ENTRY, ...args] : ["run", "-A", ENTRY, ...args]);
+
+/**
+ * Runs `weft tunnel serve` until it exits or says it is ready (then it is killed: a serve that
+ * should have refused its arguments must not outlive the test); resolves with its exit code
+ * (null when it got ready) and its output.
+ */
+function serveUntilReadyOrExit(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const argv = ["tunnel", "serve", ...args];
+  const child = spawn(process.execPath, IS_BUN ? [ENTRY, ...argv] : ["run", "-A", ENTRY, ...argv], { stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  child.stderr!.on("data", (d) => (stderr += d));
+  const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    child.stdout!.on("data", (d) => {
+      stdout += d;
+      if (stdout.includes("weft tunnel: ready")) child.kill("SIGKILL");
+    });
+    child.on("exit", (code, signal) => resolve({ code: signal ? null : code, stdout, stderr }));
+  });
+  return withTimeout(done, 30_000, `tunnel serve ${args.join(" ")}`).finally(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  });
+}
 
 test("ca init writes a CA once; validate reports file:line:col and the YAML path", { timeout: 60_000 }, async () => {
   const dir = await mkdtemp(join(tmpdir(), "weft-cli-"));
@@ -47,4 +71,29 @@ test("serve --help names the admin address, port and token options", { timeout: 
   assert.match(help.stdout, /--admin-token <token>[\s\S]*env: WEFT_ADMIN_TOKEN/);
   // Help wraps at the terminal's width: any whitespace between words.
   assert.match(help.stdout, /--bind <ip>\s+this\s+node's\s+own\s+address\s+\(metrics,\s+readiness\s+and\s+outbound\s+listeners\)/);
+});
+
+test("serve refuses an --admin-address or --bind that is not an IP address (an empty one listened on every address) and a bad number, with a message, not a stack trace", { timeout: 120_000 }, async () => {
+  const dir = await mkdtemp(join(tmpdir(), "weft-cli-"));
+  try {
+    const ca = join(dir, "ca");
+    assert.equal((await weft("tunnel", "ca", "init", "--dir", ca)).code, 0);
+    const config = join(dir, "local.yaml");
+    await writeFile(config, "workloads: []\n");
+    const ports = ["--admin-port", "0", "--metrics-port", "0", "--readiness-port", "0", "--outbound-port", "0", "--socks5-port", "0"];
+    const serve = (...extra: string[]) => serveUntilReadyOrExit(["-c", config, "--node", "n", "--ca", ca, ...ports, ...extra]);
+    for (const [flag, value] of [["--admin-address", ""], ["--admin-address", "0x7f.1"], ["--bind", ""], ["--bind", "127.0.0.1."]] as const) {
+      const args = flag === "--bind" ? [flag, value] : ["--bind", "127.0.0.1", flag, value];
+      const r = await serve(...args);
+      assert.equal(r.code, 1, `${flag} "${value}" was accepted:\n${r.stdout}\n${r.stderr}`);
+      assert.ok(r.stderr.includes(`option '${flag} <ip>' argument '${value}' is invalid. ${flag} must be an IP address (or localhost), got "${value}"`), r.stderr);
+      assert.doesNotMatch(r.stderr, /\bat .*\.ts:\d+/, "no stack trace");
+    }
+    const workers = await serve("--bind", "127.0.0.1", "--workers", "0");
+    assert.equal(workers.code, 1);
+    assert.ok(workers.stderr.includes(`option '--workers <n>' argument '0' is invalid. --workers must be an integer from 1 to 255, got "0"`), workers.stderr);
+    assert.doesNotMatch(workers.stderr, /\bat .*\.ts:\d+/, "no stack trace");
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

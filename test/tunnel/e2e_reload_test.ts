@@ -1,18 +1,26 @@
 /**
  * Done-when 5: editing the config file to add a workload takes effect without a restart while an
  * existing stream keeps flowing; a broken edit is rejected (file:line:col) and the old config kept;
- * SIGHUP reloads too.
+ * SIGHUP reloads too. A policy a reload adds closes the established connections it no longer allows.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { baseConfig, echoServer, eventually, makeWorkdir, Refused, roundTrip, slot, socks5, startTunnel, type TunnelProcess, writeConfig } from "./_harness.ts";
+import { baseConfig, echoServer, eventually, makeWorkdir, Refused, roundTrip, slot, socks5, startTunnel, type TunnelProcess, withTimeout, writeConfig } from "./_harness.ts";
 
 const S = slot(3);
 
 async function workloadNames(t: TunnelProcess): Promise<string[]> {
   const dump = await (await t.admin("/config_dump")).json() as { workloads: { name: string }[] };
   return dump.workloads.map((w) => w.name);
+}
+
+/** node-a and node-b of this slot, both on the config file `path`. */
+function startNodes(path: string, ca: string): Promise<[TunnelProcess, TunnelProcess]> {
+  return Promise.all([
+    startTunnel({ name: "node-a", config: path, node: "node-a", bind: S.nodeA, ca }),
+    startTunnel({ name: "node-b", config: path, node: "node-b", bind: S.nodeB, ca }),
+  ]);
 }
 
 test("config reload adds a workload while an established stream keeps flowing", { timeout: 120_000 }, async () => {
@@ -23,10 +31,7 @@ test("config reload adds a workload while an established stream keeps flowing", 
   const echo2 = await echoServer(S.wl(5), 7000);
   let a: TunnelProcess | undefined, b: TunnelProcess | undefined;
   try {
-    const [na, nb] = await Promise.all([
-      startTunnel({ name: "node-a", config: path, node: "node-a", bind: S.nodeA, ca: work.ca }),
-      startTunnel({ name: "node-b", config: path, node: "node-b", bind: S.nodeB, ca: work.ca }),
-    ]);
+    const [na, nb] = await startNodes(path, work.ca);
     a = na;
     b = nb;
     const held = await socks5(na.addresses.socks5, S.wl(2), S.wl(3), 7000);
@@ -77,6 +82,42 @@ test("config reload adds a workload while an established stream keeps flowing", 
     await Promise.all([a?.stop(), b?.stop()]);
     await echo.close();
     await echo2.close();
+    await work.cleanup();
+  }
+});
+
+test("a reload that adds a DENY policy closes the established connections it no longer allows, as ztunnel's policy watcher does; the others keep flowing", { timeout: 120_000 }, async () => {
+  const work = await makeWorkdir();
+  const path = join(work.dir, "local.yaml");
+  await writeConfig(path, baseConfig(S));
+  const echoes = await Promise.all([7000, 7001].map((port) => echoServer(S.wl(3), port)));
+  let a: TunnelProcess | undefined, b: TunnelProcess | undefined;
+  try {
+    const [na, nb] = await startNodes(path, work.ca);
+    a = na;
+    b = nb;
+    const denied = await socks5(na.addresses.socks5, S.wl(2), S.wl(3), 7000);
+    const kept = await socks5(na.addresses.socks5, S.wl(2), S.wl(3), 7001);
+    assert.equal(await roundTrip(denied, "before"), "before");
+    assert.equal(await roundTrip(kept, "before"), "before");
+    // The tunnel's end of it closes: an EOF (the socket is half-open capable) or a reset.
+    const closed = new Promise<void>((resolve) => {
+      for (const event of ["end", "close", "error"]) denied.once(event, () => resolve());
+    });
+
+    // The server (on node-b) now denies port 7000.
+    const guarded = baseConfig(S, "policies:\n- {name: deny-7000, namespace: default, scope: WorkloadSelector, action: DENY, rules: [[[{destinationPorts: [7000]}]]]}\n")
+      .replace("  node: node-b\n  services:", "  node: node-b\n  authorizationPolicies: [default/deny-7000]\n  services:");
+    assert.notEqual(guarded, baseConfig(S));
+    await writeConfig(path, guarded);
+    await withTimeout(closed, 10_000, "the connection the new policy denies is closed");
+    await nb.waitForLine((l) => l.includes(`dst.addr=${S.wl(3)}:7000`) && l.includes("no longer allowed after a policy update (default/deny-7000)"), 5000, "log of the close");
+    assert.equal(await roundTrip(kept, "after"), "after", "a connection the policy allows keeps flowing");
+    await assert.rejects(socks5(na.addresses.socks5, S.wl(2), S.wl(3), 7000), (e: Refused) => e.code === 2);
+    kept.destroy();
+  } finally {
+    await Promise.all([a?.stop(), b?.stop()]);
+    await Promise.all(echoes.map((e) => e.close()));
     await work.cleanup();
   }
 });

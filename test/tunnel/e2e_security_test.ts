@@ -24,6 +24,9 @@ const config = `workloads:
 - {name: client, namespace: default, serviceAccount: client, workloadIps: ["${S.wl(2)}"], protocol: HBONE, node: node-a}
 - {name: server, namespace: default, serviceAccount: server, workloadIps: ["${S.wl(3)}"], protocol: HBONE, node: node-b}
 - {name: other, namespace: default, serviceAccount: other, workloadIps: ["${S.wl(5)}"], protocol: HBONE, node: node-b}
+- {name: guarded, namespace: default, serviceAccount: guarded, workloadIps: ["${S.wl(6)}"], protocol: HBONE, node: node-b, authorizationPolicies: [default/deny-by-address]}
+policies:
+- {name: deny-by-address, namespace: default, scope: WorkloadSelector, action: DENY, rules: [[[{destinationIps: ["${S.wl(6)}/32"]}]]]}
 `;
 
 function hostOf(address: string): string {
@@ -137,31 +140,40 @@ async function withNodes(
   }
 }
 
+/**
+ * An HTTP/2 session to an HBONE listener with the client workload's certificate, from
+ * `localAddress`; `connect` sends one CONNECT and resolves with its status and stream.
+ */
+async function hboneClient(caDir: string, listener: string, localAddress: string) {
+  const client = await (await loadCa(caDir)).mint(CLIENT_ID);
+  const session = http2.connect(`https://${listener}`, {
+    key: client.keyPem,
+    cert: client.certPem,
+    rejectUnauthorized: false,
+    localAddress,
+  } as http2.SecureClientSessionOptions);
+  session.on("error", () => {});
+  const connect = (authority: string) =>
+    withTimeout(
+      new Promise<{ status: number; stream: http2.ClientHttp2Stream }>((resolve, reject) => {
+        const stream = session.request({ ":method": "CONNECT", ":authority": authority });
+        stream.on("response", (h) => resolve({ status: Number(h[":status"]), stream }));
+        stream.on("error", reject);
+      }),
+      10_000,
+      `CONNECT ${authority}`,
+    );
+  return { connect, close: () => session.close() };
+}
+
 test("an HBONE CONNECT reaches only the workload whose listener (and certificate) the stream arrived on", { timeout: 60_000 }, async () => {
   const echoes = await Promise.all([3, 5].map((n) => echoServer(S.wl(n), 7000)));
   try {
     await withNodes(["node-b"], async (tunnels, caDir) => {
       const nb = tunnels.get("node-b")!;
       // A client with a valid certificate of the mesh, at server's HBONE listener (server's certificate).
-      const client = await (await loadCa(caDir)).mint(CLIENT_ID);
-      const session = http2.connect(`https://${nb.addresses.hbone[S.wl(3)]!}`, {
-        key: client.keyPem,
-        cert: client.certPem,
-        rejectUnauthorized: false,
-        localAddress: S.wl(2),
-      } as http2.SecureClientSessionOptions);
-      session.on("error", () => {});
+      const { connect, close } = await hboneClient(caDir, nb.addresses.hbone[S.wl(3)]!, S.wl(2));
       try {
-        const connect = (authority: string) =>
-          withTimeout(
-            new Promise<{ status: number; stream: http2.ClientHttp2Stream }>((resolve, reject) => {
-              const stream = session.request({ ":method": "CONNECT", ":authority": authority });
-              stream.on("response", (h) => resolve({ status: Number(h[":status"]), stream }));
-              stream.on("error", reject);
-            }),
-            10_000,
-            `CONNECT ${authority}`,
-          );
         const before = await refusals(nb, "destination_mismatch", "destination");
         const wrong = await connect(`${S.wl(5)}:7000`);
         assert.equal(wrong.status, 400, "ztunnel answers an HBONE target that is not the listener's workload with 400");
@@ -180,7 +192,47 @@ test("an HBONE CONNECT reaches only the workload whose listener (and certificate
         assert.equal(right.status, 200);
         right.stream.destroy();
       } finally {
-        session.close();
+        close();
+      }
+    });
+  } finally {
+    await Promise.all(echoes.map((e) => e.close()));
+  }
+});
+
+test("an HBONE target spelled as an IPv4-mapped IPv6 address is refused, as ztunnel compares addresses, and cannot skip a destination-IP policy", { timeout: 60_000 }, async () => {
+  const echoes = await Promise.all([3, 6].map((n) => echoServer(S.wl(n), 7000)));
+  try {
+    await withNodes(["node-b"], async (tunnels, caDir) => {
+      const nb = tunnels.get("node-b")!;
+      // From 127.0.0.1, a source the tunnel does not bind when it connects on (as from another host),
+      // so the mapped destination is reachable and only the check stands in the way.
+      const { connect, close } = await hboneClient(caDir, nb.addresses.hbone[S.wl(6)]!, "127.0.0.1");
+      try {
+        const denied = await connect(`${S.wl(6)}:7000`);
+        assert.equal(denied.status, 401, "the policy denies the workload's own address");
+        denied.stream.destroy();
+        const before = await refusals(nb, "destination_mismatch", "destination");
+        for (const authority of [`[::ffff:${S.wl(6)}]:7000`, `[0:0:0:0:0:ffff:${S.wl(6)}]:7000`]) {
+          const mapped = await connect(authority);
+          assert.equal(mapped.status, 400, `${authority}: ztunnel's IPMismatch (an IPv6 address is never the IPv4 listener's)`);
+          mapped.stream.destroy();
+        }
+        assert.equal(await refusals(nb, "destination_mismatch", "destination"), before + 2);
+        assert.equal(echoes[1]!.stats.accepted, 0, "the guarded workload never saw a connection");
+      } finally {
+        close();
+      }
+      const server = await hboneClient(caDir, nb.addresses.hbone[S.wl(3)]!, "127.0.0.1");
+      try {
+        const mapped = await server.connect(`[::ffff:${S.wl(3)}]:7000`);
+        assert.equal(mapped.status, 400);
+        mapped.stream.destroy();
+        const right = await server.connect(`${S.wl(3)}:7000`);
+        assert.equal(right.status, 200);
+        right.stream.destroy();
+      } finally {
+        server.close();
       }
     });
   } finally {

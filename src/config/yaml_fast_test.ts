@@ -1,0 +1,111 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { isMap, isScalar, isSeq, type Node, parseDocument } from "yaml";
+import { parseFastYaml } from "./yaml_fast.ts";
+import { DEFAULT_BOOTSTRAP_YAML } from "./default_bootstrap.ts";
+import { bigBootstrapYaml } from "../../test/helpers/big_bootstrap.ts";
+
+/** Walks both trees together: same kinds, values, keys and start offsets everywhere. */
+function assertSameTree(fast: Node | null, full: Node | null, path = "$"): void {
+  if (fast === null || full === null) return assert.equal(fast, full, path);
+  assert.equal(fast.range?.[0], full.range?.[0], `${path}: start offset`);
+  if (isScalar(full)) {
+    assert.ok(isScalar(fast), `${path}: scalar`);
+    return assert.deepEqual(fast.value, full.value, `${path}: value`);
+  }
+  if (isSeq(full)) {
+    assert.ok(isSeq(fast), `${path}: sequence`);
+    assert.equal(fast.items.length, full.items.length, `${path}: length`);
+    full.items.forEach((item, i) => assertSameTree(fast.items[i] as Node, item as Node, `${path}[${i}]`));
+    return;
+  }
+  assert.ok(isMap(full) && isMap(fast), `${path}: mapping`);
+  assert.equal(fast.items.length, full.items.length, `${path}: size`);
+  full.items.forEach((pair, i) => {
+    const other = fast.items[i]!;
+    assertSameTree(other.key as Node, pair.key as Node, `${path}.key#${i}`);
+    assertSameTree(other.value as Node, pair.value as Node, `${path}.${String((pair.key as { value: unknown }).value)}`);
+  });
+}
+
+function same(text: string): void {
+  const fast = parseFastYaml(text);
+  assert.ok(fast !== null, `read by the fast path:\n${text}`);
+  const doc = parseDocument(text, { merge: true, uniqueKeys: true });
+  assert.deepEqual(doc.errors, []);
+  assertSameTree(fast.root, doc.contents as Node | null);
+  assert.deepEqual((fast.root as { toJSON(): unknown } | null)?.toJSON() ?? null, doc.toJS());
+}
+
+test("yaml_fast: reads what bootstraps are made of exactly as the yaml package does (values, keys, offsets)", () => {
+  same(DEFAULT_BOOTSTRAP_YAML);
+  same(bigBootstrapYaml(50));
+  same(`# comment
+admin:
+  address: {socket_address: {address: "::1", port_value: 0x1F90}}   # trailing
+stats_flush_interval: 2.5s
+static_resources:
+  clusters:
+  - name: 'it''s'
+    connect_timeout: {seconds: 1, nanos: 5e8}
+    lb_policy: ROUND_ROBIN
+    list: [a, "b c", 'd', -1, +2, .5, 1., 0o17, .inf, -.Inf, ~, null, True, FALSE, 08, 1_000, a:b, "x:y"]
+    empty: {}
+    none: []
+    key with spaces: value with:colon-less # comment: a#b
+    "quoted key": "tab\\tnewline\\nunicode\\u00e9 \\x41 \\U0001F600 \\"q\\" \\\\"
+    url: http://example.com:8080/a?b=c#frag
+    nested:
+      - - inner
+      - {a: [1, {b: 2}], c: d}
+    multi: {
+      a: 1,
+      b: [x,
+          y],   # comment in flow
+    }
+  listeners:
+  - name: same-indent sequence
+    port: 1
+top:
+- a
+- b: 1
+  c: 2
+`.replace("      - - inner\n", "      - inner\n"));
+  same('{"json": true, "list": [1, 2.5, "s", null, false], "nested": {"a": {"b": []}}}\n');
+  same("");
+  same("# only a comment\n");
+});
+
+test("yaml_fast: anything outside the subset is left to the yaml package (null), never read differently", () => {
+  for (const text of [
+    "a: &x 1\nb: *x\n", // anchors, aliases
+    "base: &b {x: 1}\nc:\n  <<: *b\n", // merge keys
+    "a: !!str 1\n", // tags
+    "a: |\n  block\n", // block scalars
+    "a: >\n  folded\n",
+    "a: plain\n  continued\n", // multi-line plain scalar
+    'a: "two\n  lines"\n',
+    "a: 1\na: 2\n", // duplicate keys
+    "{a: 1, a: 2}\n",
+    "a:\nb: 1\n", // empty value
+    "- \n- a\n",
+    "a:\tb\n", // tabs
+    "a: 1\r\n", // CR
+    "\uFEFFa: 1\n", // a byte order mark
+    "---\na: 1\n", // document markers
+    "a: 1\n---\nb: 2\n",
+    "%YAML 1.2\n---\na: 1\n",
+    "? complex\n: key\n",
+    "a: b: c\n",
+    "a: [1, 2\n", // unterminated
+    "a: {b}\n",
+    "a: [b: c]\n",
+    "a: @x\n",
+    "a: 1\n  b: 2\n", // bad indentation
+    "plain scalar document\n",
+    "a: 'x'y\n",
+    'a: "\\q"\n',
+  ]) {
+    assert.equal(parseFastYaml(text), null, JSON.stringify(text));
+  }
+});
