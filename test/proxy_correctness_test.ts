@@ -213,6 +213,15 @@ function headerListenersYaml(upPort: number, listeners: Record<string, string>):
   });
 }
 
+/** HCM fields trusting 10.0.0.0/8, as Envoy trusted RFC 1918 networks before 1.33 (now only when configured). */
+const TRUST_10_8 = `
+          internal_address_config:
+            cidr_ranges: [{ address_prefix: 10.0.0.0, prefix_len: 8 }]`;
+/** HCM fields trusting the loopback client every test connects from. */
+const TRUST_LOOPBACK = `
+          internal_address_config:
+            cidr_ranges: [{ address_prefix: 127.0.0.1, prefix_len: 32 }]`;
+
 /** Send raw request bytes on a new connection and read one response. */
 async function rawRequest(port: number, bytes: string) {
   const c = await RawConnection.open(port);
@@ -300,7 +309,7 @@ test("Connection cannot nominate the fields that frame a body: no smuggling to t
 
 test("x-envoy-* fields from untrusted clients are dropped, and weft's own replace a client's", { timeout: 60_000 }, async () => {
   const up = await startHeaderEcho();
-  const yaml = headerListenersYaml(up.port, { plain: "", edge: "\n          use_remote_address: true" });
+  const yaml = headerListenersYaml(up.port, { plain: TRUST_10_8, edge: "\n          use_remote_address: true" });
   const weft = await startWeft(["proxy", "serve", "-c", writeTempFile("envoy.yaml", yaml), "--concurrency", "1"]);
   try {
     const spoofed = [
@@ -338,7 +347,7 @@ test("x-envoy-* fields from untrusted clients are dropped, and weft's own replac
     assert.deepEqual(valuesOf(inner, "x-request-id"), ["client-chosen"]);
     assert.deepEqual(valuesOf(inner, "x-forwarded-proto"), ["https"]);
 
-    // Internal (XFF holds one internal address, Envoy's example 6): x-envoy-* are trusted and kept,
+    // Internal (XFF holds one address internal_address_config trusts, Envoy's example 6): x-envoy-* are trusted and kept,
     // but weft's own expected timeout still replaces the client's.
     const internal = await echoed(weft.listeners.plain!, "/x", ["Host: a", "X-Forwarded-For: 10.20.30.40", ...spoofed]);
     assert.deepEqual(valuesOf(internal, "x-envoy-internal"), ["true"]);
@@ -353,9 +362,9 @@ test("x-envoy-* fields from untrusted clients are dropped, and weft's own replac
 test("use_remote_address and xff_num_trusted_hops decide x-forwarded-for and the client address as in Envoy's examples", { timeout: 60_000 }, async () => {
   const up = await startHeaderEcho();
   const yaml = headerListenersYaml(up.port, {
-    edge: "\n          use_remote_address: true",
+    edge: `\n          use_remote_address: true${TRUST_LOOPBACK}`,
     edge2: "\n          use_remote_address: true\n          xff_num_trusted_hops: 2",
-    inner: "",
+    inner: TRUST_10_8,
     inner2: "\n          xff_num_trusted_hops: 2",
   });
   const weft = await startWeft(["proxy", "serve", "-c", writeTempFile("envoy.yaml", yaml), "--concurrency", "1"]);
@@ -364,7 +373,7 @@ test("use_remote_address and xff_num_trusted_hops decide x-forwarded-for and the
     const l = weft.listeners;
     // Example 1 (the peer is 127.0.0.1 here): XFF ignored for the client, the peer appended.
     const e1 = await echoed(l.edge!, "/x", ["Host: a", `X-Forwarded-For: ${xff}`, "X-Envoy-Internal: true"]);
-    assert.deepEqual(valuesOf(e1, "x-forwarded-for"), [`${xff}, 127.0.0.1`]);
+    assert.deepEqual(valuesOf(e1, "x-forwarded-for"), [`${xff},127.0.0.1`]);
     assert.deepEqual(valuesOf(e1, "x-envoy-external-address"), ["127.0.0.1"]);
     assert.deepEqual(valuesOf(e1, "x-envoy-internal"), []);
     // Example 2: an inner proxy leaves XFF as it is and sets no external address.
@@ -375,7 +384,7 @@ test("use_remote_address and xff_num_trusted_hops decide x-forwarded-for and the
     // Example 3: two trusted proxies in front: the 2nd address from the right is the client; their
     // x-forwarded-proto is trusted.
     const e3 = await echoed(l.edge2!, "/x", ["Host: a", `X-Forwarded-For: ${xff}`, "X-Forwarded-Proto: https"]);
-    assert.deepEqual(valuesOf(e3, "x-forwarded-for"), [`${xff}, 127.0.0.1`]);
+    assert.deepEqual(valuesOf(e3, "x-forwarded-for"), [`${xff},127.0.0.1`]);
     assert.deepEqual(valuesOf(e3, "x-envoy-external-address"), ["203.0.113.10"]);
     assert.deepEqual(valuesOf(e3, "x-forwarded-proto"), ["https"]);
     // Example 4: the inner proxy behind example 3 keeps the external address it was given.
@@ -388,10 +397,10 @@ test("use_remote_address and xff_num_trusted_hops decide x-forwarded-for and the
     assert.deepEqual(valuesOf(e5, "x-forwarded-for"), []);
     assert.deepEqual(valuesOf(e5, "x-envoy-internal"), []);
     assert.deepEqual(valuesOf(e5, "x-envoy-external-address"), []);
-    // Example 6: XFF with the one internal client: internal.
+    // Example 6: XFF with the one internal client (10/8 is trusted here): internal.
     const e6 = await echoed(l.inner!, "/x", ["Host: a", "X-Forwarded-For: 10.20.30.40"]);
     assert.deepEqual(valuesOf(e6, "x-envoy-internal"), ["true"]);
-    // An edge proxy's peer without XFF that is internal (loopback counts, as in Envoy): internal.
+    // An edge proxy's peer without XFF that is internal (loopback is trusted here): internal.
     const direct = await echoed(l.edge!, "/x", ["Host: a"]);
     assert.deepEqual(valuesOf(direct, "x-forwarded-for"), ["127.0.0.1"]);
     assert.deepEqual(valuesOf(direct, "x-envoy-internal"), ["true"]);
@@ -464,6 +473,117 @@ test("codec edges: Envoy's 505 body, empty lines before request lines, prefix_re
     const plain = await echoed(port, "http://x.example/other", ["Host: ignored"]);
     assert.equal(plain.url, "/other");
     assert.deepEqual(valuesOf(plain, "x-envoy-original-path"), []);
+  } finally {
+    assert.equal(await weft.stop(), 0);
+    await up.close();
+  }
+});
+
+// ---- Issue 17 follow-ups: internal addresses, the x-forwarded-for format, TE -------------------
+
+test("without internal_address_config no client is internal: a private X-Forwarded-For or a loopback peer cannot set x-envoy-* fields (Envoy 1.33+, CVE-2024-45806)", { timeout: 60_000 }, async () => {
+  const up = await startHeaderEcho();
+  const yaml = headerListenersYaml(up.port, { plain: "", edge: "\n          use_remote_address: true" });
+  const weft = await startWeft(["proxy", "serve", "-c", writeTempFile("envoy.yaml", yaml), "--concurrency", "1"]);
+  try {
+    // Without use_remote_address: XFF with one private address (internal before Envoy 1.33).
+    const inner = await echoed(weft.listeners.plain!, "/x", ["Host: a", "X-Forwarded-For: 10.0.0.1", "x-envoy-retry-on: 5xx"]);
+    assert.deepEqual(valuesOf(inner, "x-envoy-internal"), [], JSON.stringify(inner.fields));
+    assert.deepEqual(valuesOf(inner, "x-envoy-retry-on"), []);
+    // With use_remote_address: a loopback peer without XFF is an external client at the edge.
+    const edge = await echoed(weft.listeners.edge!, "/x", ["Host: a", "x-envoy-retry-on: 5xx", "x-envoy-max-retries: 3"]);
+    assert.deepEqual(valuesOf(edge, "x-envoy-internal"), [], JSON.stringify(edge.fields));
+    assert.deepEqual(valuesOf(edge, "x-envoy-retry-on"), []);
+    assert.deepEqual(valuesOf(edge, "x-envoy-max-retries"), []);
+    assert.deepEqual(valuesOf(edge, "x-envoy-external-address"), ["127.0.0.1"]);
+  } finally {
+    assert.equal(await weft.stop(), 0);
+    await up.close();
+  }
+});
+
+test("internal_address_config trusts the CIDR ranges it lists, and only them", { timeout: 60_000 }, async () => {
+  const up = await startHeaderEcho();
+  const yaml = headerListenersYaml(up.port, {
+    plain: `
+          internal_address_config:
+            cidr_ranges:
+            - { address_prefix: 10.0.0.0, prefix_len: 8 }
+            - { address_prefix: "fd00::", prefix_len: 8 }`,
+    edge: `
+          use_remote_address: true
+          internal_address_config:
+            unix_sockets: false
+            cidr_ranges: [{ address_prefix: 127.0.0.1, prefix_len: 32 }]`,
+  });
+  const weft = await startWeft(["proxy", "serve", "-c", writeTempFile("envoy.yaml", yaml), "--concurrency", "1"]);
+  try {
+    const l = weft.listeners;
+    const internal = async (port: number, fields: string[]) => {
+      const e = await echoed(port, "/x", ["Host: a", "x-envoy-retry-on: 5xx", ...fields]);
+      const flag = valuesOf(e, "x-envoy-internal");
+      // An internal request keeps the x-envoy-* fields a trusted caller sets; an external one loses them.
+      assert.deepEqual(valuesOf(e, "x-envoy-retry-on"), flag.length > 0 ? ["5xx"] : [], JSON.stringify(e.fields));
+      return flag.length > 0;
+    };
+    // Inside a listed range, as the one XFF address (Envoy's rule without use_remote_address).
+    assert.equal(await internal(l.plain!, ["X-Forwarded-For: 10.200.0.1"]), true);
+    assert.equal(await internal(l.plain!, ["X-Forwarded-For: fd12::1"]), true);
+    // Outside every range, private or not; two addresses; none.
+    assert.equal(await internal(l.plain!, ["X-Forwarded-For: 192.168.1.1"]), false);
+    assert.equal(await internal(l.plain!, ["X-Forwarded-For: 11.0.0.1"]), false);
+    assert.equal(await internal(l.plain!, ["X-Forwarded-For: fe80::1"]), false);
+    assert.equal(await internal(l.plain!, ["X-Forwarded-For: 203.0.113.1, 10.0.0.1"]), false);
+    assert.equal(await internal(l.plain!, []), false);
+    // With use_remote_address: the loopback peer is listed, so without XFF it is internal (no
+    // external address set); with XFF it is not.
+    const direct = await echoed(l.edge!, "/x", ["Host: a"]);
+    assert.deepEqual(valuesOf(direct, "x-envoy-internal"), ["true"]);
+    assert.deepEqual(valuesOf(direct, "x-envoy-external-address"), []);
+    assert.equal(await internal(l.edge!, []), true);
+    assert.equal(await internal(l.edge!, ["X-Forwarded-For: 10.0.0.1"]), false);
+  } finally {
+    assert.equal(await weft.stop(), 0);
+    await up.close();
+  }
+});
+
+test("x-forwarded-for is appended with a bare comma and repeated fields are joined as Envoy's header map does", { timeout: 60_000 }, async () => {
+  const up = await startHeaderEcho();
+  const yaml = headerListenersYaml(up.port, { plain: "", edge: "\n          use_remote_address: true" });
+  const weft = await startWeft(["proxy", "serve", "-c", writeTempFile("envoy.yaml", yaml), "--concurrency", "1"]);
+  try {
+    const l = weft.listeners;
+    const xff = async (port: number, fields: string[]) => valuesOf(await echoed(port, "/x", ["Host: a", ...fields]), "x-forwarded-for");
+    // Appended with "," (HeaderMapImpl::appendToHeader), no separator after an empty value.
+    assert.deepEqual(await xff(l.edge!, ["X-Forwarded-For: 1.2.3.4"]), ["1.2.3.4,127.0.0.1"]);
+    assert.deepEqual(await xff(l.edge!, ["X-Forwarded-For: 1.2.3.4, 5.6.7.8"]), ["1.2.3.4, 5.6.7.8,127.0.0.1"]);
+    assert.deepEqual(await xff(l.edge!, ["X-Forwarded-For:"]), ["127.0.0.1"]);
+    assert.deepEqual(await xff(l.edge!, []), ["127.0.0.1"]);
+    // Repeated fields become one, joined with ",", empty values skipped.
+    const repeated = ["X-Forwarded-For: 1.1.1.1", "X-Forwarded-For:", "X-Forwarded-For: 2.2.2.2, 3.3.3.3"];
+    assert.deepEqual(await xff(l.edge!, repeated), ["1.1.1.1,2.2.2.2, 3.3.3.3,127.0.0.1"]);
+    assert.deepEqual(await xff(l.plain!, repeated), ["1.1.1.1,2.2.2.2, 3.3.3.3"]);
+    assert.deepEqual(await xff(l.plain!, ["X-Forwarded-For:", "X-Forwarded-For: 4.4.4.4"]), ["4.4.4.4"]);
+  } finally {
+    assert.equal(await weft.stop(), 0);
+    await up.close();
+  }
+});
+
+test("TE reaches the upstream as te: trailers when it lists the trailers token, and not at all otherwise", { timeout: 60_000 }, async () => {
+  const up = await startHeaderEcho();
+  const weft = await startWeft(["proxy", "serve", "-c", writeTempFile("envoy.yaml", headerListenersYaml(up.port, { plain: "" })), "--concurrency", "1"]);
+  try {
+    const te = async (fields: string[]) => valuesOf(await echoed(weft.listeners.plain!, "/x", ["Host: a", ...fields]), "te");
+    assert.deepEqual(await te(["TE: trailers, gzip"]), ["trailers"]);
+    assert.deepEqual(await te(["TE: deflate;q=0.5, trailers"]), ["trailers"]);
+    assert.deepEqual(await te(["TE: trailers"]), ["trailers"]);
+    assert.deepEqual(await te(["TE: gzip", "TE: Trailers"]), ["trailers"]);
+    assert.deepEqual(await te(["Connection: TE", "TE: trailers, deflate"]), ["trailers"]);
+    assert.deepEqual(await te(["TE: gzip"]), []);
+    assert.deepEqual(await te(["TE: trailersx, gzip"]), []);
+    assert.deepEqual(await te([]), []);
   } finally {
     assert.equal(await weft.stop(), 0);
     await up.close();

@@ -71,6 +71,7 @@ const DEFAULT_HCM: Omit<HttpConnectionManager, "statPrefix" | "routeConfig"> = {
   streamIdleTimeoutMs: 300_000,
   useRemoteAddress: false,
   xffNumTrustedHops: 0,
+  internalAddressRanges: [],
   generateRequestId: true,
   serverName: "weft",
   stripTrailingHostDot: false,
@@ -111,6 +112,11 @@ const FULL_EXAMPLE = yaml`
             server_name: edge
             use_remote_address: true
             xff_num_trusted_hops: 2
+            internal_address_config:
+              unix_sockets: false
+              cidr_ranges:
+              - {address_prefix: 10.0.0.0, prefix_len: 8}
+              - {address_prefix: "fd00::"}
             strip_trailing_host_dot: true
             strip_any_host_port: true
             generate_request_id: false
@@ -218,6 +224,7 @@ test("parseBootstrap() reads a full example into the model", () => {
       streamIdleTimeoutMs: 120_000,
       useRemoteAddress: true,
       xffNumTrustedHops: 2,
+      internalAddressRanges: [{ addressPrefix: "10.0.0.0", prefixLen: 8 }, { addressPrefix: "fd00::", prefixLen: 0 }],
       generateRequestId: false,
       serverName: "edge",
       stripTrailingHostDot: true,
@@ -384,6 +391,8 @@ test("DEFAULT_BOOTSTRAP_YAML parses with no errors into the documented default",
   assert.deepEqual(main?.address, { address: "127.0.0.1", port: 10000 });
   assert.equal(main?.http.statPrefix, "ingress_http");
   assert.equal(main?.http.useRemoteAddress, true);
+  // Trusts no client, loopback included (see the comment in the YAML).
+  assert.deepEqual(main?.http.internalAddressRanges, []);
   const vh = main?.http.routeConfig.virtualHosts[0];
   assert.deepEqual(vh?.domains, ["*"]);
   assert.deepEqual(
@@ -999,6 +1008,42 @@ test("errors: HTTP connection manager limits follow Envoy's bounds", () => {
       'envoy.yaml:15:31: static_resources.listeners[0].filter_chains[0].filters[0].typed_config.use_remote_address: must be true or false, got "true"',
       "envoy.yaml:16:33: static_resources.listeners[0].filter_chains[0].filters[0].typed_config.xff_num_trusted_hops: must be an integer from 0 to 4294967295, got -1",
       "envoy.yaml:18:32: static_resources.listeners[0].filter_chains[0].filters[0].typed_config.strip_any_host_port: only one of strip_matching_host_port or strip_any_host_port can be set (as in Envoy)",
+    ],
+  );
+});
+
+test("errors: internal_address_config takes IP ranges that fit their family, and no unix sockets", () => {
+  assert.deepEqual(
+    errorsOf(yaml`
+      static_resources:
+        listeners:
+        - name: l
+          address: {socket_address: {address: 127.0.0.1, port_value: 80}}
+          filter_chains:
+          - filters:
+            - name: envoy.filters.network.http_connection_manager
+              typed_config:
+                "@type": ${HCM}
+                stat_prefix: l
+                internal_address_config:
+                  unix_sockets: true
+                  cidr_ranges:
+                  - {address_prefix: 10.0.0.0, prefix_len: 33}
+                  - {address_prefix: "2001:db8::", prefix_len: 129}
+                  - {address_prefix: localhost, prefix_len: 8}
+                  - {prefix_len: 8}
+                  - {address: 10.0.0.0}
+                route_config: {}
+                http_filters: [{name: envoy.filters.http.router}]
+    `),
+    [
+      "envoy.yaml:12:27: static_resources.listeners[0].filter_chains[0].filters[0].typed_config.internal_address_config.unix_sockets: true is not supported yet by weft: its listeners are TCP only (pipe addresses are not supported yet), so no client is a unix socket",
+      "envoy.yaml:14:54: static_resources.listeners[0].filter_chains[0].filters[0].typed_config.internal_address_config.cidr_ranges[0].prefix_len: must be at most 32 for the IPv4 address 10.0.0.0, got 33",
+      "envoy.yaml:15:58: static_resources.listeners[0].filter_chains[0].filters[0].typed_config.internal_address_config.cidr_ranges[1].prefix_len: must be an integer from 0 to 128, got 129",
+      'envoy.yaml:16:32: static_resources.listeners[0].filter_chains[0].filters[0].typed_config.internal_address_config.cidr_ranges[2].address_prefix: must be an IP address such as 10.0.0.0 or fd00::, got "localhost"',
+      "envoy.yaml:17:15: static_resources.listeners[0].filter_chains[0].filters[0].typed_config.internal_address_config.cidr_ranges[3].address_prefix: is required",
+      "envoy.yaml:18:15: static_resources.listeners[0].filter_chains[0].filters[0].typed_config.internal_address_config.cidr_ranges[4].address_prefix: is required",
+      'envoy.yaml:18:16: static_resources.listeners[0].filter_chains[0].filters[0].typed_config.internal_address_config.cidr_ranges[4]: unknown field "address"',
     ],
   );
 });

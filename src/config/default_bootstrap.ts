@@ -50,6 +50,14 @@ static_resources:
           # An edge proxy: the peer is the client, appended to x-forwarded-for (Envoy's default,
           # false, is for a proxy behind another one that already set it).
           use_remote_address: true
+          # No client is internal (Envoy's default since 1.33): internal clients get
+          # x-envoy-internal and may set x-envoy-* fields such as retry and timeout
+          # overrides. Loopback is not trusted here on purpose: every client of this
+          # listener is a local program, and a proxy on this host relaying outside
+          # traffic without x-forwarded-for would make that traffic internal too. To
+          # trust your own networks, list them:
+          #   internal_address_config:
+          #     cidr_ranges: [{ address_prefix: 10.0.0.0, prefix_len: 8 }]
           route_config:
             name: local_route
             virtual_hosts:

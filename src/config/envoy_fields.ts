@@ -120,13 +120,14 @@ export const HTTP_CONNECTION_MANAGER = m(
     @type codec_type stat_prefix route_config http_filters common_http_protocol_options server_name
     max_request_headers_kb stream_idle_timeout request_timeout request_headers_timeout use_remote_address
     generate_request_id xff_num_trusted_hops strip_trailing_host_dot strip_matching_host_port strip_any_host_port
+    internal_address_config
   `,
   `
     rds scoped_routes add_user_agent tracing http1_safe_max_connection_duration http_protocol_options
     http2_protocol_options http3_protocol_options server_header_transformation scheme_header_transformation
     drain_timeout delayed_close_timeout access_log access_log_flush_interval flush_access_log_on_new_request
     access_log_options original_ip_detection_extensions
-    early_header_mutation_extensions internal_address_config skip_xff_append via
+    early_header_mutation_extensions skip_xff_append via
     preserve_external_request_id always_set_request_id_in_response forward_client_cert_details
     set_current_client_cert_details proxy_100_continue represent_ipv4_remote_address_as_ipv4_mapped_ipv6
     upgrade_configs normalize_path merge_slashes path_with_escaped_slashes_action request_id_extension
@@ -135,6 +136,12 @@ export const HTTP_CONNECTION_MANAGER = m(
     append_x_forwarded_port append_local_overload add_proxy_protocol_connection_state
   `,
 );
+
+/** `HttpConnectionManager.InternalAddressConfig`. */
+export const INTERNAL_ADDRESS_CONFIG = m("unix_sockets cidr_ranges", "");
+
+/** `envoy.config.core.v3.CidrRange`. */
+export const CIDR_RANGE = m("address_prefix prefix_len", "");
 
 /** `envoy.config.core.v3.HttpProtocolOptions`. */
 export const HTTP_PROTOCOL_OPTIONS = m(

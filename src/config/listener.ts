@@ -6,12 +6,12 @@
  */
 
 import { isSeq } from "yaml";
-import { readAddress } from "./address.ts";
+import { isIPv4, isIPv6, readAddress } from "./address.ts";
 import * as F from "./envoy_fields.ts";
 import type { Message, Reader } from "./reader.ts";
 import { UINT32_MAX } from "./reader.ts";
 import { type ClusterReference, readRouteConfig } from "./route_config.ts";
-import type { HttpConnectionManager, Listener, SocketAddress } from "./types.ts";
+import type { CidrRange, HttpConnectionManager, Listener, SocketAddress } from "./types.ts";
 import type { YamlNode } from "./yaml_source.ts";
 
 /** The network filter weft implements. */
@@ -152,6 +152,7 @@ function readHttpConnectionManager(
     streamIdleTimeoutMs: h.duration("stream_idle_timeout", { min: 0 }) ?? 300_000,
     useRemoteAddress: h.bool("use_remote_address") ?? false,
     xffNumTrustedHops: h.integer("xff_num_trusted_hops", 0, UINT32_MAX) ?? 0,
+    internalAddressRanges: readInternalAddressConfig(h),
     generateRequestId: h.bool("generate_request_id") ?? true,
     serverName: h.string("server_name") ?? "weft",
     stripTrailingHostDot: h.bool("strip_trailing_host_dot") ?? false,
@@ -159,6 +160,45 @@ function readHttpConnectionManager(
   };
   if (statPrefix === undefined || routeConfig === undefined) return undefined;
   return { statPrefix, routeConfig, httpFilters, ...settings };
+}
+
+/**
+ * `internal_address_config`: its `cidr_ranges` (empty when absent: no address is internal, Envoy's
+ * default since 1.33). `unix_sockets: true` is refused, as weft listens on TCP only.
+ */
+function readInternalAddressConfig(h: Message): CidrRange[] {
+  const c = h.message("internal_address_config", F.INTERNAL_ADDRESS_CONFIG);
+  if (c === undefined) return [];
+  if (c.bool("unix_sockets") === true) {
+    c.reader.error(
+      c.at("unix_sockets"),
+      c.get("unix_sockets") ?? c.node,
+      "true is not supported yet by weft: its listeners are TCP only (pipe addresses are not supported yet), so no client is a unix socket",
+    );
+  }
+  const ranges: CidrRange[] = [];
+  for (const item of c.list("cidr_ranges")) {
+    const range = readCidrRange(c.reader.message(item.node, item.path, F.CIDR_RANGE));
+    if (range !== undefined) ranges.push(range);
+  }
+  return ranges;
+}
+
+/** A `CidrRange`: an IP address and a prefix length that fits its family (Envoy refuses the rest). */
+function readCidrRange(m: Message | undefined): CidrRange | undefined {
+  if (m === undefined) return undefined;
+  const addressPrefix = m.string("address_prefix", { required: true });
+  // A UInt32Value: unset is 0, a range holding every address of the family.
+  const prefixLen = m.has("prefix_len") ? m.integer("prefix_len", 0, 128) : 0;
+  if (addressPrefix === undefined || prefixLen === undefined) return undefined;
+  if (isIPv4(addressPrefix)) {
+    if (prefixLen <= 32) return { addressPrefix, prefixLen };
+    m.reader.error(m.at("prefix_len"), m.get("prefix_len") ?? m.node, `must be at most 32 for the IPv4 address ${addressPrefix}, got ${prefixLen}`);
+    return undefined;
+  }
+  if (isIPv6(addressPrefix)) return { addressPrefix, prefixLen };
+  m.reader.error(m.at("address_prefix"), m.get("address_prefix") ?? m.node, `must be an IP address such as 10.0.0.0 or fd00::, got ${JSON.stringify(addressPrefix)}`);
+  return undefined;
 }
 
 /** `strip_matching_host_port` / `strip_any_host_port` (Envoy allows one of them). */

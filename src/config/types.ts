@@ -87,6 +87,12 @@ export interface HttpConnectionManager {
   useRemoteAddress: boolean;
   /** `xff_num_trusted_hops` (default 0): how many proxies in front append to `x-forwarded-for`. */
   xffNumTrustedHops: number;
+  /**
+   * `internal_address_config.cidr_ranges`: the networks whose clients are internal (get
+   * `x-envoy-internal` and may set `x-envoy-*` fields). Empty without it: as in Envoy since 1.33,
+   * no address is internal by default.
+   */
+  internalAddressRanges: CidrRange[];
   /** `strip_trailing_host_dot` (default false): `example.com.` becomes `example.com` before routing. */
   stripTrailingHostDot: boolean;
   /**
@@ -99,6 +105,14 @@ export interface HttpConnectionManager {
   generateRequestId: boolean;
   /** `server_name` (default "envoy"); weft's default is "weft". */
   serverName: string;
+}
+
+/** `envoy.config.core.v3.CidrRange`: an IP network. */
+export interface CidrRange {
+  /** An IPv4 or IPv6 address. */
+  addressPrefix: string;
+  /** Leading bits that must match: 0 to 32 for IPv4, to 128 for IPv6. */
+  prefixLen: number;
 }
 
 export interface RouteConfig {

@@ -18,7 +18,7 @@ import type { RequestHead, ResponseHead } from "./http1/types.ts";
 import type { ListenerRuntime } from "./listener.ts";
 import { pickWeighted } from "./load_balancer.ts";
 import { type HeadWriter, headWriter } from "./head_writer.ts";
-import { decideForwarding, dropsEnvoyField, forwarding } from "./forwarded.ts";
+import { decideForwarding, dropsEnvoyField, forwarding, teAcceptsTrailers } from "./forwarded.ts";
 import { ENVOY_BODIES, localReply } from "./local_reply.ts";
 import { normalizeHost, type RouteMatchResult } from "./router.ts";
 import type { DownstreamSide, RequestStream } from "./stream.ts";
@@ -210,7 +210,7 @@ export class Exchange implements UpstreamUser, Expirable, RequestStream {
     const nominated = head.connectionNominated;
     // A nominated field is gone before anything reads it (Envoy's codec removes them), XFF too.
     const xff = nominated !== null && nominated.includes("x-forwarded-for") ? null : head.forwardedFor;
-    decideForwarding(this.conn.socket.remoteAddress, xff, hcm.useRemoteAddress, hcm.xffNumTrustedHops);
+    decideForwarding(this.conn.socket.remoteAddress, xff, hcm.useRemoteAddress, hcm.xffNumTrustedHops, hcm.internalAddressRanges);
     const edge = forwarding.edge;
     // Envoy trusts a client's x-forwarded-proto only from a trusted proxy.
     const keepProto = !hcm.useRemoteAddress || hcm.xffNumTrustedHops > 0;
@@ -224,11 +224,16 @@ export class Exchange implements UpstreamUser, Expirable, RequestStream {
     w.field("host", action.hostRewriteLiteral ?? head.host ?? "");
     let hasProto = false;
     let requestId = false;
+    let teSeen = false;
     const h = head.headers;
     for (let i = 0; i < h.length; i += 2) {
       const name = h[i]!;
       if (HOP_BY_HOP.has(name)) {
-        if (name === "te" && h[i + 1]!.toLowerCase() === "trailers") w.field(name, h[i + 1]!);
+        // Envoy forwards TE as `te: trailers` alone, once, when a TE field lists that token.
+        if (name === "te" && !teSeen) {
+          teSeen = true;
+          if (teAcceptsTrailers(h)) w.field("te", "trailers");
+        }
         continue;
       }
       if (nominated !== null && nominated.includes(name)) continue;
@@ -250,10 +255,11 @@ export class Exchange implements UpstreamUser, Expirable, RequestStream {
       w.field(name, h[i + 1]!);
     }
     if (hcm.useRemoteAddress) {
+      // Appended as Envoy's header map appends: after a bare ",", none after an empty value.
       w.text("x-forwarded-for: ");
-      if (xff !== null) {
+      if (xff !== null && xff !== "") {
         w.text(xff);
-        w.text(", ");
+        w.text(",");
       }
       w.text(this.conn.socket.remoteAddress);
       w.crlf();

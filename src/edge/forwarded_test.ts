@@ -1,13 +1,25 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { addressFromRight, decideForwarding, dropsEnvoyField, forwarding, isInternalAddress } from "./forwarded.ts";
+import type { CidrRange } from "../config/types.ts";
+import { addressFromRight, decideForwarding, dropsEnvoyField, forwarding, isInternalAddress, teAcceptsTrailers } from "./forwarded.ts";
 
-function decide(remote: string, xff: string | null, useRemoteAddress: boolean, hops: number) {
-  decideForwarding(remote, xff, useRemoteAddress, hops);
+/** The networks Envoy trusted before 1.33, as its docs spell them out for internal_address_config. */
+const PRIVATE: CidrRange[] = [
+  { addressPrefix: "10.0.0.0", prefixLen: 8 },
+  { addressPrefix: "192.168.0.0", prefixLen: 16 },
+  { addressPrefix: "172.16.0.0", prefixLen: 12 },
+  { addressPrefix: "127.0.0.1", prefixLen: 32 },
+  { addressPrefix: "fd00::", prefixLen: 8 },
+  { addressPrefix: "::1", prefixLen: 128 },
+];
+
+function decide(remote: string, xff: string | null, useRemoteAddress: boolean, hops: number, ranges: CidrRange[] = PRIVATE) {
+  decideForwarding(remote, xff, useRemoteAddress, hops, ranges);
   return { ...forwarding };
 }
 
-// The six examples of Envoy's docs (configuration/http/http_conn_man/headers, x-forwarded-for).
+// The six examples of Envoy's docs (configuration/http/http_conn_man/headers, x-forwarded-for),
+// with the private networks configured as internal.
 test("decideForwarding() follows Envoy's XFF examples 1 to 6", () => {
   const xff = "203.0.113.128, 203.0.113.10, 203.0.113.1";
   // 1: edge proxy, no trusted proxy in front: the peer is the client, XFF ignored.
@@ -49,26 +61,60 @@ test("addressFromRight() skips entries from the right and needs an IP address", 
   assert.equal(addressFromRight("10.0.0.1\xa0, 1.1.1.1", 1), null);
 });
 
-test("isInternalAddress() is Envoy's default: RFC 1918, fd00::/8, 127.0.0.1 and ::1", () => {
-  for (const a of ["127.0.0.1", "10.0.0.1", "192.168.0.0", "172.16.0.0", "172.30.2.1", "172.31.255.255", "fd00::", "fdff::", "fd01::1", "::1"]) {
-    assert.equal(isInternalAddress(a), true, a);
+test("decideForwarding() trusts no address without internal ranges (Envoy 1.33+, CVE-2024-45806)", () => {
+  // Example 6 and an edge proxy's loopback peer: internal only when configured.
+  assert.deepEqual(decide("10.20.30.50", "10.20.30.40", false, 0, []), { clientAddress: "10.20.30.40", internal: false, edge: false });
+  assert.deepEqual(decide("127.0.0.1", null, true, 0, []), { clientAddress: "127.0.0.1", internal: false, edge: true });
+  assert.deepEqual(decide("::1", null, true, 0, []), { clientAddress: "::1", internal: false, edge: true });
+  // A range that does not hold the client trusts nothing else.
+  const only = [{ addressPrefix: "192.0.2.0", prefixLen: 24 }];
+  assert.equal(decide("10.0.0.1", null, true, 0, only).internal, false);
+  assert.equal(decide("192.0.2.77", null, true, 0, only).internal, true);
+});
+
+test("isInternalAddress() matches the configured CIDR ranges, by family", () => {
+  for (const a of ["127.0.0.1", "10.0.0.1", "10.255.255.255", "192.168.0.0", "172.16.0.0", "172.30.2.1", "172.31.255.255", "fd00::", "fdff::", "fd01::1", "::1", "FD12:3456::1"]) {
+    assert.equal(isInternalAddress(a, PRIVATE), true, a);
   }
-  for (const a of ["192.167.0.0", "172.32.0.0", "172.15.0.1", "11.0.0.1", "127.0.0.2", "203.0.113.1", "fe80::1", "fc00::", "2001:db8::1", "fd::1"]) {
-    assert.equal(isInternalAddress(a), false, a);
+  for (const a of ["192.167.0.0", "172.32.0.0", "172.15.0.1", "11.0.0.1", "127.0.0.2", "203.0.113.1", "fe80::1", "fc00::", "2001:db8::1", "::2", "::ffff:10.0.0.1", "junk"]) {
+    assert.equal(isInternalAddress(a, PRIVATE), false, a);
   }
+  assert.equal(isInternalAddress("10.0.0.1", []), false);
+  // Prefix lengths off octet and group boundaries, 0 (the whole family) and the full length.
+  assert.equal(isInternalAddress("198.51.100.130", [{ addressPrefix: "198.51.100.128", prefixLen: 25 }]), true);
+  assert.equal(isInternalAddress("198.51.100.127", [{ addressPrefix: "198.51.100.128", prefixLen: 25 }]), false);
+  assert.equal(isInternalAddress("203.0.113.9", [{ addressPrefix: "0.0.0.0", prefixLen: 0 }]), true);
+  assert.equal(isInternalAddress("2001:db8::1", [{ addressPrefix: "0.0.0.0", prefixLen: 0 }]), false);
+  assert.equal(isInternalAddress("2001:db8::1", [{ addressPrefix: "::", prefixLen: 0 }]), true);
+  assert.equal(isInternalAddress("2001:db8:8000::1", [{ addressPrefix: "2001:db8:8000::", prefixLen: 33 }]), true);
+  assert.equal(isInternalAddress("2001:db8:7fff::1", [{ addressPrefix: "2001:db8:8000::", prefixLen: 33 }]), false);
+  assert.equal(isInternalAddress("2001:db8::1", [{ addressPrefix: "2001:db8::1", prefixLen: 128 }]), true);
+  assert.equal(isInternalAddress("2001:db8::2", [{ addressPrefix: "2001:db8::1", prefixLen: 128 }]), false);
+  // An IPv4-mapped address is IPv6: it matches an IPv6 range only, as in Envoy.
+  assert.equal(isInternalAddress("::ffff:10.0.0.1", [{ addressPrefix: "::ffff:0:0", prefixLen: 96 }]), true);
+  assert.equal(isInternalAddress("1:2:3:4:5:6:7:8", [{ addressPrefix: "1:2:3:4:5:6:7:8", prefixLen: 128 }]), true);
+  assert.equal(isInternalAddress("1:2:3:4:5:6:7:8:9", [{ addressPrefix: "::", prefixLen: 0 }]), false);
+});
+
+test("teAcceptsTrailers() looks for the trailers token in every TE field", () => {
+  assert.equal(teAcceptsTrailers(["host", "a", "te", "trailers, gzip"]), true);
+  assert.equal(teAcceptsTrailers(["te", "gzip", "x", "trailers", "te", " Trailers\t"]), true);
+  assert.equal(teAcceptsTrailers(["te", "gzip, trailersx", "x-te", "trailers"]), false);
+  assert.equal(teAcceptsTrailers(["te", "trailers;q=1"]), false);
+  assert.equal(teAcceptsTrailers([]), false);
 });
 
 test("dropsEnvoyField() strips what Envoy's sanitizing strips, by origin", () => {
-  decideForwarding("203.0.113.9", null, true, 0); // external, at the edge
+  decideForwarding("203.0.113.9", null, true, 0, PRIVATE); // external, at the edge
   for (const f of ["x-envoy-internal", "x-envoy-expected-rq-timeout-ms", "x-envoy-retry-on", "x-envoy-external-address", "x-envoy-downstream-service-node"]) {
     assert.equal(dropsEnvoyField(f), true, f);
   }
   assert.equal(dropsEnvoyField("x-envoy-something-else"), false);
-  decideForwarding("10.0.0.1", "203.0.113.9", false, 0); // external, not at the edge
+  decideForwarding("10.0.0.1", "203.0.113.9", false, 0, PRIVATE); // external, not at the edge
   assert.equal(dropsEnvoyField("x-envoy-retry-on"), true);
   assert.equal(dropsEnvoyField("x-envoy-external-address"), false);
   assert.equal(dropsEnvoyField("x-envoy-downstream-service-node"), false);
-  decideForwarding("10.0.0.1", null, true, 0); // internal
+  decideForwarding("10.0.0.1", null, true, 0, PRIVATE); // internal
   assert.equal(dropsEnvoyField("x-envoy-internal"), true);
   assert.equal(dropsEnvoyField("x-envoy-retry-on"), false);
   assert.equal(dropsEnvoyField("x-envoy-expected-rq-timeout-ms"), false);

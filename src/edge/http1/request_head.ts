@@ -233,7 +233,9 @@ export function parseRequestHead(buf: Uint8Array, limits: HeadLimits): HeadResul
         } else if (id === ID_UPGRADE) {
           upgradeValue = upgradeValue === null ? value : `${upgradeValue}, ${value}`;
         } else {
-          forwardedFor = forwardedFor === null ? value : `${forwardedFor}, ${value}`;
+          // Joined as Envoy's header map joins repeats: ",", an empty value adds nothing.
+          if (forwardedFor === null || forwardedFor === "") forwardedFor = value;
+          else if (value !== "") forwardedFor = `${forwardedFor},${value}`;
         }
       }
     } else {

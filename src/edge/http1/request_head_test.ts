@@ -116,7 +116,8 @@ test("parseRequestHead() lists the fields Connection nominates and collects X-Fo
   // Upgrade is read as a flag (an upgrade forwards it); a nominated field the head lacks is not listed.
   assert.deepEqual(head.connectionNominated, ["http2-settings", "x-hop"]);
   assert.equal(head.keepAlive, false);
-  assert.equal(head.forwardedFor, "1.2.3.4, 5.6.7.8, 9.9.9.9");
+  // Joined as Envoy joins repeated fields: with a bare ",".
+  assert.equal(head.forwardedFor, "1.2.3.4,5.6.7.8, 9.9.9.9");
   assert.deepEqual(head.headers.filter((_, i) => i % 2 === 0), [
     "host",
     "connection",

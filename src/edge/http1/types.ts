@@ -49,7 +49,7 @@ export interface RequestHead {
    * when none, so the common message costs nothing.
    */
   connectionNominated: string[] | null;
-  /** The `X-Forwarded-For` values joined with ", ", or null when absent. */
+  /** The `X-Forwarded-For` values joined with "," (empty ones skipped, as Envoy), or null when absent. */
   forwardedFor: string | null;
   /** Bytes the head occupied, including the final CRLF CRLF. */
   headBytes: number;
