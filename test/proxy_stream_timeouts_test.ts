@@ -8,11 +8,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { IncomingMessage } from "node:http";
+import { connect, type Socket } from "node:net";
 import { RawConnection } from "./helpers/http_client.ts";
 import { startUpstream } from "./helpers/upstream.ts";
 import { bootstrapYaml, parseStats } from "./helpers/bootstrap.ts";
 import { withTimeout } from "./helpers/timeout.ts";
-import { startWeft, writeTempFile } from "./helpers/weft_process.ts";
+import { eventually, startWeft, writeTempFile } from "./helpers/weft_process.ts";
 
 test("request_timeout and stream_idle_timeout answer, reset and release as Envoy does", { timeout: 90_000 }, async () => {
   /** Path → resolves when the upstream side of the connection carrying it closes. */
@@ -118,5 +119,55 @@ test("request_timeout and stream_idle_timeout answer, reset and release as Envoy
     for (const f of stop) f();
     assert.equal(await weft.stop(), 0);
     await up.close();
+  }
+});
+
+test("a connection closing after a timeout whose client reads nothing is closed after delayed_close_timeout, its timeout counted once", { timeout: 60_000 }, async () => {
+  // 4 KB replies, and an output limit high enough that 8,000 of them are all answered: far more
+  // than the kernel's socket buffers take, so the proxy holds output that can never be sent.
+  const yaml = bootstrapYaml({
+    listenerExtra: `
+    per_connection_buffer_limit_bytes: 100000000`,
+    hcm: `
+          request_headers_timeout: 1s
+          common_http_protocol_options: { idle_timeout: 1s }`,
+    routes: `
+              - match: { prefix: "/" }
+                direct_response: { status: 200, body: { inline_string: "${"x".repeat(4000)}" } }`,
+    clusters: [],
+  });
+  const weft = await startWeft(["proxy", "serve", "-c", writeTempFile("envoy.yaml", yaml), "--concurrency", "1"]);
+  const clients: Socket[] = [];
+  try {
+    const stats = async () => parseStats(await (await weft.admin("/stats")).text());
+    const before = await stats();
+    const flood = async (tail: string) => {
+      const s = await new Promise<Socket>((resolve, reject) => {
+        const c = connect({ port: weft.listeners.edge!, host: "127.0.0.1" }, () => resolve(c));
+        c.once("error", reject);
+      });
+      clients.push(s);
+      s.on("error", () => {});
+      s.pause(); // never reads
+      s.write("GET /r HTTP/1.1\r\nhost: x\r\n\r\n".repeat(8000) + tail);
+    };
+    // Idle once all are answered: idle_timeout closes it, but its 32 MB of replies cannot be sent.
+    await flood("");
+    // A head left incomplete behind them: request_headers_timeout answers 408 and closes, likewise stuck.
+    await flood("GET /partial HTTP/1.1\r\n");
+    // Envoy closes a connection whose close-after-flush makes no progress for delayed_close_timeout (1 s).
+    let after: Record<string, number> = {};
+    const d = (name: string) => (after[name] ?? 0) - (before[name] ?? 0);
+    await eventually("both connections closed by the proxy's delayed close", async () => {
+      after = await stats();
+      return d("http.edge.downstream_cx_delayed_close_timeout") === 2 && after["http.edge.downstream_cx_active"] === 0;
+    }, 10_000);
+    assert.equal(d("http.edge.downstream_cx_idle_timeout"), 1);
+    assert.equal(d("http.edge.downstream_rq_header_timeout"), 1);
+    assert.equal(d("http.edge.downstream_rq_4xx"), 1);
+    assert.equal(d("http.edge.downstream_rq_2xx"), 16000);
+  } finally {
+    for (const c of clients) c.destroy();
+    assert.equal(await weft.stop(), 0);
   }
 });

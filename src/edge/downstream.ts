@@ -19,6 +19,11 @@ import type { Counter } from "../stats/scope.ts";
 import type { DownstreamSide, RequestStream } from "./stream.ts";
 
 const EMPTY = new Uint8Array(0);
+/**
+ * Envoy's default `delayed_close_timeout`: a connection being closed whose output has not moved for
+ * this long (a client that reads nothing) is closed at once instead of waiting for it forever.
+ */
+const DELAYED_CLOSE_TIMEOUT_MS = 1000;
 
 export interface DownstreamHost {
   ctx: WorkerContext;
@@ -54,6 +59,11 @@ export class DownstreamConnection implements SocketHandlers, DownstreamSide {
   /** When a byte last moved to or from the client (`performance.now()` clock): stream_idle_timeout. */
   private lastByteAt = 0;
   private maxRequestsCounted = false;
+  /** The socket was ended: it closes once its output is written (see `closeAfterFlush`). */
+  private closing = false;
+  /** While closing: output bytes still queued at the last check, and when they last went down. */
+  private closingPendingBytes = 0;
+  private closingProgressAt = 0;
   closed = false;
 
   constructor(readonly socket: TcpSocket, readonly slot: ListenerSlot, readonly host: DownstreamHost) {
@@ -260,8 +270,7 @@ export class DownstreamConnection implements SocketHandlers, DownstreamSide {
     if (code === 431) http.rqHeaderOverflow.inc();
     // Envoy answers a codec error with the status's reason phrase as the body.
     this.send(localReply(code, statusText(code), { close: true, server: this.slot.current.config.http.serverName }));
-    this.closeAfterResponse = true;
-    this.socket.end();
+    this.closeAfterFlush();
   }
 
   /** Write `bytes[start, end)` to the client, counting bytes. Returns false under back-pressure. */
@@ -281,8 +290,7 @@ export class DownstreamConnection implements SocketHandlers, DownstreamSide {
     this.pausedByExchange = false;
     this.host.ctx.dispatcher.connections.touch(this.row);
     if (!keepOpen || this.closeAfterResponse) {
-      this.closeAfterResponse = true;
-      this.socket.end();
+      this.closeAfterFlush();
       return;
     }
     this.syncPause();
@@ -299,6 +307,8 @@ export class DownstreamConnection implements SocketHandlers, DownstreamSide {
    */
   checkTimeouts(now: number, perfNow: number): void {
     if (this.closed) return;
+    // A closing connection has no request left to time out: only its flush is watched.
+    if (this.closing) return this.checkDelayedClose(perfNow);
     const ex = this.exchange;
     if (ex !== null) {
       ex.checkStreamTimeouts(perfNow, this.lastByteAt);
@@ -320,8 +330,36 @@ export class DownstreamConnection implements SocketHandlers, DownstreamSide {
     }
     if (hcm.idleTimeoutMs > 0 && now - this.row.lastActivityAt > hcm.idleTimeoutMs) {
       http.cxIdleTimeout.inc();
-      this.closeAfterResponse = true;
-      this.socket.end();
+      this.closeAfterFlush();
+    }
+  }
+
+  /**
+   * Stop reading requests and close once everything written is sent (Envoy's `FlushWriteAndDelay`).
+   * If the output stops moving meanwhile, `checkDelayedClose` closes at once.
+   */
+  private closeAfterFlush(): void {
+    this.closeAfterResponse = true;
+    if (this.closing) return;
+    this.closing = true;
+    this.closingPendingBytes = this.socket.pendingBytes;
+    this.closingProgressAt = this.host.ctx.dispatcher.loop.now();
+    this.socket.end();
+  }
+
+  /**
+   * A closing connection whose queued output has not gone down for `DELAYED_CLOSE_TIMEOUT_MS` is
+   * destroyed and counted (`downstream_cx_delayed_close_timeout`), as Envoy's delayed close timer
+   * does; each write that moves re-arms it.
+   */
+  private checkDelayedClose(now: number): void {
+    const pending = this.socket.pendingBytes;
+    if (pending < this.closingPendingBytes) {
+      this.closingPendingBytes = pending;
+      this.closingProgressAt = now;
+    } else if (now - this.closingProgressAt > DELAYED_CLOSE_TIMEOUT_MS) {
+      this.slot.current.http.cxDelayedCloseTimeout.inc();
+      this.socket.destroy();
     }
   }
 
@@ -333,13 +371,13 @@ export class DownstreamConnection implements SocketHandlers, DownstreamSide {
     listener.http.rqByClass[3]!.inc();
     this.closeAfterResponse = true;
     this.send(localReply(408, body, { close: true, server: listener.config.http.serverName }));
-    this.socket.end();
+    this.closeAfterFlush();
   }
 
   /** Close an idle connection (drain); a busy one closes after its response. */
   closeWhenIdle(): void {
     this.closeAfterResponse = true;
-    if (this.exchange === null) this.socket.end();
+    if (this.exchange === null) this.closeAfterFlush();
   }
 
   drain(_s: TcpSocket): void {

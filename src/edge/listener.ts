@@ -42,6 +42,8 @@ export class HttpStats {
   readonly cxDestroyRemoteActiveRq: Counter;
   readonly rqHeaderTimeout: Counter;
   readonly cxIdleTimeout: Counter;
+  /** A closing connection whose output stopped moving was closed at once (Envoy's delayed close timer). */
+  readonly cxDelayedCloseTimeout: Counter;
   readonly cxMaxRequestsReached: Counter;
 
   constructor(scope: StatsScope, statPrefix: string) {
@@ -68,6 +70,7 @@ export class HttpStats {
     this.cxDestroyRemoteActiveRq = c("downstream_cx_destroy_remote_active_rq");
     this.rqHeaderTimeout = c("downstream_rq_header_timeout");
     this.cxIdleTimeout = c("downstream_cx_idle_timeout");
+    this.cxDelayedCloseTimeout = c("downstream_cx_delayed_close_timeout");
     this.cxMaxRequestsReached = c("downstream_cx_max_requests_reached");
   }
 }
