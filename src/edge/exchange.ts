@@ -658,7 +658,9 @@ export class Exchange implements UpstreamUser, Expirable, RequestStream {
     let keepOpen = true;
     if (up !== null) {
       if (this.pausedUpstream) up.socket.resume();
-      const reusable = this.requestDone && this.respHead !== null && this.respHead.keepAlive &&
+      // An HTTP/1.0 client's request went up with `connection: close` (writeUpstreamHead), after
+      // which no request may follow on that connection (RFC 9112 §9.6), whatever the upstream answers.
+      const reusable = this.requestDone && this.respHead !== null && this.respHead.keepAlive && this.head.minor === 1 &&
         this.respHead.bodyKind !== "close" && this.respHead.status !== 101 && this.protocolSwitch === null && up.connected;
       if (reusable) cluster!.release(up);
       else up.destroy();
