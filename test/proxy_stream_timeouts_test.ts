@@ -115,6 +115,10 @@ test("request_timeout and stream_idle_timeout answer, reset and release as Envoy
     assert.equal(d("http.edge.downstream_rq_4xx"), 3);
     assert.equal(d("http.edge.downstream_rq_5xx"), 1);
     assert.equal(d("http.edge.downstream_rq_active"), 0);
+    // The stalled response's connection was reset by the proxy, with its stream active: a local close
+    // (Envoy's downstream_cx_destroy_local_active_rq); every client here stays until the end.
+    assert.equal(d("http.edge.downstream_cx_destroy_local_active_rq"), 1);
+    assert.equal(d("http.edge.downstream_cx_destroy_remote_active_rq"), 0);
   } finally {
     for (const f of stop) f();
     assert.equal(await weft.stop(), 0);

@@ -64,6 +64,8 @@ export class DownstreamConnection implements SocketHandlers, DownstreamSide {
   /** While closing: output bytes still queued at the last check, and when they last went down. */
   private closingPendingBytes = 0;
   private closingProgressAt = 0;
+  /** weft destroyed the socket itself (`reset`): a local close, not the client's. */
+  private resetLocally = false;
   closed = false;
 
   constructor(readonly socket: TcpSocket, readonly slot: ListenerSlot, readonly host: DownstreamHost) {
@@ -359,7 +361,7 @@ export class DownstreamConnection implements SocketHandlers, DownstreamSide {
       this.closingProgressAt = now;
     } else if (now - this.closingProgressAt > DELAYED_CLOSE_TIMEOUT_MS) {
       this.slot.current.http.cxDelayedCloseTimeout.inc();
-      this.socket.destroy();
+      this.reset();
     }
   }
 
@@ -378,6 +380,12 @@ export class DownstreamConnection implements SocketHandlers, DownstreamSide {
   closeWhenIdle(): void {
     this.closeAfterResponse = true;
     if (this.exchange === null) this.closeAfterFlush();
+  }
+
+  /** Close at once, counted as a local close (Envoy's `downstream_cx_destroy_local_active_rq` with a stream active). */
+  reset(): void {
+    this.resetLocally = true;
+    this.socket.destroy();
   }
 
   drain(_s: TcpSocket): void {
@@ -409,7 +417,7 @@ export class DownstreamConnection implements SocketHandlers, DownstreamSide {
     const ex = this.exchange;
     this.exchange = null;
     if (ex !== null) {
-      http.cxDestroyRemoteActiveRq.inc();
+      (this.resetLocally ? http.cxDestroyLocalActiveRq : http.cxDestroyRemoteActiveRq).inc();
       ex.downstreamClosed();
     }
     this.host.onConnectionClosed(this);

@@ -191,7 +191,7 @@ export class EdgeWorker implements WorkerMode, DownstreamHost {
         resolve();
       };
       const timer = setTimeout(() => {
-        for (const conn of [...this.open]) conn.socket.destroy();
+        for (const conn of [...this.open]) conn.reset();
         done();
       }, options.deadlineMs);
       if (this.open.size === 0) done();

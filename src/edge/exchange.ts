@@ -466,7 +466,7 @@ export class Exchange implements UpstreamUser, Expirable, RequestStream {
       if (r.status === "error") {
         this.upstream?.destroy();
         this.upstream = null;
-        this.conn.socket.destroy();
+        this.conn.reset();
         this.finish();
         return;
       }
@@ -516,7 +516,7 @@ export class Exchange implements UpstreamUser, Expirable, RequestStream {
         return;
       }
       // Truncated response: the client must see a broken connection, not a short body.
-      this.conn.socket.destroy();
+      this.conn.reset();
       this.finish();
       return;
     }
@@ -548,7 +548,7 @@ export class Exchange implements UpstreamUser, Expirable, RequestStream {
     this.upstream?.destroy();
     this.upstream = null;
     if (this.headersSent) {
-      this.conn.socket.destroy();
+      this.conn.reset();
       this.finish();
     } else {
       this.failBeforeHeaders(504, ENVOY_BODIES.upstreamTimeout);
@@ -582,7 +582,7 @@ export class Exchange implements UpstreamUser, Expirable, RequestStream {
     this.upstream?.destroy();
     this.upstream = null;
     if (this.headersSent) {
-      this.conn.socket.destroy();
+      this.conn.reset();
       this.finish();
       return;
     }
@@ -602,7 +602,7 @@ export class Exchange implements UpstreamUser, Expirable, RequestStream {
     this.upstream?.destroy();
     this.upstream = null;
     if (this.headersSent) {
-      this.conn.socket.destroy();
+      this.conn.reset();
       this.finish();
     } else this.localResponse(status, body);
   }
