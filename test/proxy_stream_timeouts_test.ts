@@ -26,7 +26,7 @@ test("request_timeout and stream_idle_timeout answer, reset and release as Envoy
       res.write("0123456789");
       return;
     }
-    if (req.url === "/silent" || req.method === "POST") return; // never answers
+    if (req.url!.startsWith("/silent") || req.method === "POST") return; // never answers
     res.end("ok");
   });
   const yaml = bootstrapYaml({
@@ -106,14 +106,29 @@ test("request_timeout and stream_idle_timeout answer, reset and release as Envoy
       await upstreamReleased("/stall");
     };
 
-    await Promise.all([slowBody(), stalledBody(), stalledHead(), silentUpstream(), stalledResponse()]);
+    // Bytes of the next pipelined request are not this stream's: trickled behind a request whose
+    // upstream never answers, they must not keep it alive past stream_idle_timeout.
+    const trickleBehind = async () => {
+      const c = await open();
+      c.write("GET /silent-behind HTTP/1.1\r\nhost: x\r\n\r\n");
+      const next = "GET /next HTTP/1.1\r\nhost: x\r\nx-pad: " + "a".repeat(200);
+      let at = 0;
+      const trickle = setInterval(() => c.closed || c.write(next[at++ % next.length]!), 100);
+      stop.push(() => clearInterval(trickle));
+      const r = await c.readResponse(5000).finally(() => clearInterval(trickle));
+      assert.deepEqual([r.status, r.body], [504, "stream timeout"]);
+      c.close();
+      await upstreamReleased("/silent-behind");
+    };
+
+    await Promise.all([slowBody(), stalledBody(), stalledHead(), silentUpstream(), stalledResponse(), trickleBehind()]);
 
     const after = await stats();
     const d = (name: string) => (after[name] ?? 0) - (before[name] ?? 0);
     assert.equal(d("http.edge.downstream_rq_timeout"), 1);
-    assert.equal(d("http.edge.downstream_rq_idle_timeout"), 4);
+    assert.equal(d("http.edge.downstream_rq_idle_timeout"), 5);
     assert.equal(d("http.edge.downstream_rq_4xx"), 3);
-    assert.equal(d("http.edge.downstream_rq_5xx"), 1);
+    assert.equal(d("http.edge.downstream_rq_5xx"), 2);
     assert.equal(d("http.edge.downstream_rq_active"), 0);
     // The stalled response's connection was reset by the proxy, with its stream active: a local close
     // (Envoy's downstream_cx_destroy_local_active_rq); every client here stays until the end.

@@ -56,7 +56,10 @@ export class DownstreamConnection implements SocketHandlers, DownstreamSide {
   private pumping = false;
   /** When the first byte of a request head still incomplete arrived (request_headers_timeout), or 0. */
   private headStartedAt = 0;
-  /** When a byte last moved to or from the client (`performance.now()` clock): stream_idle_timeout. */
+  /**
+   * When a byte of the current stream (or of a request head arriving) last moved to or from the
+   * client (`performance.now()` clock): stream_idle_timeout.
+   */
   private lastByteAt = 0;
   private maxRequestsCounted = false;
   /** The socket was ended: it closes once its output is written (see `closeAfterFlush`). */
@@ -94,11 +97,13 @@ export class DownstreamConnection implements SocketHandlers, DownstreamSide {
     const row = this.row;
     row.bytesIn += n;
     row.lastActivityAt = loop.wallNow();
-    this.lastByteAt = loop.now();
+    const ex = this.exchange;
+    // Bytes that arrive once the current request is whole belong to the next one: they are no
+    // activity of the current stream, or a trickled pipelined request would keep it alive forever.
+    if (ex === null || ex.wantsRequestBody) this.lastByteAt = loop.now();
     this.host.ctx.dispatcher.connections.touch(row);
     this.slot.current.http.cxRxBytes.inc(n);
     this.inData = true;
-    const ex = this.exchange;
     if (this.bufEnd > this.bufStart) this.append(bytes);
     else if (ex !== null && ex.wantsRequestBody) {
       const used = ex.requestBody(bytes, 0, n);
