@@ -190,3 +190,39 @@ test("a connection closing after a timeout whose client reads nothing is closed 
     assert.equal(await weft.stop(), 0);
   }
 });
+
+test("idle_timeout counts from the end of the last response, not from the client's last byte", { timeout: 60_000 }, async () => {
+  // The response takes 2 s, longer than the 1 s idle_timeout; the connection was busy all along.
+  const up = await startUpstream("up", (_req, res) => {
+    res.writeHead(200, { "content-length": "5" });
+    let sent = 0;
+    const t = setInterval(() => {
+      res.write("x");
+      if (++sent === 5) {
+        clearInterval(t);
+        res.end();
+      }
+    }, 400);
+  });
+  const yaml = bootstrapYaml({
+    hcm: `
+          common_http_protocol_options: { idle_timeout: 1s }`,
+    routes: `
+              - match: { prefix: "/" }
+                route: { cluster: up, timeout: 0s }`,
+    clusters: [{ name: "up", endpoints: [up.port] }],
+  });
+  const weft = await startWeft(["proxy", "serve", "-c", writeTempFile("envoy.yaml", yaml), "--concurrency", "1"]);
+  try {
+    const c = await RawConnection.open(weft.listeners.edge!);
+    assert.deepEqual([(await c.request("GET", "/slow", {}, "", 5000)).body], ["xxxxx"]);
+    // Envoy arms the idle timer when the last stream ends: a request 300 ms later is served.
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(c.closed, false, "the proxy closed the connection as idle right after a 2 s response");
+    assert.equal((await c.request("GET", "/again", {}, "", 5000)).body, "xxxxx");
+    c.close();
+  } finally {
+    assert.equal(await weft.stop(), 0);
+    await up.close();
+  }
+});

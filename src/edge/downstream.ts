@@ -295,6 +295,9 @@ export class DownstreamConnection implements SocketHandlers, DownstreamSide {
     if (this.exchange !== ex) return;
     this.exchange = null;
     this.pausedByExchange = false;
+    // The connection is idle from now (Envoy arms its idle timer when the last stream ends), not
+    // from the client's last byte, which may be as old as the response was long.
+    this.row.lastActivityAt = this.host.ctx.dispatcher.loop.wallNow();
     this.host.ctx.dispatcher.connections.touch(this.row);
     if (!keepOpen || this.closeAfterResponse) {
       this.closeAfterFlush();
