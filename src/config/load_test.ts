@@ -63,3 +63,19 @@ test("load: bytes that are not UTF-8 (or UTF-32) are refused with where they are
     assert.deepEqual(!loaded32.ok && loaded32.messages, [`${path32}: the file is UTF-32, which weft does not read yet; save it as UTF-8`]);
   }
 });
+
+test("load: a document nested deeper than the one-pass reader's stack allows is an error naming the file, not a thrown RangeError", async () => {
+  const depth = 200_000;
+  const documents: [string, string][] = [
+    ["flow.yaml", `admin: ${"[".repeat(depth)}${"]".repeat(depth)}\n`],
+    ["flow-map.yaml", `admin: ${"{a: ".repeat(depth)}1${"}".repeat(depth)}\n`],
+  ];
+  for (const [name, text] of documents) {
+    const path = file(name, utf8(text));
+    const loaded = await loadBootstrap(path);
+    assert.equal(loaded.ok, false, name);
+    // The yaml package reports its own stack overflow as invalid YAML with a position; the
+    // one-pass reader threw instead.
+    for (const message of !loaded.ok ? loaded.messages : []) assert.ok(message.startsWith(`${path}:`), message);
+  }
+});

@@ -46,7 +46,8 @@ export function parseFastYaml(text: string): FastYaml | null {
   try {
     return new FastReader(text).document();
   } catch (e) {
-    if (e instanceof OutsideSubset) return null;
+    // Nesting deeper than the stack: the package may still read it (it keeps its own stacks).
+    if (e instanceof OutsideSubset || e instanceof RangeError) return null;
     throw e;
   }
 }
