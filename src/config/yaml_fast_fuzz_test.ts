@@ -10,20 +10,10 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { isMap, isScalar, isSeq, type Node, parseDocument } from "yaml";
+import { type Node, parseDocument } from "yaml";
 import { parseFastYaml } from "./yaml_fast.ts";
-
-/** A small seeded generator (mulberry32), so a failure names the document that caused it. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { assertSameTree } from "./_test_helpers.ts";
+import { prng } from "../../test/helpers/prng.ts";
 
 /** What bootstraps mostly hold, so that many documents stay inside the fast reader's subset. */
 const ORDINARY = ["cluster_1", "10.0.0.1", "1s", "0.25s", "ROUND_ROBIN", "8080", "true", "/api/v1", "a b", "x.y.z", '"quoted"', "'single'"];
@@ -183,29 +173,6 @@ function mutate(rand: () => number, text: string): string {
   return text;
 }
 
-/** Walks both trees together: same kinds, values (Object.is: -0, NaN), keys, order and start offsets. */
-function assertSameTree(fast: Node | null, full: Node | null, path = "$"): void {
-  if (fast === null || full === null) return assert.equal(fast, full, path);
-  assert.equal(fast.range?.[0], full.range?.[0], `${path}: start offset`);
-  if (isScalar(full)) {
-    assert.ok(isScalar(fast), `${path}: scalar`);
-    return assert.ok(Object.is(fast.value, full.value), `${path}: value ${String(fast.value)} vs ${String(full.value)}`);
-  }
-  if (isSeq(full)) {
-    assert.ok(isSeq(fast), `${path}: sequence`);
-    assert.equal(fast.items.length, full.items.length, `${path}: length`);
-    full.items.forEach((item, i) => assertSameTree(fast.items[i] as Node, item as Node, `${path}[${i}]`));
-    return;
-  }
-  assert.ok(isMap(full) && isMap(fast), `${path}: mapping`);
-  assert.equal(fast.items.length, full.items.length, `${path}: size`);
-  full.items.forEach((pair, i) => {
-    const other = fast.items[i]!;
-    assertSameTree(other.key as Node, pair.key as Node, `${path}.key#${i}`);
-    assertSameTree(other.value as Node, pair.value as Node, `${path}.${String((pair.key as { value: unknown }).value)}`);
-  });
-}
-
 /** Checks one document; returns whether the fast reader read it. */
 function checkAgainstPackage(text: string): boolean {
   const fast = parseFastYaml(text);
@@ -224,7 +191,7 @@ function checkAgainstPackage(text: string): boolean {
 }
 
 test("yaml_fast fuzz: 20,000 generated bootstrap-shaped documents are read as the yaml package reads them, or declined", () => {
-  const rand = random(17);
+  const rand = prng(17);
   let read = 0, mutated = 0, readMutated = 0;
   for (let i = 0; i < 20000; i++) {
     let text = document(rand);

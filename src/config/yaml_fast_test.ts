@@ -1,32 +1,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { isMap, isScalar, isSeq, type Node, parseDocument } from "yaml";
+import { type Node, parseDocument } from "yaml";
+import { assertSameTree } from "./_test_helpers.ts";
 import { parseFastYaml } from "./yaml_fast.ts";
 import { DEFAULT_BOOTSTRAP_YAML } from "./default_bootstrap.ts";
 import { bigBootstrapYaml } from "../../test/helpers/big_bootstrap.ts";
-
-/** Walks both trees together: same kinds, values, keys and start offsets everywhere. */
-function assertSameTree(fast: Node | null, full: Node | null, path = "$"): void {
-  if (fast === null || full === null) return assert.equal(fast, full, path);
-  assert.equal(fast.range?.[0], full.range?.[0], `${path}: start offset`);
-  if (isScalar(full)) {
-    assert.ok(isScalar(fast), `${path}: scalar`);
-    return assert.deepEqual(fast.value, full.value, `${path}: value`);
-  }
-  if (isSeq(full)) {
-    assert.ok(isSeq(fast), `${path}: sequence`);
-    assert.equal(fast.items.length, full.items.length, `${path}: length`);
-    full.items.forEach((item, i) => assertSameTree(fast.items[i] as Node, item as Node, `${path}[${i}]`));
-    return;
-  }
-  assert.ok(isMap(full) && isMap(fast), `${path}: mapping`);
-  assert.equal(fast.items.length, full.items.length, `${path}: size`);
-  full.items.forEach((pair, i) => {
-    const other = fast.items[i]!;
-    assertSameTree(other.key as Node, pair.key as Node, `${path}.key#${i}`);
-    assertSameTree(other.value as Node, pair.value as Node, `${path}.${String((pair.key as { value: unknown }).value)}`);
-  });
-}
 
 function same(text: string): void {
   const fast = parseFastYaml(text);
