@@ -8,7 +8,8 @@
  * (`ALLOW` = `Allow`), a string match may be a bare string (an exact match), and a service VIP may be
  * a bare IP (`127.10.0.1`, network ""). Fields that name features weft does not implement
  * (`waypoint`, `networkGateway`, `applicationTunnel`, a workload's `hostname`, `networkMode`,
- * `nativeTunnel`, `locality`, `capacity`, a service's `ipFamilies`) are refused rather than ignored.
+ * `nativeTunnel`, `locality`, `capacity`, a service's `ipFamilies`, a `network` other than the
+ * default `""`, a non-empty `subjectAltNames`) are refused rather than ignored.
  *
  * @example
  * ```ts
@@ -61,7 +62,6 @@ export interface Service {
   vips: NetworkAddress[];
   /** Service port → target port (0: same as the service port). */
   ports: Record<number, number>;
-  subjectAltNames: string[];
 }
 
 export type StringMatch =
@@ -381,7 +381,11 @@ function readWorkload(
     serviceAccount: s("serviceAccount", true),
     trustDomain: s("trustDomain", true),
     node: s("node"),
-    network: s("network"),
+    // ztunnel's multi-network (gateways between networks); weft's tunnel has one, ztunnel's default "".
+    network: (n, p) => {
+      const v = r.str(n, p);
+      if (v) r.at(n, p, `network ${JSON.stringify(v)} is not supported by weft's tunnel (it has one network, "")`);
+    },
     clusterId: s("clusterId"),
     workloadName: s("workloadName"),
     workloadType: s("workloadType"),
@@ -471,7 +475,6 @@ function readService(r: Reader, node: Node, path: string): Service | undefined {
     hostname: "",
     vips: [],
     ports: {},
-    subjectAltNames: [],
   };
   const s = (k: "name" | "namespace" | "hostname") => (n: Node, p: string) => {
     const v = r.str(n, p, { nonEmpty: true });
@@ -487,12 +490,11 @@ function readService(r: Reader, node: Node, path: string): Service | undefined {
     ports: (n, p) => {
       svc.ports = r.portMap(n, p);
     },
+    // ztunnel accepts a destination whose certificate carries one of them; weft's HBONE client
+    // requires the destination workload's own identity, so a list would be silently ignored.
     subjectAltNames: (n, p) => {
-      svc.subjectAltNames = r.seq(
-        n,
-        p,
-        (x, xp) => r.str(x, xp, { nonEmpty: true }),
-      );
+      const sans = r.seq(n, p, (x, xp) => r.str(x, xp, { nonEmpty: true }));
+      if (sans.length > 0) r.at(n, p, "subjectAltNames is not supported by weft's tunnel (the destination is checked against its workload's own identity)");
     },
     endpoints: unsupported(
       r,

@@ -30,8 +30,7 @@ services:
     - /127.10.0.1
   ports:
     80: 8080
-  subjectAltNames:
-   - spiffe://cluster.local/ns/default/sa/local
+  subjectAltNames: []
 `;
 
 function issues(text: string) {
@@ -157,4 +156,30 @@ test("unsupported ztunnel features are refused, not ignored", () => {
 
 test("an empty file is an empty config", () => {
   assert.deepEqual(parseLocalConfig("", "x.yaml"), { workloads: [], services: [], policies: [] });
+});
+
+test("a workload's uid is its key, as in ztunnel: kept as written (else Kubernetes' form), naming the workload in errors and unique", () => {
+  const cfg = parseLocalConfig(`workloads:
+- {uid: c1//v1/Pod/default/a, name: a, namespace: default, workloadIps: ["127.0.1.7"]}
+- {name: b, namespace: default, clusterId: c2, workloadIps: ["127.0.1.8"]}
+`, "t.yaml");
+  assert.deepEqual(cfg.workloads.map((w) => w.uid), ["c1//v1/Pod/default/a", "c2//v1/Pod/default/b"]);
+  const msgs = issues(`workloads:
+- {uid: first-one, name: a, namespace: default, workloadIps: ["127.0.1.7"]}
+- {uid: first-one, name: b, namespace: default, workloadIps: ["127.0.1.7"]}
+`).map((i) => `${i.path}: ${i.message}`);
+  assert.deepEqual(msgs, [
+    'workloads[1].uid: duplicate workload uid "first-one"',
+    'workloads[1].workloadIps[0]: IP 127.0.1.7 is already used by workload "first-one"',
+  ]);
+});
+
+test("one network only: a workload's network other than the default \"\" and a service's subjectAltNames are refused as not supported", () => {
+  const ok = parseLocalConfig(`workloads:\n- {name: a, namespace: d, workloadIps: [127.0.0.9], network: ""}\nservices:\n- {name: s, namespace: d, hostname: s.d, ports: {80: 80}, subjectAltNames: []}\n`, "t.yaml");
+  assert.equal(ok.workloads[0]!.network, "");
+  const net = issues(`workloads:\n- {name: a, namespace: d, workloadIps: [127.0.0.9], network: net-2}\n`);
+  assert.deepEqual(net.map((i) => [i.path, i.message]), [["workloads[0].network", `network "net-2" is not supported by weft's tunnel (it has one network, "")`]]);
+  // ztunnel checks the destination's certificate against them; weft checks the workload's own identity only.
+  const sans = issues(`services:\n- {name: s, namespace: d, hostname: s.d, ports: {80: 80}, subjectAltNames: ["spiffe://cluster.local/ns/d/sa/x"]}\n`);
+  assert.deepEqual(sans.map((i) => [i.path, i.message]), [["services[0].subjectAltNames", "subjectAltNames is not supported by weft's tunnel (the destination is checked against its workload's own identity)"]]);
 });
