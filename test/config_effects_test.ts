@@ -136,3 +136,25 @@ test("a route's name labels its requests in /tasks", { timeout: 60_000 }, async 
     await up.close();
   }
 });
+
+test("filter_chains[].name, route_config.name and virtual_hosts[].name show in /config_dump where Envoy shows them", { timeout: 60_000 }, async () => {
+  const yaml = bootstrapYaml({
+    routes: `
+              - match: { prefix: "/" }
+                direct_response: { status: 200 }`,
+    clusters: [],
+  })
+    .replace("filter_chains:\n    - filters:", "filter_chains:\n    - name: chain-plain\n      filters:")
+    .replace("route_config:\n            virtual_hosts:", "route_config:\n            name: routes-edge\n            virtual_hosts:")
+    .replace("- name: all\n", "- name: vh-everything\n");
+  const weft = await startWeft(["proxy", "serve", "--concurrency", "1", "-c", writeTempFile("envoy.yaml", yaml)]);
+  try {
+    type Dump = { configs: { bootstrap?: { static_resources: { listeners: { filter_chains: { name?: string; filters: { typed_config: { route_config: { name?: string; virtual_hosts: { name: string }[] } } }[] }[] }[] } } }[] };
+    const dump = await weft.adminJson<Dump>("/config_dump");
+    const chain = dump.configs[0]!.bootstrap!.static_resources.listeners[0]!.filter_chains[0]!;
+    const routeConfig = chain.filters[0]!.typed_config.route_config;
+    assert.deepEqual([chain.name, routeConfig.name, routeConfig.virtual_hosts.map((v) => v.name)], ["chain-plain", "routes-edge", ["vh-everything"]]);
+  } finally {
+    assert.equal(await weft.stop(), 0);
+  }
+});
