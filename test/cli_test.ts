@@ -119,3 +119,18 @@ test("proxy serve refuses an empty --admin-token or WEFT_ADMIN_TOKEN (no request
     assert.match(errors[0]!, /--admin-token.*must not be empty/, refused);
   }
 });
+
+test("proxy serve takes its admin token from WEFT_ADMIN_TOKEN as from --admin-token", { timeout: 60_000 }, async () => {
+  const path = writeTempFile("token.yaml", bootstrapYaml({ routes: `
+              - match: { prefix: "/" }
+                direct_response: { status: 200 }`, clusters: [] }));
+  const weft = await startWeft(["proxy", "serve", "-c", path, "--concurrency", "1"], { env: { WEFT_ADMIN_TOKEN: "from-env" } });
+  try {
+    assert.equal((await weft.admin("/ready")).status, 401);
+    assert.equal((await weft.admin("/ready", { headers: { authorization: "Bearer wrong" } })).status, 401);
+    const ok = await weft.admin("/ready", { headers: { authorization: "Bearer from-env" } });
+    assert.equal(ok.status, 200, await ok.text());
+  } finally {
+    assert.equal(await weft.stop(), 0);
+  }
+});
