@@ -490,8 +490,8 @@ function readService(r: Reader, node: Node, path: string): Service | undefined {
     ports: (n, p) => {
       svc.ports = r.portMap(n, p);
     },
-    // ztunnel accepts a destination whose certificate carries one of them; weft's HBONE client
-    // requires the destination workload's own identity, so a list would be silently ignored.
+    // ztunnel accepts a destination whose certificate carries the workload's own identity or one
+    // of these (workload_and_services_san); weft's HBONE client accepts the workload's only.
     subjectAltNames: (n, p) => {
       const sans = r.seq(n, p, (x, xp) => r.str(x, xp, { nonEmpty: true }));
       if (sans.length > 0) r.at(n, p, "subjectAltNames is not supported by weft's tunnel (the destination is checked against its workload's own identity)");
