@@ -8,8 +8,8 @@
  * (`ALLOW` = `Allow`), a string match may be a bare string (an exact match), and a service VIP may be
  * a bare IP (`127.10.0.1`, network ""). Fields that name features weft does not implement
  * (`waypoint`, `networkGateway`, `applicationTunnel`, a workload's `hostname`, `networkMode`,
- * `nativeTunnel`, `locality`, `capacity`, a service's `ipFamilies`, a `network` other than the
- * default `""`, a non-empty `subjectAltNames`) are refused rather than ignored.
+ * `nativeTunnel`, `locality`, `capacity`, a service's `ipFamilies`, a workload's or VIP's `network`
+ * other than the default `""`, a non-empty `subjectAltNames`) are refused rather than ignored.
  *
  * @example
  * ```ts
@@ -293,6 +293,16 @@ class Reader {
     return canonicalIp(s) ?? s;
   }
 
+  /**
+   * Reports a `network` other than ztunnel's default `""`: ztunnel's multi-network (gateways between
+   * networks) is not implemented, and weft's tunnel has one network.
+   */
+  defaultNetwork(node: Node, path: string, network: string | undefined): boolean {
+    if (!network) return true;
+    this.at(node, path, `network ${JSON.stringify(network)} is not supported by weft's tunnel (it has one network, "")`);
+    return false;
+  }
+
   oneOf<T extends string>(
     node: Node,
     path: string,
@@ -381,11 +391,7 @@ function readWorkload(
     serviceAccount: s("serviceAccount", true),
     trustDomain: s("trustDomain", true),
     node: s("node"),
-    // ztunnel's multi-network (gateways between networks); weft's tunnel has one, ztunnel's default "".
-    network: (n, p) => {
-      const v = r.str(n, p);
-      if (v) r.at(n, p, `network ${JSON.stringify(v)} is not supported by weft's tunnel (it has one network, "")`);
-    },
+    network: (n, p) => void r.defaultNetwork(n, p, r.str(n, p)),
     clusterId: s("clusterId"),
     workloadName: s("workloadName"),
     workloadType: s("workloadType"),
@@ -465,6 +471,7 @@ function readVip(
     r.at(node, path, `"${s}" is not a VIP ("network/IP" or "IP")`);
     return undefined;
   }
+  if (!r.defaultNetwork(node, path, network)) return undefined;
   return { network, address: canonicalIp(address) ?? address };
 }
 

@@ -122,10 +122,10 @@ test("an address is one address in every spelling: IPv6 in upper case or uncompr
   const cfg = parseLocalConfig(`workloads:
 - {name: a, namespace: default, workloadIps: ["::FFFF:127.0.1.8", "FD00:0:0::8"]}
 services:
-- {name: s, namespace: default, hostname: s.example, vips: ["/::ffff:127.10.0.8", "net/FD00::A"], ports: {80: 8080}}
+- {name: s, namespace: default, hostname: s.example, vips: ["/::ffff:127.10.0.8", "/FD00::A"], ports: {80: 8080}}
 `, "t.yaml");
   assert.deepEqual(cfg.workloads[0]!.workloadIps, ["127.0.1.8", "fd00::8"]);
-  assert.deepEqual(cfg.services[0]!.vips, [{ network: "", address: "127.10.0.8" }, { network: "net", address: "fd00::a" }]);
+  assert.deepEqual(cfg.services[0]!.vips, [{ network: "", address: "127.10.0.8" }, { network: "", address: "fd00::a" }]);
   const msgs = issues(`workloads:
 - {name: a, namespace: default, workloadIps: ["127.0.1.7"]}
 - {name: b, namespace: default, workloadIps: ["::ffff:127.0.1.7"]}
@@ -174,11 +174,15 @@ test("a workload's uid is its key, as in ztunnel: kept as written (else Kubernet
   ]);
 });
 
-test("one network only: a workload's network other than the default \"\" and a service's subjectAltNames are refused as not supported", () => {
-  const ok = parseLocalConfig(`workloads:\n- {name: a, namespace: d, workloadIps: [127.0.0.9], network: ""}\nservices:\n- {name: s, namespace: d, hostname: s.d, ports: {80: 80}, subjectAltNames: []}\n`, "t.yaml");
+test("one network only: a workload's network other than the default \"\", a service VIP on another network and a service's subjectAltNames are refused as not supported", () => {
+  const ok = parseLocalConfig(`workloads:\n- {name: a, namespace: d, workloadIps: [127.0.0.9], network: ""}\nservices:\n- {name: s, namespace: d, hostname: s.d, vips: ["/127.10.0.1", "127.10.0.2"], ports: {80: 80}, subjectAltNames: []}\n`, "t.yaml");
   assert.equal(ok.workloads[0]!.network, "");
+  assert.deepEqual(ok.services[0]!.vips.map((v) => v.address), ["127.10.0.1", "127.10.0.2"]);
   const net = issues(`workloads:\n- {name: a, namespace: d, workloadIps: [127.0.0.9], network: net-2}\n`);
   assert.deepEqual(net.map((i) => [i.path, i.message]), [["workloads[0].network", `network "net-2" is not supported by weft's tunnel (it has one network, "")`]]);
+  // A VIP's `network/` prefix was read and then ignored, so a VIP of another network answered here.
+  const vip = issues(`services:\n- {name: s, namespace: d, hostname: s.d, vips: ["/127.10.0.1", "net-2/127.10.0.2"], ports: {80: 80}}\n`);
+  assert.deepEqual(vip.map((i) => [i.path, i.message]), [["services[0].vips[1]", `network "net-2" is not supported by weft's tunnel (it has one network, "")`]]);
   // ztunnel checks the destination's certificate against them; weft checks the workload's own identity only.
   const sans = issues(`services:\n- {name: s, namespace: d, hostname: s.d, ports: {80: 80}, subjectAltNames: ["spiffe://cluster.local/ns/d/sa/x"]}\n`);
   assert.deepEqual(sans.map((i) => [i.path, i.message]), [["services[0].subjectAltNames", "subjectAltNames is not supported by weft's tunnel (the destination is checked against its workload's own identity)"]]);
