@@ -9,7 +9,7 @@
  * a bare IP (`127.10.0.1`, network ""). Fields that name features weft does not implement
  * (`waypoint`, `networkGateway`, `applicationTunnel`, a workload's `hostname`, `networkMode`,
  * `nativeTunnel`, `locality`, `capacity`, a service's `ipFamilies`, a workload's or VIP's `network`
- * other than the default `""`, a non-empty `subjectAltNames`) are refused rather than ignored.
+ * other than the default `""`) are refused rather than ignored.
  *
  * @example
  * ```ts
@@ -23,6 +23,7 @@
 import { isMap, isScalar, isSeq, LineCounter, parseDocument } from "yaml";
 import type { Node as YamlNode, Pair, YAMLMap, YAMLSeq } from "yaml";
 import { isIP } from "node:net";
+import { parseSpiffeId } from "./identity.ts";
 import { canonicalIp } from "./own_listeners.ts";
 
 export type InboundProtocol = "HBONE" | "TCP";
@@ -62,6 +63,11 @@ export interface Service {
   vips: NetworkAddress[];
   /** Service port → target port (0: same as the service port). */
   ports: Record<number, number>;
+  /**
+   * SPIFFE ids a destination reached through this service may present besides its workload's own
+   * (ztunnel's `workload_and_services_san`).
+   */
+  subjectAltNames: string[];
 }
 
 export type StringMatch =
@@ -482,6 +488,7 @@ function readService(r: Reader, node: Node, path: string): Service | undefined {
     hostname: "",
     vips: [],
     ports: {},
+    subjectAltNames: [],
   };
   const s = (k: "name" | "namespace" | "hostname") => (n: Node, p: string) => {
     const v = r.str(n, p, { nonEmpty: true });
@@ -497,11 +504,14 @@ function readService(r: Reader, node: Node, path: string): Service | undefined {
     ports: (n, p) => {
       svc.ports = r.portMap(n, p);
     },
-    // ztunnel accepts a destination whose certificate carries the workload's own identity or one
-    // of these (workload_and_services_san); weft's HBONE client accepts the workload's only.
+    // Checked here, where a typo can name its line: ztunnel logs an invalid entry and skips it.
     subjectAltNames: (n, p) => {
-      const sans = r.seq(n, p, (x, xp) => r.str(x, xp, { nonEmpty: true }));
-      if (sans.length > 0) r.at(n, p, "subjectAltNames is not supported by weft's tunnel (the destination is checked against its workload's own identity)");
+      svc.subjectAltNames = r.seq(n, p, (x, xp) => {
+        const san = r.str(x, xp);
+        if (san === undefined || parseSpiffeId(san)) return san;
+        r.at(x, xp, `${JSON.stringify(san)} is not a SPIFFE URI (spiffe://<trust domain>/ns/<namespace>/sa/<service account>)`);
+        return undefined;
+      });
     },
     endpoints: unsupported(
       r,

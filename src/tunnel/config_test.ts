@@ -30,7 +30,8 @@ services:
     - /127.10.0.1
   ports:
     80: 8080
-  subjectAltNames: []
+  subjectAltNames:
+   - spiffe://cluster.local/ns/default/sa/local
 `;
 
 function issues(text: string) {
@@ -52,6 +53,7 @@ test("parses ztunnel's localhost.yaml format", () => {
   assert.equal(w.trustDomain, "cluster.local");
   assert.deepEqual(w.services["default/example.com"], { 80: 8080 });
   assert.deepEqual(cfg.services[0]!.vips, [{ network: "", address: "127.10.0.1" }]);
+  assert.deepEqual(cfg.services[0]!.subjectAltNames, ["spiffe://cluster.local/ns/default/sa/local"]);
   const p = cfg.policies[0]!;
   assert.equal(p.action, "Allow");
   assert.deepEqual(p.rules[0]![0]![0]!.notDestinationPorts, [9999]);
@@ -174,8 +176,8 @@ test("a workload's uid is its key, as in ztunnel: kept as written (else Kubernet
   ]);
 });
 
-test("one network only: a workload's network other than the default \"\", a service VIP on another network and a service's subjectAltNames are refused as not supported", () => {
-  const ok = parseLocalConfig(`workloads:\n- {name: a, namespace: d, workloadIps: [127.0.0.9], network: ""}\nservices:\n- {name: s, namespace: d, hostname: s.d, vips: ["/127.10.0.1", "127.10.0.2"], ports: {80: 80}, subjectAltNames: []}\n`, "t.yaml");
+test("one network only: a workload's network other than the default \"\" and a service VIP on another network are refused as not supported", () => {
+  const ok = parseLocalConfig(`workloads:\n- {name: a, namespace: d, workloadIps: [127.0.0.9], network: ""}\nservices:\n- {name: s, namespace: d, hostname: s.d, vips: ["/127.10.0.1", "127.10.0.2"], ports: {80: 80}}\n`, "t.yaml");
   assert.equal(ok.workloads[0]!.network, "");
   assert.deepEqual(ok.services[0]!.vips.map((v) => v.address), ["127.10.0.1", "127.10.0.2"]);
   const net = issues(`workloads:\n- {name: a, namespace: d, workloadIps: [127.0.0.9], network: net-2}\n`);
@@ -183,7 +185,31 @@ test("one network only: a workload's network other than the default \"\", a serv
   // A VIP's `network/` prefix was read and then ignored, so a VIP of another network answered here.
   const vip = issues(`services:\n- {name: s, namespace: d, hostname: s.d, vips: ["/127.10.0.1", "net-2/127.10.0.2"], ports: {80: 80}}\n`);
   assert.deepEqual(vip.map((i) => [i.path, i.message]), [["services[0].vips[1]", `network "net-2" is not supported by weft's tunnel (it has one network, "")`]]);
-  // ztunnel checks the destination's certificate against them; weft checks the workload's own identity only.
-  const sans = issues(`services:\n- {name: s, namespace: d, hostname: s.d, ports: {80: 80}, subjectAltNames: ["spiffe://cluster.local/ns/d/sa/x"]}\n`);
-  assert.deepEqual(sans.map((i) => [i.path, i.message]), [["services[0].subjectAltNames", "subjectAltNames is not supported by weft's tunnel (the destination is checked against its workload's own identity)"]]);
+});
+
+test("a service's subjectAltNames are kept, and each must be a SPIFFE URI (an error names its path and line)", () => {
+  const cfg = parseLocalConfig(`services:
+- name: s
+  namespace: d
+  hostname: s.d
+  ports: {80: 80}
+  subjectAltNames: ["spiffe://cluster.local/ns/d/sa/x", "spiffe://example.org/ns/e/sa/y"]
+- {name: t, namespace: d, hostname: t.d, ports: {80: 80}}
+`, "t.yaml");
+  assert.deepEqual(cfg.services.map((s) => s.subjectAltNames), [["spiffe://cluster.local/ns/d/sa/x", "spiffe://example.org/ns/e/sa/y"], []]);
+  const bad = issues(`services:
+- name: s
+  namespace: d
+  hostname: s.d
+  ports: {80: 80}
+  subjectAltNames:
+  - spiffe://cluster.local/ns/d/sa/x
+  - server.d.svc.cluster.local
+  - spiffe://cluster.local/sa/x
+`);
+  const spiffe = "is not a SPIFFE URI (spiffe://<trust domain>/ns/<namespace>/sa/<service account>)";
+  assert.deepEqual(bad.map((i) => [i.line, i.path, i.message]), [
+    [8, "services[0].subjectAltNames[1]", `"server.d.svc.cluster.local" ${spiffe}`],
+    [9, "services[0].subjectAltNames[2]", `"spiffe://cluster.local/sa/x" ${spiffe}`],
+  ]);
 });
