@@ -6,6 +6,7 @@
 import { Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import { isIP } from "node:net";
 import process from "node:process";
+import { adminTokenOption } from "./admin_token.ts";
 import { TEST_HOOKS_ENV, testHooksEnabled } from "../src/admin/test_hooks.ts";
 import { currentRuntime } from "../src/runtime/mod.ts";
 import { MAX_POOL_OWNER_WORKERS } from "../src/tunnel/pool_owners.ts";
@@ -81,7 +82,7 @@ export function tunnelCommand() {
     .addOption(new Option("--log-format <format>", "access log format").choices(["text", "json"] as const).default("text" as const))
     .addOption(new Option("--admin-address <ip>", "admin listens here only (it can reload and drain the node: keep it local, as ztunnel)").default("127.0.0.1").argParser(listenAddress("--admin-address")))
     .addOption(new Option("--admin-port <port>", "admin port").default(15000).argParser(port("--admin-port")))
-    .addOption(new Option("--admin-token <token>", "require 'Authorization: Bearer <token>' on every admin path").env("WEFT_ADMIN_TOKEN"))
+    .addOption(adminTokenOption())
     .addOption(new Option("--metrics-port <port>", "metrics port (/metrics, /stats/prometheus)").default(15020).argParser(port("--metrics-port")))
     .addOption(new Option("--readiness-port <port>", "readiness port (/healthz/ready)").default(15021).argParser(port("--readiness-port")))
     .addOption(new Option("--outbound-port <port>", "outbound HTTP CONNECT port").default(15001).argParser(port("--outbound-port")))
