@@ -61,10 +61,9 @@ export function tunnelCommand() {
     .description("check a local config file: prints ok, or every error with file:line:col and YAML path")
     .requiredOption("-c, --config <file>", "ztunnel local config (LOCAL_XDS_PATH format)")
     .action(async (opts) => {
-      const { parseLocalConfig } = await import("../src/tunnel/config.ts");
-      const { readFile } = await import("node:fs/promises");
+      const { loadLocalConfig } = await import("../src/tunnel/config.ts");
       try {
-        const cfg = parseLocalConfig(await readFile(opts.config, "utf8"), opts.config);
+        const cfg = await loadLocalConfig(opts.config);
         console.log(`ok: ${cfg.workloads.length} workloads, ${cfg.services.length} services, ${cfg.policies.length} policies`);
       } catch (e) {
         console.error((e as Error).message);

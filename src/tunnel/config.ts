@@ -23,6 +23,7 @@
 import { isMap, isScalar, isSeq, LineCounter, parseDocument } from "yaml";
 import type { Node as YamlNode, Pair, YAMLMap, YAMLSeq } from "yaml";
 import { isIP } from "node:net";
+import { readConfigText } from "../config/load.ts";
 import { parseSpiffeId } from "./identity.ts";
 import { canonicalIp } from "./own_listeners.ts";
 
@@ -682,6 +683,21 @@ function readPolicy(
     },
   }, ["name", "namespace", "action"]);
   return ok ? a : undefined;
+}
+
+/**
+ * Reads the workload file as the bootstrap is read (the same decoding on both runtimes: UTF-8, or
+ * UTF-16; invalid bytes refused with their position), then parses it; throws on any error.
+ *
+ * @example
+ * ```ts
+ * const cfg = await loadLocalConfig("local.yaml");
+ * ```
+ */
+export async function loadLocalConfig(path: string): Promise<LocalConfig> {
+  const read = await readConfigText(path);
+  if (!read.ok) throw new Error(read.message);
+  return parseLocalConfig(read.text, path);
 }
 
 /**

@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Buffer } from "node:buffer";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { spawn } from "node:child_process";
@@ -59,6 +60,26 @@ test("ca init writes a CA once; validate reports file:line:col and the YAML path
     const serve = await weft("tunnel", "serve", "-c", join(dir, "missing.yaml"), "--node", "n", "--bind", "127.0.0.1", "--ca", ca);
     assert.equal(serve.code, 1);
     assert.match(serve.stderr, /missing\.yaml/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("validate reads the workload file as the bootstrap is read: UTF-16 with a byte order mark, invalid UTF-8 refused with its position", { timeout: 60_000 }, async () => {
+  const dir = await mkdtemp(join(tmpdir(), "weft-cli-"));
+  try {
+    const text = "workloads:\n- name: caf\u00e9\n  namespace: default\n  workloadIps: [127.0.1.2]\n";
+    const utf16 = join(dir, "utf16.yaml");
+    await writeFile(utf16, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, "utf16le")]));
+    const ok = await weft("tunnel", "validate", "-c", utf16);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /^ok: 1 workloads/);
+
+    const latin1 = join(dir, "latin1.yaml");
+    await writeFile(latin1, Buffer.from(text, "latin1"));
+    const bad = await weft("tunnel", "validate", "-c", latin1);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /latin1\.yaml:2:12: the file is not valid UTF-8 \(byte 0xe9\)/);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
