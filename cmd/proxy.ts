@@ -4,6 +4,7 @@
  * @module
  */
 import { Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
+import { adminTokenOption } from "./admin_token.ts";
 import { TEST_HOOKS_ENV, testHooksEnabled } from "../src/admin/test_hooks.ts";
 import { startProxy } from "../src/app/proxy.ts";
 import { loadBootstrap } from "../src/config/load.ts";
@@ -30,7 +31,7 @@ export function proxyCommand() {
     .description("run the proxy: a main thread (config, admin, stats) and N workers that own the connections")
     .option("-c, --config-path <file>", "Envoy v3 bootstrap (YAML or JSON); without it, the embedded default config")
     .addOption(new Option("--concurrency <n>", "number of worker threads (default: number of CPUs)").argParser(integer("--concurrency", 1, 1024)))
-    .addOption(new Option("--admin-token <token>", "require 'Authorization: Bearer <token>' on every admin path").env("WEFT_ADMIN_TOKEN"))
+    .addOption(adminTokenOption())
     .addOption(new Option("--restart-epoch <n>", "hot restart epoch: epoch N+1 takes over from the running epoch N").default(0).argParser(integer("--restart-epoch", 0, 1_000_000)))
     .addOption(new Option("--base-id <n>", "names the hot restart control sockets, so several weft instances can coexist").default(0).argParser(integer("--base-id", 0, 1_000_000)))
     .addOption(new Option("--drain-time-s <s>", "drain time: hot restart, listener removal, and how long shutdown waits for in-flight requests").default(600).argParser(integer("--drain-time-s", 0, 86_400)))

@@ -6,6 +6,7 @@
 import { Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import { isIP } from "node:net";
 import process from "node:process";
+import { adminTokenOption } from "./admin_token.ts";
 import { TEST_HOOKS_ENV, testHooksEnabled } from "../src/admin/test_hooks.ts";
 import { currentRuntime } from "../src/runtime/mod.ts";
 import { MAX_POOL_OWNER_WORKERS } from "../src/tunnel/pool_owners.ts";
@@ -60,10 +61,9 @@ export function tunnelCommand() {
     .description("check a local config file: prints ok, or every error with file:line:col and YAML path")
     .requiredOption("-c, --config <file>", "ztunnel local config (LOCAL_XDS_PATH format)")
     .action(async (opts) => {
-      const { parseLocalConfig } = await import("../src/tunnel/config.ts");
-      const { readFile } = await import("node:fs/promises");
+      const { loadLocalConfig } = await import("../src/tunnel/config.ts");
       try {
-        const cfg = parseLocalConfig(await readFile(opts.config, "utf8"), opts.config);
+        const cfg = await loadLocalConfig(opts.config);
         console.log(`ok: ${cfg.workloads.length} workloads, ${cfg.services.length} services, ${cfg.policies.length} policies`);
       } catch (e) {
         console.error((e as Error).message);
@@ -81,7 +81,7 @@ export function tunnelCommand() {
     .addOption(new Option("--log-format <format>", "access log format").choices(["text", "json"] as const).default("text" as const))
     .addOption(new Option("--admin-address <ip>", "admin listens here only (it can reload and drain the node: keep it local, as ztunnel)").default("127.0.0.1").argParser(listenAddress("--admin-address")))
     .addOption(new Option("--admin-port <port>", "admin port").default(15000).argParser(port("--admin-port")))
-    .addOption(new Option("--admin-token <token>", "require 'Authorization: Bearer <token>' on every admin path").env("WEFT_ADMIN_TOKEN"))
+    .addOption(adminTokenOption())
     .addOption(new Option("--metrics-port <port>", "metrics port (/metrics, /stats/prometheus)").default(15020).argParser(port("--metrics-port")))
     .addOption(new Option("--readiness-port <port>", "readiness port (/healthz/ready)").default(15021).argParser(port("--readiness-port")))
     .addOption(new Option("--outbound-port <port>", "outbound HTTP CONNECT port").default(15001).argParser(port("--outbound-port")))

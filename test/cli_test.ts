@@ -7,7 +7,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { REPO, weftCommand, writeTempFile } from "./helpers/weft_process.ts";
+import { REPO, startWeft, weftCommand, writeTempFile } from "./helpers/weft_process.ts";
 import { bootstrapYaml } from "./helpers/bootstrap.ts";
 import { bigBootstrapYaml } from "./helpers/big_bootstrap.ts";
 
@@ -96,4 +96,41 @@ test("proxy validate: a 24 MB bootstrap with 100,000 clusters in bounded time an
   assert.equal(r.code, 0);
   assert.ok(r.ms < 60_000, `took ${Math.round(r.ms)} ms`);
   assert.ok(r.peakMiB < 1536, `peak RSS ${Math.round(r.peakMiB)} MiB`);
+});
+
+test("proxy serve refuses an empty --admin-token or WEFT_ADMIN_TOKEN (no request could authenticate) with one line, exit 1", { timeout: 60_000 }, async () => {
+  const path = writeTempFile("token.yaml", bootstrapYaml({ routes: `
+              - match: { prefix: "/" }
+                direct_response: { status: 200 }`, clusters: [] }));
+  const cases: [string, string[], Record<string, string>][] = [
+    ["--admin-token ''", ["--admin-token", ""], {}],
+    ["WEFT_ADMIN_TOKEN=", [], { WEFT_ADMIN_TOKEN: "" }],
+  ];
+  for (const [what, flags, env] of cases) {
+    const started = startWeft(["proxy", "serve", "-c", path, "--concurrency", "1", ...flags], { env });
+    const refused = await started.then(async (p) => {
+      await p.stop("SIGKILL");
+      return null;
+    }, (e: Error) => e.message);
+    assert.ok(refused !== null, `${what} was accepted: admin would be locked for good`);
+    assert.match(refused, /exited with 1 before ready/, refused);
+    const errors = refused.split("stderr:\n")[1]!.trim().split("\n");
+    assert.equal(errors.length, 1, refused);
+    assert.match(errors[0]!, /--admin-token.*must not be empty/, refused);
+  }
+});
+
+test("proxy serve takes its admin token from WEFT_ADMIN_TOKEN as from --admin-token", { timeout: 60_000 }, async () => {
+  const path = writeTempFile("token.yaml", bootstrapYaml({ routes: `
+              - match: { prefix: "/" }
+                direct_response: { status: 200 }`, clusters: [] }));
+  const weft = await startWeft(["proxy", "serve", "-c", path, "--concurrency", "1"], { env: { WEFT_ADMIN_TOKEN: "from-env" } });
+  try {
+    assert.equal((await weft.admin("/ready")).status, 401);
+    assert.equal((await weft.admin("/ready", { headers: { authorization: "Bearer wrong" } })).status, 401);
+    const ok = await weft.admin("/ready", { headers: { authorization: "Bearer from-env" } });
+    assert.equal(ok.status, 200, await ok.text());
+  } finally {
+    assert.equal(await weft.stop(), 0);
+  }
 });

@@ -4,10 +4,13 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import process from "node:process";
+import { spawn } from "node:child_process";
+import { connect, type Socket } from "node:net";
 import { RawConnection } from "./helpers/http_client.ts";
 import { startUpstream } from "./helpers/upstream.ts";
-import { bootstrapYaml } from "./helpers/bootstrap.ts";
-import { startWeft, writeTempFile } from "./helpers/weft_process.ts";
+import { bootstrapYaml, parseStats } from "./helpers/bootstrap.ts";
+import { IS_BUN, startWeft, writeTempFile } from "./helpers/weft_process.ts";
 import { withTimeout } from "./helpers/timeout.ts";
 import type { TasksResponse } from "../src/admin/wire.ts";
 
@@ -134,5 +137,95 @@ test("a route's name labels its requests in /tasks", { timeout: 60_000 }, async 
   } finally {
     assert.equal(await weft.stop(), 0);
     await up.close();
+  }
+});
+
+test("filter_chains[].name, route_config.name and virtual_hosts[].name show in /config_dump where Envoy shows them", { timeout: 60_000 }, async () => {
+  const yaml = bootstrapYaml({
+    routes: `
+              - match: { prefix: "/" }
+                direct_response: { status: 200 }`,
+    clusters: [],
+  })
+    .replace("filter_chains:\n    - filters:", "filter_chains:\n    - name: chain-plain\n      filters:")
+    .replace("route_config:\n            virtual_hosts:", "route_config:\n            name: routes-edge\n            virtual_hosts:")
+    .replace("- name: all\n", "- name: vh-everything\n");
+  const weft = await startWeft(["proxy", "serve", "--concurrency", "1", "-c", writeTempFile("envoy.yaml", yaml)]);
+  try {
+    type Dump = { configs: { bootstrap?: { static_resources: { listeners: { filter_chains: { name?: string; filters: { typed_config: { route_config: { name?: string; virtual_hosts: { name: string }[] } } }[] }[] }[] } } }[] };
+    const dump = await weft.adminJson<Dump>("/config_dump");
+    const chain = dump.configs[0]!.bootstrap!.static_resources.listeners[0]!.filter_chains[0]!;
+    const routeConfig = chain.filters[0]!.typed_config.route_config;
+    assert.deepEqual([chain.name, routeConfig.name, routeConfig.virtual_hosts.map((v) => v.name)], ["chain-plain", "routes-edge", ["vh-everything"]]);
+  } finally {
+    assert.equal(await weft.stop(), 0);
+  }
+});
+
+/**
+ * A loopback port whose connects never complete: a Deno process listens and never accepts (Bun's
+ * and node's listeners accept by themselves), and its accept queue is filled, after which the
+ * kernel drops new SYNs. Full once a connect has not completed in 300 ms (on loopback a connect
+ * takes well under 1 ms, and a dropped SYN is resent after 1 s).
+ */
+async function portThatNeverAccepts(): Promise<{ port: number; close(): void }> {
+  const deno = IS_BUN ? "deno" : process.execPath;
+  const child = spawn(deno, ["eval", "const l = Deno.listen({ hostname: '127.0.0.1', port: 0 }); console.log(l.addr.port); setInterval(() => {}, 1 << 30);"], { stdio: ["ignore", "pipe", "inherit"] });
+  const port = await withTimeout(new Promise<number>((resolve) => child.stdout!.once("data", (d) => resolve(Number(String(d).trim())))), 20_000, "the never-accepting listener's port");
+  const queued: Socket[] = [];
+  const close = () => {
+    for (const s of queued) s.destroy();
+    child.kill("SIGKILL");
+  };
+  for (let i = 0; i < 10_000; i++) {
+    const s = connect({ port, host: "127.0.0.1" });
+    s.on("error", () => {});
+    queued.push(s);
+    const connected = await new Promise<boolean>((resolve) => {
+      const t = setTimeout(() => resolve(false), 300);
+      s.once("connect", () => {
+        clearTimeout(t);
+        resolve(true);
+      });
+    });
+    if (!connected) return { port, close };
+  }
+  close();
+  throw new Error(`the accept queue of port ${port} never filled`);
+}
+
+test("connect_timeout: a connect that never completes ends in Envoy's 503 after the cluster's timeout", { timeout: 60_000 }, async () => {
+  const stuck = await portThatNeverAccepts();
+  try {
+    const weft = await startWeft(["proxy", "serve", "--concurrency", "1", "-c", writeTempFile("envoy.yaml", bootstrapYaml({
+      routes: `
+              - match: { prefix: "/short" }
+                route: { cluster: short }
+              - match: { prefix: "/long" }
+                route: { cluster: long }`,
+      clusters: [{ name: "short", endpoints: [stuck.port], connectTimeout: "0.25s" }, { name: "long", endpoints: [stuck.port], connectTimeout: "1.5s" }],
+    }))]);
+    try {
+      const timed = async (path: string) => {
+        const c = await RawConnection.open(weft.listeners.edge!);
+        const startedAt = Date.now();
+        const r = await c.request("GET", path, {}, "", 10_000);
+        c.close();
+        return { status: r.status, body: r.body, ms: Date.now() - startedAt };
+      };
+      const short = await timed("/short");
+      const long = await timed("/long");
+      const body = "upstream connect error or disconnect/reset before headers. reset reason: connection timeout";
+      assert.deepEqual([short.status, short.body, long.status, long.body], [503, body, 503, body]);
+      // Each waited its own cluster's timeout (the default would be 5 s).
+      assert.ok(short.ms >= 240 && short.ms < 1200, `0.25s connect_timeout answered after ${short.ms} ms`);
+      assert.ok(long.ms >= 1490 && long.ms < 3500, `1.5s connect_timeout answered after ${long.ms} ms`);
+      const stats = parseStats(await (await weft.admin("/stats")).text());
+      assert.deepEqual([stats["cluster.short.upstream_cx_connect_timeout"], stats["cluster.long.upstream_cx_connect_timeout"]], [1, 1]);
+    } finally {
+      assert.equal(await weft.stop(), 0);
+    }
+  } finally {
+    stuck.close();
   }
 });

@@ -13,6 +13,7 @@ import { Load } from "./helpers/load.ts";
 import { eventually, startWeft, writeTempFile } from "./helpers/weft_process.ts";
 import type { ConnectionsResponse, WorkersResponse } from "../src/admin/wire.ts";
 import { latin1Bytes, runWeft } from "./http1/vectors.ts";
+import { prng } from "./helpers/prng.ts";
 
 const ok = (req: import("node:http").IncomingMessage, res: import("node:http").ServerResponse) => {
   req.resume();
@@ -189,17 +190,6 @@ overload_manager:
     await up.close();
   }
 });
-
-/** A small deterministic PRNG (mulberry32), so a failing fuzz run can be replayed. */
-function prng(seed: number): () => number {
-  return () => {
-    seed |= 0;
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SEEDS = [
   "GET /a?b=c HTTP/1.1\r\nhost: example.com\r\nuser-agent: fuzz\r\naccept: */*\r\n\r\n",

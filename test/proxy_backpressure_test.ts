@@ -184,3 +184,56 @@ test("a client that pipelines and never reads is not read past the buffer limit;
     await up.close();
   }
 });
+
+/**
+ * How many of `n` pipelined proxied requests (10 KiB responses) reach the upstream while the
+ * client reads nothing, once the proxy stops forwarding (no new upstream request for 1 s).
+ */
+async function forwardedUnread(perConnectionBufferLimitBytes: number, n: number): Promise<number> {
+  const up = await startUpstream("big", (req, res) => {
+    const body = req.url!.padEnd(10 * 1024, ".");
+    res.writeHead(200, { "content-length": String(body.length) });
+    res.end(body);
+  });
+  const yaml = bootstrapYaml({
+    routes: `
+              - match: { prefix: "/big/" }
+                route: { cluster: big }`,
+    clusters: [{ name: "big", endpoints: [up.port] }],
+    listenerExtra: `\n    per_connection_buffer_limit_bytes: ${perConnectionBufferLimitBytes}`,
+  });
+  const weft = await startWeft(["proxy", "serve", "-c", writeTempFile("envoy.yaml", yaml), "--concurrency", "1"]);
+  let client: Socket | undefined;
+  try {
+    client = await openSocket(weft.listeners.edge!);
+    client.pause();
+    let requests = "";
+    for (let i = 0; i < n; i++) requests += `GET /big/${i} HTTP/1.1\r\nhost: x\r\n\r\n`;
+    client.write(requests);
+    let last = -1;
+    for (let stable = 0; stable < 10 && up.requests < n;) {
+      await new Promise((r) => setTimeout(r, 100));
+      stable = up.requests === last ? stable + 1 : 0;
+      last = up.requests;
+    }
+    const forwarded = up.requests;
+    // Nothing lost: every response arrives, in order, once the client reads.
+    await readPipelined(client, n, (body, i) => assert.equal(body.subarray(0, 12).toString().replace(/\.+$/, ""), `/big/${i}`, `response ${i}`), 120_000);
+    return forwarded;
+  } finally {
+    client?.destroy();
+    assert.equal(await weft.stop(), 0);
+    await up.close();
+  }
+}
+
+test("per_connection_buffer_limit_bytes: a small limit stops reading a client that does not read sooner than a large one", { timeout: 300_000 }, async () => {
+  // Both also fill the kernel's socket buffers (a few MB on loopback); the 48 MiB between the two
+  // limits is 4,800 responses more held by the proxy.
+  const N = 12_000;
+  const small = await forwardedUnread(16 * 1024, N);
+  const large = await forwardedUnread(48 * MB, N);
+  console.log(`forwarded before the client read: ${small} with a 16 KiB limit, ${large} with 48 MiB`);
+  assert.ok(small < N && large < N, `some requests must wait for the client: ${small}, ${large} of ${N}`);
+  assert.ok(large - small > 2400, `the 48 MiB limit forwarded ${large}, the 16 KiB one ${small}: the limit has no effect`);
+});

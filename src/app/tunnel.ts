@@ -20,7 +20,6 @@
 
 import type http from "node:http";
 import { watch } from "node:fs";
-import { readFile } from "node:fs/promises";
 import { basename, dirname } from "node:path";
 import process from "node:process";
 import { EventHub } from "../admin/event_stream.ts";
@@ -34,7 +33,7 @@ import { StatsStore } from "../stats/store.ts";
 import { type CertificateAuthority, loadCa } from "../tls/ca.ts";
 import type { LogFormat } from "../tunnel/access_log.ts";
 import { CertManager } from "../tunnel/certs.ts";
-import { ConfigError, formatIssue, type LocalConfig, parseLocalConfig } from "../tunnel/config.ts";
+import { ConfigError, formatIssue, type LocalConfig, loadLocalConfig } from "../tunnel/config.ts";
 import { DEFAULT_TERMINATION_DEADLINE_MS, type DrainResult } from "../tunnel/drain.ts";
 import { DEFAULT_MAX_STREAMS } from "../tunnel/hbone.ts";
 import { type FetchHandler, serveFetch } from "../tunnel/http_serve.ts";
@@ -121,7 +120,7 @@ export interface TunnelApp {
 
 /** Starts a tunnel; resolves once every listener is bound and the tunnel is ready. */
 export async function startTunnel(options: TunnelOptions): Promise<TunnelApp> {
-  const main = new TunnelMain(await currentRuntime(), options, await loadConfig(options.configPath));
+  const main = new TunnelMain(await currentRuntime(), options, await loadLocalConfig(options.configPath));
   try {
     await loadCertificates(main);
     await bindMainListeners(main);
@@ -246,10 +245,6 @@ class TunnelMain {
   }
 }
 
-function loadConfig(path: string): Promise<LocalConfig> {
-  return readFile(path, "utf8").then((text) => parseLocalConfig(text, path));
-}
-
 /** The CA, and a certificate per hosted identity (rotated at half life; a rotation reaches the workers once they run). */
 async function loadCertificates(main: TunnelMain): Promise<void> {
   main.ca = await loadCa(main.options.caDir);
@@ -352,7 +347,7 @@ function startConfigUpdates(main: TunnelMain, pool: WorkerPool): Reload {
     if (main.state === "DRAINING") return { ok: false, error: "draining" };
     let next: LocalConfig;
     try {
-      next = await loadConfig(options.configPath);
+      next = await loadLocalConfig(options.configPath);
     } catch (e) {
       const error = e instanceof ConfigError ? e.issues.map(formatIssue).join("\n") : (e as Error).message;
       return reject(error, "weft tunnel: config reload rejected, keeping the previous config:\n");

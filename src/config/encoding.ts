@@ -1,6 +1,8 @@
 /**
  * Decodes a configuration file's bytes as YAML 1.2 says a processor must (§5.2): UTF-8, with or
- * without a byte order mark, and UTF-16 LE or BE with one. Anything else (bytes that are not UTF-8,
+ * without a byte order mark, and UTF-16 LE or BE with one or, without one, told apart by where the
+ * first character's zero byte is (a YAML stream without a byte order mark starts with an ASCII
+ * character, so "a\0" is UTF-16 LE and "\0a" UTF-16 BE). Anything else (bytes that are not UTF-8,
  * UTF-32) is refused with where the problem is, so both runtimes read a file the same way instead
  * of each guessing (one replaced bad bytes with U+FFFD, the other decoded differently).
  *
@@ -26,9 +28,15 @@ export function decodeConfigBytes(bytes: Uint8Array): DecodedText {
   if ((b0 === 0x00 && b1 === 0x00 && b2 === 0xfe && b3 === 0xff) || (b0 === 0xff && b1 === 0xfe && b2 === 0x00 && b3 === 0x00)) {
     return { ok: false, message: "the file is UTF-32, which weft does not read yet; save it as UTF-8" };
   }
-  if ((b0 === 0xff && b1 === 0xfe) || (b0 === 0xfe && b1 === 0xff)) {
-    if (bytes.length % 2 !== 0) return { ok: false, message: "the file starts with a UTF-16 byte order mark but has an odd number of bytes" };
-    const encoding = b0 === 0xff ? "utf-16le" : "utf-16be";
+  if ((b0 === 0x00 && b1 === 0x00 && b2 === 0x00 && b3 !== undefined) || (b0 !== 0x00 && b1 === 0x00 && b2 === 0x00 && b3 === 0x00)) {
+    return { ok: false, message: "the file is UTF-32, which weft does not read yet; save it as UTF-8" };
+  }
+  const bom = (b0 === 0xff && b1 === 0xfe) || (b0 === 0xfe && b1 === 0xff);
+  const zeroFirst = b0 === 0x00 && b1 !== undefined && b1 !== 0x00, zeroSecond = b0 !== 0x00 && b0 !== undefined && b1 === 0x00;
+  if (bom || zeroFirst || zeroSecond) {
+    const what = bom ? "starts with a UTF-16 byte order mark" : "looks like UTF-16 (a zero byte in its first character)";
+    if (bytes.length % 2 !== 0) return { ok: false, message: `the file ${what} but has an odd number of bytes` };
+    const encoding = b0 === 0xff || zeroSecond ? "utf-16le" : "utf-16be";
     try {
       return { ok: true, text: new TextDecoder(encoding, { fatal: true }).decode(bytes) };
     } catch {

@@ -26,22 +26,38 @@ export interface LoadedBootstrap {
 
 export type LoadResult = LoadedBootstrap | { ok: false; messages: string[] };
 
-/** Reads, decodes (see {@linkcode decodeConfigBytes}) and validates `path`, or the embedded default when null. */
+/**
+ * Reads a config file and decodes its bytes (see {@linkcode decodeConfigBytes}), the same way on
+ * every runtime: the bootstrap and the tunnel's workload file both come through here.
+ *
+ * @example
+ * ```ts
+ * const read = await readConfigText("envoy.yaml");
+ * if (!read.ok) console.error(read.message); // "envoy.yaml:3:7: the file is not valid UTF-8 (byte 0xe9)…"
+ * ```
+ */
+export async function readConfigText(path: string): Promise<{ ok: true; text: string } | { ok: false; message: string }> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(path);
+  } catch (e) {
+    return { ok: false, message: `${path}: cannot read the config file: ${e instanceof Error ? e.message : e}` };
+  }
+  const decoded = decodeConfigBytes(bytes);
+  if (!decoded.ok) {
+    const at = decoded.line === undefined ? "" : `:${decoded.line}:${decoded.column}`;
+    return { ok: false, message: `${path}${at}: ${decoded.message}` };
+  }
+  return { ok: true, text: decoded.text };
+}
+
+/** Reads, decodes (see {@linkcode readConfigText}) and validates `path`, or the embedded default when null. */
 export async function loadBootstrap(path: string | null): Promise<LoadResult> {
   let text = DEFAULT_BOOTSTRAP_YAML;
   if (path !== null) {
-    let bytes: Uint8Array;
-    try {
-      bytes = await readFile(path);
-    } catch (e) {
-      return { ok: false, messages: [`${path}: cannot read the config file: ${e instanceof Error ? e.message : e}`] };
-    }
-    const decoded = decodeConfigBytes(bytes);
-    if (!decoded.ok) {
-      const at = decoded.line === undefined ? "" : `:${decoded.line}:${decoded.column}`;
-      return { ok: false, messages: [`${path}${at}: ${decoded.message}`] };
-    }
-    text = decoded.text;
+    const read = await readConfigText(path);
+    if (!read.ok) return { ok: false, messages: [read.message] };
+    text = read.text;
   }
   const result = parseBootstrap(text);
   if (!result.ok) return { ok: false, messages: result.errors.map((e) => formatConfigError(e, path ?? "<embedded default>")) };

@@ -104,7 +104,10 @@ function unsupportedConstruct(source: string): string | null {
     const c = source[i];
     const next = source[i + 1] ?? "";
     if (c === "\\") {
-      if (!inClass && next >= "1" && next <= "9") return `uses a backreference (\\${next}), which RE2 does not support`;
+      // \1 to \7 followed by an octal digit is RE2's octal character code (\101 is "A"); other
+      // \1 to \9 are backreferences.
+      const octal = next >= "1" && next <= "7" && (source[i + 2] ?? "") >= "0" && (source[i + 2] ?? "") <= "7";
+      if (!inClass && next >= "1" && next <= "9" && !octal) return `uses a backreference (\\${next}), which RE2 does not support`;
       if (!inClass && next === "k") return "uses a backreference (\\k<name>), which RE2 does not support";
       if (next === "Q") {
         // \Q…\E quotes everything up to \E (or the end).

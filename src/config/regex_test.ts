@@ -1,5 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { RE2JS } from "re2js";
 import { checkRegex, compileRegex, literalPrefix, type Re2Regex } from "./regex.ts";
 
 function compiled(source: string, ignoreCase = false): Re2Regex {
@@ -79,4 +80,68 @@ test("regex: the literal prefix a full match must start with, used to reject ear
     assert.equal(compiled(pattern).fullMatch(input), expected, `${pattern} ${input}`);
   }
   assert.equal(compiled("/USERS", true).fullMatch("/users"), true, "no prefix check when case is ignored");
+});
+
+test("regex: an octal escape (\\101) is RE2's character code, not a backreference", () => {
+  assert.equal(checkRegex("/\\101bc"), null);
+  assert.equal(compiled("/\\101bc").fullMatch("/Abc"), true);
+  assert.equal(compiled("/\\0").fullMatch("/\0"), true);
+  assert.equal(compiled("/[\\101]").fullMatch("/A"), true);
+  for (const backreference of ["(a)\\1", "(a)\\18", "(a)\\8", "(a)\\9x"]) {
+    assert.match(checkRegex(backreference) ?? "", /^uses a backreference/, backreference);
+  }
+});
+
+test("regex: the literal-prefix shortcut never changes a full match (patterns where a wrong one would)", () => {
+  // Each pattern with inputs that match it and near misses; the shortcut must agree with re2js's
+  // own full match on every one.
+  const cases: Record<string, string[]> = {
+    "(?i)abc": ["abc", "ABC", "aBc", "xabc"],
+    "abc(?i)def": ["abcdef", "abcDEF", "ABCdef", "abc"],
+    "a(?i:b)c": ["abc", "aBc", "Abc"],
+    "a|b": ["a", "b", "ab", ""],
+    "/x|/y/z": ["/x", "/y/z", "/y"],
+    "^": ["", "a"],
+    "^abc": ["abc", "xabc"],
+    "abc$": ["abc", "abcx"],
+    "\\Qa.b\\E": ["a.b", "axb"],
+    "x\\Q*\\E": ["x*", "x", "xx"],
+    "a\\*": ["a*", "a", "aa"],
+    "[ab]c": ["ac", "bc", "cc"],
+    "[|]x": ["|x", "x"],
+    ".*abc": ["abc", "xxabc", "ab"],
+    "ab*c": ["ac", "abbc", "bc"],
+    "ab?c": ["ac", "abc"],
+    "ab{0}c": ["ac", "abc"],
+    "ab{0,}": ["a", "abbb"],
+    "ab{,2}": ["ab{,2}", "ab", "abb"],
+    "a\\-b": ["a-b", "ab"],
+    "a\\.b": ["a.b", "axb"],
+    "a b#c": ["a b#c", "a b"],
+    "\\x41bc": ["Abc", "abc"],
+    "\\101bc": ["Abc", "101bc"],
+    "a\\bb": ["ab", "a b"],
+    "(?U)ab+": ["abbb", "ab"],
+    "(?s)a.b": ["a\nb", "ab"],
+    "/é.*": ["/é", "/éx", "/e"],
+    "(ab)+c": ["abc", "ababc", "c"],
+    "a(b|c)d": ["abd", "acd", "ad"],
+  };
+  let compared = 0;
+  for (const [pattern, inputs] of Object.entries(cases)) {
+    const re = compiled(pattern);
+    const reference = RE2JS.compile(pattern);
+    for (const input of inputs) {
+      assert.equal(re.fullMatch(input), reference.testExact(input), `${pattern} against ${JSON.stringify(input)}`);
+      compared++;
+    }
+  }
+  assert.equal(compared, 77);
+  // Where a prefix is used, it is exactly the literal start, and none where there is no single one.
+  assert.equal(literalPrefix("abc(?i)def"), "abc");
+  assert.equal(literalPrefix("a\\*"), "a*");
+  assert.equal(literalPrefix("ab*c"), "a");
+  for (const none of ["(?i)abc", "a|b", "^abc", "\\Qa\\E", "[ab]c", ".*abc", "(ab)+c", "\\x41bc", "\\101bc"]) {
+    assert.equal(literalPrefix(none), "", none);
+  }
 });

@@ -1,32 +1,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { isMap, isScalar, isSeq, type Node, parseDocument } from "yaml";
+import { type Node, parseDocument } from "yaml";
+import { assertSameTree } from "./_test_helpers.ts";
 import { parseFastYaml } from "./yaml_fast.ts";
 import { DEFAULT_BOOTSTRAP_YAML } from "./default_bootstrap.ts";
 import { bigBootstrapYaml } from "../../test/helpers/big_bootstrap.ts";
-
-/** Walks both trees together: same kinds, values, keys and start offsets everywhere. */
-function assertSameTree(fast: Node | null, full: Node | null, path = "$"): void {
-  if (fast === null || full === null) return assert.equal(fast, full, path);
-  assert.equal(fast.range?.[0], full.range?.[0], `${path}: start offset`);
-  if (isScalar(full)) {
-    assert.ok(isScalar(fast), `${path}: scalar`);
-    return assert.deepEqual(fast.value, full.value, `${path}: value`);
-  }
-  if (isSeq(full)) {
-    assert.ok(isSeq(fast), `${path}: sequence`);
-    assert.equal(fast.items.length, full.items.length, `${path}: length`);
-    full.items.forEach((item, i) => assertSameTree(fast.items[i] as Node, item as Node, `${path}[${i}]`));
-    return;
-  }
-  assert.ok(isMap(full) && isMap(fast), `${path}: mapping`);
-  assert.equal(fast.items.length, full.items.length, `${path}: size`);
-  full.items.forEach((pair, i) => {
-    const other = fast.items[i]!;
-    assertSameTree(other.key as Node, pair.key as Node, `${path}.key#${i}`);
-    assertSameTree(other.value as Node, pair.value as Node, `${path}.${String((pair.key as { value: unknown }).value)}`);
-  });
-}
 
 function same(text: string): void {
   const fast = parseFastYaml(text);
@@ -76,6 +54,15 @@ top:
   same("# only a comment\n");
 });
 
+test("yaml_fast: a __proto__ key becomes an own property in toJSON, as the package makes it", () => {
+  const fast = parseFastYaml("__proto__: {polluted: 1}\n");
+  assert.ok(fast !== null);
+  const json = (fast.root as unknown as { toJSON(): Record<string, unknown> }).toJSON();
+  assert.deepEqual(json, parseDocument("__proto__: {polluted: 1}\n").toJS());
+  assert.ok(Object.hasOwn(json, "__proto__"));
+  assert.equal((json as { polluted?: unknown }).polluted, undefined);
+});
+
 test("yaml_fast: anything outside the subset is left to the yaml package (null), never read differently", () => {
   for (const text of [
     "a: &x 1\nb: *x\n", // anchors, aliases
@@ -105,6 +92,20 @@ test("yaml_fast: anything outside the subset is left to the yaml package (null),
     "plain scalar document\n",
     "a: 'x'y\n",
     'a: "\\q"\n',
+    // Found by yaml_fast_fuzz_test.ts, each read differently (or without the package's error) before:
+    "a #b: c\n", // "a" and a comment, then an error
+    "~: x\n", // a null key: the package's JSON key is "", not "null"
+    "null: x\n",
+    "1: x\n", // keys that are not strings
+    '"a":b\n', // a flow-only form in a block mapping
+    `${"k".repeat(1025)}: x\n`, // an implicit key longer than 1024 characters
+    "a: [-, x]\n", // "-" before a flow indicator
+    "a: [1,\n2]\n", // flow content not indented more than its block mapping
+    "a: [1, # c\n2]\n",
+    "- a: [1,\n  2]\n",
+    "k:\n  a: [1,\n   2\n ]\n",
+    "a: 1\n\uFEFFb: 2\n", // a byte order mark inside the text
+    "[1,\n--- ]\n", // a document marker inside a flow collection
   ]) {
     assert.equal(parseFastYaml(text), null, JSON.stringify(text));
   }

@@ -19,8 +19,6 @@ const STRICT_DNS: Cluster = {
   lbPolicy: "ROUND_ROBIN",
   dnsRefreshRateMs: 1000,
   endpoints: [{ address: { address: "svc.internal", port: 8080 }, weight: 1 }],
-  perConnectionBufferLimitBytes: 1 << 20,
-  maxRequestsPerConnection: 0,
 };
 
 const hostStatNames = (names: Iterable<string>) => [...names].filter((n) => n.startsWith("~host.svc."));

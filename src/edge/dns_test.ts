@@ -11,8 +11,6 @@ function cluster(type: Cluster["type"], names: string[]): Cluster {
     lbPolicy: "ROUND_ROBIN",
     dnsRefreshRateMs: 5000,
     endpoints: names.map((address) => ({ address: { address, port: 80 }, weight: 1 })),
-    perConnectionBufferLimitBytes: 1 << 20,
-    maxRequestsPerConnection: 0,
   };
 }
 

@@ -1,14 +1,14 @@
 /**
  * Mutual TLS 1.3 for `node:tls`: the key material a side presents and trusts, and the server and
  * client options built from it (client certificates requested and verified against the root; the
- * server's certificate checked for an expected URI SAN instead of a host name).
+ * server's certificate checked for one of the expected URI SANs instead of a host name).
  *
  * @example
  * ```ts
  * const material = { key: keyPem, cert: certPem, ca: rootPem };
  * const server = tls.createServer(mutualTlsServerOptions(material, { alpnProtocols: ["h2"] }));
  * const socket = tls.connect(mutualTlsClientOptions(material, {
- *   host: "127.0.1.3", port: 15008, alpnProtocols: ["h2"], peerUriSan: "spiffe://cluster.local/ns/a/sa/b",
+ *   host: "127.0.1.3", port: 15008, alpnProtocols: ["h2"], peerUriSans: ["spiffe://cluster.local/ns/a/sa/b"],
  * }));
  * ```
  *
@@ -62,10 +62,11 @@ export interface MutualTlsClientTarget {
   localAddress?: string;
   alpnProtocols?: string[];
   /**
-   * The URI SAN the server's certificate must carry (a SPIFFE id, say); the host name is then not
-   * checked. Without it, Node checks the host name as usual.
+   * The URI SANs the server's certificate may carry (SPIFFE ids, say), one of which it must; the host
+   * name is then not checked. Without them, Node checks the host name as usual; an empty list
+   * accepts no server.
    */
-  peerUriSan?: string;
+  peerUriSans?: readonly string[];
 }
 
 /**
@@ -89,12 +90,15 @@ export function mutualTlsClientOptions(
     servername: net.isIP(target.host) ? undefined : target.host,
     ...(target.alpnProtocols ? { ALPNProtocols: target.alpnProtocols } : {}),
   } as tls.ConnectionOptions;
-  const expected = target.peerUriSan;
-  if (expected !== undefined) {
+  const accepted = target.peerUriSans;
+  if (accepted !== undefined) {
     options.checkServerIdentity = (_host: string, cert: tls.PeerCertificate) => {
       const ids = uriSans(cert.subjectaltname);
-      if (ids.includes(expected)) return undefined;
-      return new Error(`server identity ${ids.join(",") || "(none)"} is not ${expected}`);
+      if (ids.some((id) => accepted.includes(id))) return undefined;
+      const expected = accepted.length === 1
+        ? `is not ${accepted[0]}`
+        : `is none of ${accepted.join(", ") || "(no accepted identity)"}`;
+      return new Error(`server identity ${ids.join(",") || "(none)"} ${expected}`);
     };
   }
   return options;

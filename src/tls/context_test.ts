@@ -60,14 +60,31 @@ test("mutual TLS 1.3: the server verifies the client's identity, the client the 
   const t = await setup();
   try {
     const target = { host: "127.0.0.1", port: t.port, alpnProtocols: ["h2"] };
-    const ok = await handshake(mutualTlsClientOptions(t.client, { ...target, peerUriSan: SERVER }));
+    const ok = await handshake(mutualTlsClientOptions(t.client, { ...target, peerUriSans: [SERVER] }));
     assert.deepEqual(ok, { protocol: "TLSv1.3", alpn: "h2" });
     assert.deepEqual(t.clients, [CLIENT], "the server saw the client's verified identity");
-    const wrongPeer = await handshake(mutualTlsClientOptions(t.client, { ...target, peerUriSan: CLIENT }));
+    const wrongPeer = await handshake(mutualTlsClientOptions(t.client, { ...target, peerUriSans: [CLIENT] }));
     assert.equal(wrongPeer.error, `server identity ${SERVER} is not ${CLIENT}`);
-    // Without peerUriSan the host name is checked as usual: the certificate names no IP address.
+    // Without peerUriSans the host name is checked as usual: the certificate names no IP address.
     const byHostName = await handshake(mutualTlsClientOptions(t.client, target));
     assert.match(byHostName.error ?? "", /IP: 127\.0\.0\.1 is not in the cert's list/);
+  } finally {
+    await t.close();
+  }
+});
+
+test("the client accepts a server presenting any of the listed URI SANs, and none other (ztunnel's workload identity or a service's subjectAltNames)", async () => {
+  const t = await setup();
+  try {
+    const target = { host: "127.0.0.1", port: t.port, alpnProtocols: ["h2"] };
+    const other = "spiffe://cluster.local/ns/default/sa/other";
+    const listed = await handshake(mutualTlsClientOptions(t.client, { ...target, peerUriSans: [other, SERVER] }));
+    assert.deepEqual(listed, { protocol: "TLSv1.3", alpn: "h2" });
+    const unlisted = await handshake(mutualTlsClientOptions(t.client, { ...target, peerUriSans: [other, CLIENT] }));
+    assert.equal(unlisted.error, `server identity ${SERVER} is none of ${other}, ${CLIENT}`);
+    // An empty list accepts nobody, rather than falling back to the host name.
+    const none = await handshake(mutualTlsClientOptions(t.client, { ...target, peerUriSans: [] }));
+    assert.equal(none.error, `server identity ${SERVER} is none of (no accepted identity)`);
   } finally {
     await t.close();
   }

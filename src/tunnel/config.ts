@@ -8,7 +8,8 @@
  * (`ALLOW` = `Allow`), a string match may be a bare string (an exact match), and a service VIP may be
  * a bare IP (`127.10.0.1`, network ""). Fields that name features weft does not implement
  * (`waypoint`, `networkGateway`, `applicationTunnel`, a workload's `hostname`, `networkMode`,
- * `nativeTunnel`, `locality`, `capacity`, a service's `ipFamilies`) are refused rather than ignored.
+ * `nativeTunnel`, `locality`, `capacity`, a service's `ipFamilies`, a workload's or VIP's `network`
+ * other than the default `""`) are refused rather than ignored.
  *
  * @example
  * ```ts
@@ -22,6 +23,8 @@
 import { isMap, isScalar, isSeq, LineCounter, parseDocument } from "yaml";
 import type { Node as YamlNode, Pair, YAMLMap, YAMLSeq } from "yaml";
 import { isIP } from "node:net";
+import { readConfigText } from "../config/load.ts";
+import { parseSpiffeId } from "./identity.ts";
 import { canonicalIp } from "./own_listeners.ts";
 
 export type InboundProtocol = "HBONE" | "TCP";
@@ -61,6 +64,10 @@ export interface Service {
   vips: NetworkAddress[];
   /** Service port → target port (0: same as the service port). */
   ports: Record<number, number>;
+  /**
+   * SPIFFE ids a destination reached through this service may present besides its workload's own
+   * (ztunnel's `workload_and_services_san`).
+   */
   subjectAltNames: string[];
 }
 
@@ -293,6 +300,16 @@ class Reader {
     return canonicalIp(s) ?? s;
   }
 
+  /**
+   * Reports a `network` other than ztunnel's default `""`: ztunnel's multi-network (gateways between
+   * networks) is not implemented, and weft's tunnel has one network.
+   */
+  defaultNetwork(node: Node, path: string, network: string | undefined): boolean {
+    if (!network) return true;
+    this.at(node, path, `network ${JSON.stringify(network)} is not supported by weft's tunnel (it has one network, "")`);
+    return false;
+  }
+
   oneOf<T extends string>(
     node: Node,
     path: string,
@@ -381,7 +398,7 @@ function readWorkload(
     serviceAccount: s("serviceAccount", true),
     trustDomain: s("trustDomain", true),
     node: s("node"),
-    network: s("network"),
+    network: (n, p) => void r.defaultNetwork(n, p, r.str(n, p)),
     clusterId: s("clusterId"),
     workloadName: s("workloadName"),
     workloadType: s("workloadType"),
@@ -461,6 +478,7 @@ function readVip(
     r.at(node, path, `"${s}" is not a VIP ("network/IP" or "IP")`);
     return undefined;
   }
+  if (!r.defaultNetwork(node, path, network)) return undefined;
   return { network, address: canonicalIp(address) ?? address };
 }
 
@@ -487,12 +505,14 @@ function readService(r: Reader, node: Node, path: string): Service | undefined {
     ports: (n, p) => {
       svc.ports = r.portMap(n, p);
     },
+    // Checked here, where a typo can name its line: ztunnel logs an invalid entry and skips it.
     subjectAltNames: (n, p) => {
-      svc.subjectAltNames = r.seq(
-        n,
-        p,
-        (x, xp) => r.str(x, xp, { nonEmpty: true }),
-      );
+      svc.subjectAltNames = r.seq(n, p, (x, xp) => {
+        const san = r.str(x, xp);
+        if (san === undefined || parseSpiffeId(san)) return san;
+        r.at(x, xp, `${JSON.stringify(san)} is not a SPIFFE URI (spiffe://<trust domain>/ns/<namespace>/sa/<service account>)`);
+        return undefined;
+      });
     },
     endpoints: unsupported(
       r,
@@ -663,6 +683,21 @@ function readPolicy(
     },
   }, ["name", "namespace", "action"]);
   return ok ? a : undefined;
+}
+
+/**
+ * Reads the workload file as the bootstrap is read (the same decoding on both runtimes: UTF-8, or
+ * UTF-16; invalid bytes refused with their position), then parses it; throws on any error.
+ *
+ * @example
+ * ```ts
+ * const cfg = await loadLocalConfig("local.yaml");
+ * ```
+ */
+export async function loadLocalConfig(path: string): Promise<LocalConfig> {
+  const read = await readConfigText(path);
+  if (!read.ok) throw new Error(read.message);
+  return parseLocalConfig(read.text, path);
 }
 
 /**

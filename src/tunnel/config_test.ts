@@ -53,6 +53,7 @@ test("parses ztunnel's localhost.yaml format", () => {
   assert.equal(w.trustDomain, "cluster.local");
   assert.deepEqual(w.services["default/example.com"], { 80: 8080 });
   assert.deepEqual(cfg.services[0]!.vips, [{ network: "", address: "127.10.0.1" }]);
+  assert.deepEqual(cfg.services[0]!.subjectAltNames, ["spiffe://cluster.local/ns/default/sa/local"]);
   const p = cfg.policies[0]!;
   assert.equal(p.action, "Allow");
   assert.deepEqual(p.rules[0]![0]![0]!.notDestinationPorts, [9999]);
@@ -123,10 +124,10 @@ test("an address is one address in every spelling: IPv6 in upper case or uncompr
   const cfg = parseLocalConfig(`workloads:
 - {name: a, namespace: default, workloadIps: ["::FFFF:127.0.1.8", "FD00:0:0::8"]}
 services:
-- {name: s, namespace: default, hostname: s.example, vips: ["/::ffff:127.10.0.8", "net/FD00::A"], ports: {80: 8080}}
+- {name: s, namespace: default, hostname: s.example, vips: ["/::ffff:127.10.0.8", "/FD00::A"], ports: {80: 8080}}
 `, "t.yaml");
   assert.deepEqual(cfg.workloads[0]!.workloadIps, ["127.0.1.8", "fd00::8"]);
-  assert.deepEqual(cfg.services[0]!.vips, [{ network: "", address: "127.10.0.8" }, { network: "net", address: "fd00::a" }]);
+  assert.deepEqual(cfg.services[0]!.vips, [{ network: "", address: "127.10.0.8" }, { network: "", address: "fd00::a" }]);
   const msgs = issues(`workloads:
 - {name: a, namespace: default, workloadIps: ["127.0.1.7"]}
 - {name: b, namespace: default, workloadIps: ["::ffff:127.0.1.7"]}
@@ -157,4 +158,58 @@ test("unsupported ztunnel features are refused, not ignored", () => {
 
 test("an empty file is an empty config", () => {
   assert.deepEqual(parseLocalConfig("", "x.yaml"), { workloads: [], services: [], policies: [] });
+});
+
+test("a workload's uid is its key, as in ztunnel: kept as written (else Kubernetes' form), naming the workload in errors and unique", () => {
+  const cfg = parseLocalConfig(`workloads:
+- {uid: c1//v1/Pod/default/a, name: a, namespace: default, workloadIps: ["127.0.1.7"]}
+- {name: b, namespace: default, clusterId: c2, workloadIps: ["127.0.1.8"]}
+`, "t.yaml");
+  assert.deepEqual(cfg.workloads.map((w) => w.uid), ["c1//v1/Pod/default/a", "c2//v1/Pod/default/b"]);
+  const msgs = issues(`workloads:
+- {uid: first-one, name: a, namespace: default, workloadIps: ["127.0.1.7"]}
+- {uid: first-one, name: b, namespace: default, workloadIps: ["127.0.1.7"]}
+`).map((i) => `${i.path}: ${i.message}`);
+  assert.deepEqual(msgs, [
+    'workloads[1].uid: duplicate workload uid "first-one"',
+    'workloads[1].workloadIps[0]: IP 127.0.1.7 is already used by workload "first-one"',
+  ]);
+});
+
+test("one network only: a workload's network other than the default \"\" and a service VIP on another network are refused as not supported", () => {
+  const ok = parseLocalConfig(`workloads:\n- {name: a, namespace: d, workloadIps: [127.0.0.9], network: ""}\nservices:\n- {name: s, namespace: d, hostname: s.d, vips: ["/127.10.0.1", "127.10.0.2"], ports: {80: 80}}\n`, "t.yaml");
+  assert.equal(ok.workloads[0]!.network, "");
+  assert.deepEqual(ok.services[0]!.vips.map((v) => v.address), ["127.10.0.1", "127.10.0.2"]);
+  const net = issues(`workloads:\n- {name: a, namespace: d, workloadIps: [127.0.0.9], network: net-2}\n`);
+  assert.deepEqual(net.map((i) => [i.path, i.message]), [["workloads[0].network", `network "net-2" is not supported by weft's tunnel (it has one network, "")`]]);
+  // A VIP's `network/` prefix was read and then ignored, so a VIP of another network answered here.
+  const vip = issues(`services:\n- {name: s, namespace: d, hostname: s.d, vips: ["/127.10.0.1", "net-2/127.10.0.2"], ports: {80: 80}}\n`);
+  assert.deepEqual(vip.map((i) => [i.path, i.message]), [["services[0].vips[1]", `network "net-2" is not supported by weft's tunnel (it has one network, "")`]]);
+});
+
+test("a service's subjectAltNames are kept, and each must be a SPIFFE URI (an error names its path and line)", () => {
+  const cfg = parseLocalConfig(`services:
+- name: s
+  namespace: d
+  hostname: s.d
+  ports: {80: 80}
+  subjectAltNames: ["spiffe://cluster.local/ns/d/sa/x", "spiffe://example.org/ns/e/sa/y"]
+- {name: t, namespace: d, hostname: t.d, ports: {80: 80}}
+`, "t.yaml");
+  assert.deepEqual(cfg.services.map((s) => s.subjectAltNames), [["spiffe://cluster.local/ns/d/sa/x", "spiffe://example.org/ns/e/sa/y"], []]);
+  const bad = issues(`services:
+- name: s
+  namespace: d
+  hostname: s.d
+  ports: {80: 80}
+  subjectAltNames:
+  - spiffe://cluster.local/ns/d/sa/x
+  - server.d.svc.cluster.local
+  - spiffe://cluster.local/sa/x
+`);
+  const spiffe = "is not a SPIFFE URI (spiffe://<trust domain>/ns/<namespace>/sa/<service account>)";
+  assert.deepEqual(bad.map((i) => [i.line, i.path, i.message]), [
+    [8, "services[0].subjectAltNames[1]", `"server.d.svc.cluster.local" ${spiffe}`],
+    [9, "services[0].subjectAltNames[2]", `"spiffe://cluster.local/sa/x" ${spiffe}`],
+  ]);
 });

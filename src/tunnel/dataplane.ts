@@ -70,7 +70,7 @@ import type { Dispatcher } from "../worker/dispatcher.ts";
 import type { BoundListener } from "../worker/messages.ts";
 import type { Counter, StatsScope } from "../stats/scope.ts";
 import * as socks from "./socks5.ts";
-import { normalizeIp, TunnelState, workloadIdentity } from "./state.ts";
+import { acceptedIdentities, normalizeIp, TunnelState, workloadIdentity } from "./state.ts";
 
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 const encoder = new TextEncoder();
@@ -463,7 +463,7 @@ export class DataPlane {
         row.openedAt = s.openedAt;
         this.#poolRows.set(s.id, row);
       }
-      const peer = `${s.key.srcIdentity} -> ${s.key.dstIdentity} (${s.streams} streams)`;
+      const peer = `${s.key.srcIdentity} -> ${s.key.dstIdentities.join(" | ")} (${s.streams} streams)`;
       if (row.peer !== peer || row.requests !== s.totalStreams || row.remotePort !== s.remotePort) {
         row.peer = peer;
         row.requests = s.totalStreams;
@@ -827,7 +827,7 @@ export class DataPlane {
         upstream = await this.#hboneConnect(
           {
             srcIdentity: srcId,
-            dstIdentity: dstId!,
+            dstIdentities: acceptedIdentities(dest.workload!, dest.service),
             srcIp: src.workloadIps[0]!,
             dstAddr: hboneAddr!,
           },

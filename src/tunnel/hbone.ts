@@ -1,8 +1,8 @@
 /**
  * HBONE: HTTP/2 CONNECT (`:authority` = destination IP:port) over TLS 1.3 with mutual authentication
  * and ALPN h2. The server side requests and verifies client certificates against the root; the
- * client side is a pool of HTTP/2 sessions per (source identity, destination identity, source IP,
- * destination address) with at most `maxStreams` concurrent streams per session (ztunnel's pool key
+ * client side is a pool of HTTP/2 sessions per (source identity, the identities the destination may
+ * present, source IP, destination address) with at most `maxStreams` concurrent streams per session (ztunnel's pool key
  * and its default of 100), opening a new session when every existing one is full. HTTP/2 itself is
  * weft's own (`src/h2/`), over `node:tls` sockets.
  *
@@ -112,18 +112,25 @@ export function createHboneServer(
   return server;
 }
 
-/** What a pooled session is keyed by. */
+/** What a pooled session is keyed by (ztunnel's `WorkloadKey`). */
 export interface PoolKey {
   srcIdentity: string;
-  dstIdentity: string;
+  /**
+   * The identities the destination's certificate may present, one of which it must: its workload's,
+   * and, reached through a service, the service's `subjectAltNames`. A session verified against one
+   * set is never used for another.
+   */
+  dstIdentities: readonly string[];
   /** The source workload IP the connection is made from. */
   srcIp: string;
   /** The destination HBONE address, `ip:port`. */
   dstAddr: string;
 }
 
+/** The key as one string; the same set of destination identities in any order is one key. */
 export function poolKeyString(k: PoolKey): string {
-  return `${k.srcIdentity}|${k.dstIdentity}|${k.srcIp}|${k.dstAddr}`;
+  const accepted = [...new Set(k.dstIdentities)].sort().join(",");
+  return `${k.srcIdentity}|${accepted}|${k.srcIp}|${k.dstAddr}`;
 }
 
 /** A pooled session as shown on `/connections`. */
@@ -287,7 +294,7 @@ export class HbonePool {
       port,
       localAddress: key.srcIp,
       alpnProtocols: ["h2"],
-      peerUriSan: key.dstIdentity,
+      peerUriSans: key.dstIdentities,
     }));
     socket.on("error", () => {});
     // Requests written before the handshake completes wait in the TLS socket.

@@ -40,7 +40,7 @@ async function setup() {
 test("pool: 50 streams share one session, 150 use two; identities verified both ways", async () => {
   const t = await setup();
   const pool = new HbonePool({ tls: () => ({ key: t.c.keyPem, cert: t.c.certPem, ca: t.ca.certPem }) });
-  const key = { srcIdentity: CLIENT, dstIdentity: SERVER, srcIp: "127.0.0.1", dstAddr: `127.0.0.1:${t.port}` };
+  const key = { srcIdentity: CLIENT, dstIdentities: [SERVER], srcIp: "127.0.0.1", dstAddr: `127.0.0.1:${t.port}` };
   try {
     const first = await Promise.all(Array.from({ length: 50 }, () => pool.connect(key, { ":authority": "127.0.0.1:80" })));
     assert.equal(pool.sessions().length, 1);
@@ -58,7 +58,33 @@ test("pool: 50 streams share one session, 150 use two; identities verified both 
     assert.ok(answers.every((a) => a === "5"));
     assert.ok(t.seen.every((s) => s.identity === CLIENT));
     await assert.rejects(pool.connect(key, { ":authority": "127.0.0.1:1" }), (e: HboneStatusError) => e.status === 401);
-    await assert.rejects(pool.connect({ ...key, dstIdentity: "spiffe://cluster.local/ns/x/sa/y" }, { ":authority": "127.0.0.1:80" }), /is not spiffe/);
+    await assert.rejects(pool.connect({ ...key, dstIdentities: ["spiffe://cluster.local/ns/x/sa/y"] }, { ":authority": "127.0.0.1:80" }), /is not spiffe/);
+  } finally {
+    pool.destroy();
+    t.server.close();
+    await rm(t.dir, { recursive: true, force: true });
+  }
+});
+
+test("pool: the destination may present any identity of the key's set, and sessions verified against different sets are not shared", async () => {
+  const t = await setup();
+  const pool = new HbonePool({ tls: () => ({ key: t.c.keyPem, cert: t.c.certPem, ca: t.ca.certPem }) });
+  const SAN = "spiffe://cluster.local/ns/default/sa/server-v1";
+  const direct = { srcIdentity: CLIENT, dstIdentities: [SAN], srcIp: "127.0.0.1", dstAddr: `127.0.0.1:${t.port}` };
+  const viaService = { ...direct, dstIdentities: [SAN, SERVER] };
+  try {
+    const accepted = await pool.connect(viaService, { ":authority": "127.0.0.1:80" });
+    assert.deepEqual(pool.sessions().map((s) => s.key.dstIdentities), [[SAN, SERVER]]);
+    // Same source, same address, the session to it alive: still its own session, verified again.
+    await assert.rejects(pool.connect(direct, { ":authority": "127.0.0.1:80" }), new RegExp(`server identity ${SERVER} is not ${SAN}$`));
+    assert.equal(pool.sessions().length, 1);
+    assert.equal(pool.sessions()[0]!.streams, 1);
+    // The same set in another order is the same key.
+    const again = await pool.connect({ ...viaService, dstIdentities: [SERVER, SAN] }, { ":authority": "127.0.0.1:80" });
+    assert.equal(pool.sessions().length, 1);
+    assert.equal(pool.sessions()[0]!.streams, 2);
+    accepted.destroy();
+    again.destroy();
   } finally {
     pool.destroy();
     t.server.close();

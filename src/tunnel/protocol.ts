@@ -7,6 +7,7 @@
  */
 
 import { formatHostPort } from "../config/address.ts";
+import type { WorkloadCert } from "../tls/ca.ts";
 import type { BoundListener } from "../worker/messages.ts";
 import type { LogFormat } from "./access_log.ts";
 import type { LocalConfig } from "./config.ts";
@@ -35,15 +36,8 @@ export const DEFAULT_PORTS: TunnelPorts = {
   hbone: 15008,
 };
 
-/** A minted certificate as shipped to workers. */
-export interface CertData {
-  identity: string;
-  certPem: string;
-  keyPem: string;
-  notBefore: number;
-  notAfter: number;
-  serial: string;
-}
+/** A minted certificate as shipped to workers (plain data, so it survives postMessage). */
+export type CertData = WorkloadCert;
 
 export type CertMap = Record<string, CertData>;
 

@@ -49,6 +49,15 @@ export function workloadIdentity(w: Workload): string {
   });
 }
 
+/**
+ * The identities a destination's certificate may present (ztunnel's `workload_and_services_san`):
+ * `workload`'s own and, when the client addressed a service (`via`), that service's
+ * `subjectAltNames`.
+ */
+export function acceptedIdentities(workload: Workload, via: Service | undefined): string[] {
+  return [workloadIdentity(workload), ...(via?.subjectAltNames ?? [])];
+}
+
 export class TunnelState {
   readonly config: LocalConfig;
   readonly #byIp = new Map<string, Workload>();

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { parseLocalConfig } from "./config.ts";
-import { TunnelState, workloadIdentity } from "./state.ts";
+import { acceptedIdentities, TunnelState, workloadIdentity } from "./state.ts";
 
 const cfg = parseLocalConfig(`workloads:
 - {name: c, namespace: default, serviceAccount: client, workloadIps: [127.0.1.2], node: a, protocol: HBONE}
@@ -54,4 +54,23 @@ test("a workload whose IP the config spells otherwise (upper case, IPv4-mapped) 
   assert.ok(!("error" in d));
   assert.equal(d.workload?.name, "guarded", "not passthrough, which would skip HBONE and the workload's policies");
   assert.equal(st.workloadByIp("127.0.1.8")?.name, "guarded");
+});
+
+test("a destination reached through a service may present its workload's identity or any of the service's subjectAltNames; reached directly, only its own", () => {
+  const st = new TunnelState(parseLocalConfig(`workloads:
+- {name: s, namespace: default, serviceAccount: server, workloadIps: [127.0.1.3], node: b, protocol: HBONE, services: {"default/sans.example": {80: 8080}, "default/plain.example": {80: 8080}}}
+services:
+- {name: sans, namespace: default, hostname: sans.example, vips: [127.10.0.1], ports: {80: 8080}, subjectAltNames: ["spiffe://cluster.local/ns/default/sa/server-v2", "spiffe://example.org/ns/x/sa/y"]}
+- {name: plain, namespace: default, hostname: plain.example, vips: [127.10.0.2], ports: {80: 8080}}
+`, "t.yaml"));
+  const own = "spiffe://cluster.local/ns/default/sa/server";
+  const identities = (host: string, port: number) => {
+    const d = st.resolve(host, port);
+    assert.ok(!("error" in d) && d.workload, host);
+    return acceptedIdentities(d.workload, d.service);
+  };
+  assert.deepEqual(identities("127.10.0.1", 80), [own, "spiffe://cluster.local/ns/default/sa/server-v2", "spiffe://example.org/ns/x/sa/y"]);
+  assert.deepEqual(identities("sans.example", 80), [own, "spiffe://cluster.local/ns/default/sa/server-v2", "spiffe://example.org/ns/x/sa/y"]);
+  assert.deepEqual(identities("127.10.0.2", 80), [own]);
+  assert.deepEqual(identities("127.0.1.3", 8080), [own]);
 });

@@ -26,6 +26,7 @@ import { delimiter, join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { latin1Bytes, type Outcome, runWeft, VECTORS } from "./vectors.ts";
+import { prng } from "../helpers/prng.ts";
 
 const SERVER_SCRIPT = fileURLToPath(new URL("./node_reference_server.mjs", import.meta.url));
 /** How long to wait for Node's answer before calling the stream incomplete. */
@@ -315,18 +316,6 @@ const VALID: Stream[] = [
   { name: "valid: many small chunks", input: `POST /c HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n${"1\r\nx\r\n".repeat(100)}0\r\n\r\n` },
   { name: "valid: pipelined pair", input: `GET /1 HTTP/1.1\r\n${H}\r\nGET /2 HTTP/1.1\r\n${H}\r\n` },
 ];
-
-/** mulberry32: a small, fixed-seed PRNG so the mutants are the same on every run and runtime. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const INTERESTING = [" ", "\t", "\r", "\n", ":", "\x00", "\x7f", "\x80", "\xff", ",", ";", '"', "0", "9", "a", "F", "x", "-", "/", "?", "#", "@", "(", "\x0b", "\x0c"];
 const LINES = [
