@@ -76,6 +76,7 @@ const DEFAULT_HCM: Omit<HttpConnectionManager, "statPrefix" | "routeConfig"> = {
   serverName: "weft",
   stripTrailingHostDot: false,
   stripHostPort: "none",
+  upgradeConfigs: [],
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -119,6 +120,7 @@ const FULL_EXAMPLE = yaml`
               - {address_prefix: "fd00::"}
             strip_trailing_host_dot: true
             strip_any_host_port: true
+            upgrade_configs: [{ upgrade_type: WebSocket }, { upgrade_type: CONNECT, enabled: false }]
             generate_request_id: false
             max_request_headers_kb: 32
             request_headers_timeout: 10s
@@ -229,6 +231,7 @@ test("parseBootstrap() reads a full example into the model", () => {
       serverName: "edge",
       stripTrailingHostDot: true,
       stripHostPort: "any",
+      upgradeConfigs: [{ upgradeType: "websocket", enabled: true }, { upgradeType: "connect", enabled: false }],
       routeConfig: {
         name: "public_routes",
         virtualHosts: [
@@ -260,6 +263,7 @@ test("parseBootstrap() reads a full example into the model", () => {
                   prefixRewrite: "/",
                   hostRewriteLiteral: null,
                   timeoutMs: 2000,
+                  upgradeConfigs: [],
                 },
               },
               {
@@ -272,6 +276,7 @@ test("parseBootstrap() reads a full example into the model", () => {
                   prefixRewrite: null,
                   hostRewriteLiteral: "items.internal",
                   timeoutMs: 0,
+                  upgradeConfigs: [],
                 },
               },
               {
@@ -334,6 +339,7 @@ test("parseBootstrap() reads a full example into the model", () => {
                   prefixRewrite: null,
                   hostRewriteLiteral: null,
                   timeoutMs: 15_000,
+                  upgradeConfigs: [],
                 },
               },
             ],
@@ -407,6 +413,7 @@ test("DEFAULT_BOOTSTRAP_YAML parses with no errors into the documented default",
         prefixRewrite: null,
         hostRewriteLiteral: null,
         timeoutMs: 15_000,
+        upgradeConfigs: [],
       }],
       ["prefix", "/", {
         type: "route",
@@ -415,6 +422,7 @@ test("DEFAULT_BOOTSTRAP_YAML parses with no errors into the documented default",
         prefixRewrite: null,
         hostRewriteLiteral: null,
         timeoutMs: 15_000,
+        upgradeConfigs: [],
       }],
     ],
   );

@@ -120,7 +120,7 @@ export const HTTP_CONNECTION_MANAGER = m(
     @type codec_type stat_prefix route_config http_filters common_http_protocol_options server_name
     max_request_headers_kb stream_idle_timeout request_timeout request_headers_timeout use_remote_address
     generate_request_id xff_num_trusted_hops strip_trailing_host_dot strip_matching_host_port strip_any_host_port
-    internal_address_config
+    internal_address_config upgrade_configs
   `,
   `
     rds scoped_routes add_user_agent tracing http1_safe_max_connection_duration http_protocol_options
@@ -130,7 +130,7 @@ export const HTTP_CONNECTION_MANAGER = m(
     early_header_mutation_extensions skip_xff_append via
     preserve_external_request_id always_set_request_id_in_response forward_client_cert_details
     set_current_client_cert_details proxy_100_continue represent_ipv4_remote_address_as_ipv4_mapped_ipv6
-    upgrade_configs normalize_path merge_slashes path_with_escaped_slashes_action request_id_extension
+    normalize_path merge_slashes path_with_escaped_slashes_action request_id_extension
     local_reply_config stream_error_on_invalid_http_message
     path_normalization_options proxy_status_config typed_header_validation_config
     append_x_forwarded_port append_local_overload add_proxy_protocol_connection_state
@@ -218,16 +218,22 @@ export const STRING_MATCHER = m("exact prefix suffix safe_regex contains ignore_
 
 /** `envoy.config.route.v3.RouteAction`. */
 export const ROUTE_ACTION = m(
-  "cluster weighted_clusters prefix_rewrite host_rewrite_literal timeout",
+  "cluster weighted_clusters prefix_rewrite host_rewrite_literal timeout upgrade_configs",
   `
     cluster_header cluster_specifier_plugin inline_cluster_specifier_plugin cluster_not_found_response_code
     metadata_match regex_rewrite path_rewrite_policy auto_host_rewrite host_rewrite_header
     host_rewrite_path_regex append_x_forwarded_host idle_timeout early_data_policy retry_policy
     retry_policy_typed_config request_mirror_policies priority rate_limits include_vh_rate_limits
-    hash_policy cors max_grpc_timeout grpc_timeout_offset upgrade_configs internal_redirect_policy
+    hash_policy cors max_grpc_timeout grpc_timeout_offset internal_redirect_policy
     internal_redirect_action max_internal_redirects hedge_policy max_stream_duration
   `,
 );
+
+/** `HttpConnectionManager.UpgradeConfig`; a non-empty `filters` (an upgrade's own filter chain) is refused by the reader. */
+export const HCM_UPGRADE_CONFIG = m("upgrade_type enabled filters", "");
+
+/** `RouteAction.UpgradeConfig`: `connect_config` (CONNECT termination) is not supported yet. */
+export const ROUTE_UPGRADE_CONFIG = m("upgrade_type enabled", "connect_config");
 
 /** `envoy.config.route.v3.WeightedCluster`. */
 export const WEIGHTED_CLUSTER = m("clusters total_weight", "runtime_key_prefix header_name use_hash_policy");

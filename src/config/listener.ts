@@ -10,7 +10,7 @@ import { isIPv4, isIPv6, readAddress } from "./address.ts";
 import * as F from "./envoy_fields.ts";
 import type { Message, Reader } from "./reader.ts";
 import { UINT32_MAX } from "./reader.ts";
-import { type ClusterReference, readRouteConfig } from "./route_config.ts";
+import { type ClusterReference, readRouteConfig, readUpgradeConfigs } from "./route_config.ts";
 import type { CidrRange, HttpConnectionManager, Listener, SocketAddress } from "./types.ts";
 import type { YamlNode } from "./yaml_source.ts";
 
@@ -157,6 +157,7 @@ function readHttpConnectionManager(
     serverName: h.string("server_name") ?? "weft",
     stripTrailingHostDot: h.bool("strip_trailing_host_dot") ?? false,
     stripHostPort: readStripHostPort(h),
+    upgradeConfigs: readUpgradeConfigs(h, F.HCM_UPGRADE_CONFIG),
   };
   if (statPrefix === undefined || routeConfig === undefined) return undefined;
   return { statPrefix, routeConfig, httpFilters, ...settings };

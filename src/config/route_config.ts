@@ -19,6 +19,7 @@ import type {
   RouteAction,
   RouteConfig,
   RouteMatch,
+  UpgradeConfig,
   VirtualHost,
 } from "./types.ts";
 import type { YamlNode } from "./yaml_source.ts";
@@ -276,7 +277,35 @@ function readRouteAction(a: Message | undefined, refs: ClusterReference[]): Clus
     if (weighted === undefined) return undefined;
     ({ clusters, totalWeight } = weighted);
   }
-  return { type: "route", clusters, totalWeight, prefixRewrite, hostRewriteLiteral, timeoutMs };
+  const upgradeConfigs = readUpgradeConfigs(a, F.ROUTE_UPGRADE_CONFIG);
+  return { type: "route", clusters, totalWeight, prefixRewrite, hostRewriteLiteral, timeoutMs, upgradeConfigs };
+}
+
+/**
+ * The `upgrade_configs` of an HCM or of a route action (`fields` says which): each `upgrade_type`
+ * once (compared case-insensitively, as Envoy does), `enabled` true by default. An upgrade's own
+ * `filters` chain (HCM only) is not supported yet, so a non-empty one is refused.
+ */
+export function readUpgradeConfigs(owner: Message, fields: F.MessageFields): UpgradeConfig[] {
+  const configs: UpgradeConfig[] = [];
+  for (const item of owner.list("upgrade_configs")) {
+    const u = owner.reader.message(item.node, item.path, fields);
+    if (u === undefined) continue;
+    const type = u.string("upgrade_type", { required: true, nonEmpty: true });
+    const enabled = u.bool("enabled") ?? true;
+    const filters = u.get("filters");
+    if (filters !== undefined && (!isSeq(filters) || filters.items.length > 0)) {
+      u.reader.error(u.at("filters"), filters, "is not supported yet by weft (an upgrade uses the connection manager's http_filters)");
+    }
+    if (type === undefined) continue;
+    const upgradeType = type.toLowerCase();
+    if (configs.some((c) => c.upgradeType === upgradeType)) {
+      u.reader.error(u.at("upgrade_type"), u.get("upgrade_type") ?? u.node, `duplicates upgrade type ${JSON.stringify(type)}`);
+      continue;
+    }
+    configs.push({ upgradeType, enabled });
+  }
+  return configs;
 }
 
 function readWeightedClusters(w: Message | undefined, refs: ClusterReference[]) {

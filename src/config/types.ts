@@ -105,6 +105,19 @@ export interface HttpConnectionManager {
   generateRequestId: boolean;
   /** `server_name` (default "envoy"); weft's default is "weft". */
   serverName: string;
+  /** `upgrade_configs`: the upgrade types (e.g. WebSocket) forwarded upstream; a route may override each. */
+  upgradeConfigs: UpgradeConfig[];
+}
+
+/**
+ * One `upgrade_configs` entry of an HCM or a route: requests with `Upgrade: <upgradeType>` are
+ * forwarded upstream where enabled (see src/edge/upgrades.ts for how the two levels combine).
+ */
+export interface UpgradeConfig {
+  /** `upgrade_type`, lower-cased (Envoy matches it case-insensitively). */
+  upgradeType: string;
+  /** `enabled` (default true). */
+  enabled: boolean;
 }
 
 /** `envoy.config.core.v3.CidrRange`: an IP network. */
@@ -172,6 +185,8 @@ export interface ClusterRouteAction {
   hostRewriteLiteral: string | null;
   /** `timeout`, default 15 s as in Envoy; 0 disables. */
   timeoutMs: number;
+  /** `upgrade_configs`: per upgrade type, overrides the HCM's `enabled`. */
+  upgradeConfigs: UpgradeConfig[];
 }
 
 export interface DirectResponseAction {

@@ -1,9 +1,8 @@
 /**
  * Requests that ask to switch protocols: `CONNECT` (a tunnel) and HTTP/1.1 `Upgrade` (WebSocket and
  * others). Envoy forwards them only where `upgrade_configs` (on the HCM or the route) enable their
- * type, and a CONNECT only on a `connect_matcher` route; weft supports neither yet, so every one is
- * refused as Envoy refuses it without that configuration. {@linkcode switchAllowed} is the one place
- * where that configuration will decide.
+ * type, and a CONNECT only on a `connect_matcher` route, which weft does not support yet. Refused
+ * ones are answered as Envoy answers them. {@linkcode switchAllowed} is the one place that decides.
  *
  * @example
  * ```ts
@@ -15,6 +14,7 @@
  * @module
  */
 import type { HttpConnectionManager, Route } from "../config/types.ts";
+import type { RelayEnd, RelaySink } from "../tunnel/relay.ts";
 import type { RequestHead } from "./http1/types.ts";
 
 /** A protocol switch a request asks for. */
@@ -38,11 +38,91 @@ export function protocolSwitch(head: RequestHead): ProtocolSwitch | null {
 }
 
 /**
- * Whether a switch may be forwarded on `route` (the route it matched) of `hcm`: the
- * `upgrade_configs` of both will decide here (the route's overriding the HCM's, as in Envoy). Until
- * weft supports them, none may, and a CONNECT matches no route (it has no path, and only
- * `connect_matcher` routes take it).
+ * Whether a switch may be forwarded on `route` (the route it matched) of `hcm`, as Envoy's
+ * `createUpgradeFilterChain` decides: a route's `upgrade_configs` entry for the type decides when
+ * present (`enabled: false` refuses even what the HCM enables); otherwise the HCM's entry does. A
+ * type neither lists is refused. A CONNECT matches no route (it has no path, and only
+ * `connect_matcher` routes, not supported yet, take it).
  */
-export function switchAllowed(_wanted: ProtocolSwitch, _hcm: HttpConnectionManager, _route: Route): boolean {
-  return false;
+export function switchAllowed(wanted: ProtocolSwitch, hcm: HttpConnectionManager, route: Route): boolean {
+  if (wanted.kind === "connect") return false;
+  const type = wanted.type.trim().toLowerCase();
+  if (route.action.type === "route") {
+    const own = route.action.upgradeConfigs.find((c) => c.upgradeType === type);
+    if (own !== undefined) return own.enabled;
+  }
+  return hcm.upgradeConfigs.find((c) => c.upgradeType === type)?.enabled ?? false;
+}
+
+/** What a {@linkcode SwitchedEnd} does to the socket behind it. */
+export interface SwitchedIo {
+  /** Queue bytes; false under back-pressure (a drain follows). */
+  write(bytes: Uint8Array): boolean;
+  /** Close once what was written is sent. */
+  closeAfterWrites(): void;
+  /** Close now. */
+  destroy(): void;
+  pause(): void;
+  resume(): void;
+}
+
+/**
+ * One side of a stream that switched protocols (the client's connection, or the upstream one), as
+ * an end of the shared byte relay (`relay` in src/tunnel/relay.ts). Its owner (the downstream
+ * connection or the exchange, whose socket handlers these stay) passes the socket's events on with
+ * `data`, `drain` and `closed`. The sockets are not half-open, so a FIN from a peer arrives as a
+ * clean close, after which the relay closes the other side once its writes are sent.
+ *
+ * @example
+ * ```ts
+ * const up = new SwitchedEnd(runtime.lendsReadBuffers, io);
+ * relay(downstreamEnd, up).then(done);
+ * // in the socket's handlers:
+ * up.data(bytes);
+ * ```
+ */
+export class SwitchedEnd implements RelayEnd {
+  private sink: RelaySink | null = null;
+  private isClosed = false;
+
+  constructor(readonly lendsReads: boolean, private readonly io: SwitchedIo) {}
+
+  attach(sink: RelaySink): void {
+    this.sink = sink;
+  }
+  write(bytes: Uint8Array): boolean {
+    return this.io.write(bytes);
+  }
+  end(): void {
+    this.io.closeAfterWrites();
+  }
+  closeAfterFlush(): void {
+    this.io.closeAfterWrites();
+  }
+  destroy(): void {
+    this.io.destroy();
+    // A socket destroyed by weft may report no close of its own (an upstream one drops its user).
+    this.closed(true);
+  }
+  pause(): void {
+    this.io.pause();
+  }
+  resume(): void {
+    this.io.resume();
+  }
+
+  /** Bytes read from this side's socket. */
+  data(bytes: Uint8Array): void {
+    this.sink?.data(bytes);
+  }
+  /** This side's socket can take more. */
+  drain(): void {
+    this.sink?.drain();
+  }
+  /** This side's socket closed (`abrupt`: with an error or reset); reported once. */
+  closed(abrupt: boolean, error?: Error): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.sink?.close(abrupt, error);
+  }
 }
