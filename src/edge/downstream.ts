@@ -17,6 +17,7 @@ import { localReply } from "./local_reply.ts";
 import type { ClusterRuntime } from "./cluster.ts";
 import type { Counter } from "../stats/scope.ts";
 import type { DownstreamSide, RequestStream } from "./stream.ts";
+import { SwitchedEnd } from "./upgrades.ts";
 
 const EMPTY = new Uint8Array(0);
 /**
@@ -69,6 +70,8 @@ export class DownstreamConnection implements SocketHandlers, DownstreamSide {
   private closingProgressAt = 0;
   /** weft destroyed the socket itself (`reset`): a local close, not the client's. */
   private resetLocally = false;
+  /** Once the stream switched protocols: the relay end the connection's bytes go to. */
+  private switched: SwitchedEnd | null = null;
   closed = false;
 
   constructor(readonly socket: TcpSocket, readonly slot: ListenerSlot, readonly host: DownstreamHost) {
@@ -103,6 +106,12 @@ export class DownstreamConnection implements SocketHandlers, DownstreamSide {
     if (ex === null || ex.wantsRequestBody) this.lastByteAt = loop.now();
     this.host.ctx.dispatcher.connections.touch(row);
     this.slot.current.http.cxRxBytes.inc(n);
+    if (this.switched !== null) {
+      this.lastByteAt = loop.now();
+      this.switched.data(bytes);
+      loop.leave();
+      return;
+    }
     this.inData = true;
     if (this.bufEnd > this.bufStart) this.append(bytes);
     else if (ex !== null && ex.wantsRequestBody) {
@@ -290,6 +299,27 @@ export class DownstreamConnection implements SocketHandlers, DownstreamSide {
     return false;
   }
 
+  switchProtocols(kind: string): { end: SwitchedEnd; early: Uint8Array | undefined } {
+    const early = this.bufEnd > this.bufStart ? this.buf.slice(this.bufStart, this.bufEnd) : undefined;
+    this.buf = EMPTY;
+    this.bufStart = this.bufEnd = 0;
+    this.owned = false;
+    this.closeAfterResponse = true;
+    this.row.kind = kind;
+    const end = new SwitchedEnd(this.host.ctx.runtime.lendsReadBuffers, {
+      write: (bytes) => this.send(bytes),
+      closeAfterWrites: () => this.socket.closeAfterWrites(),
+      destroy: () => this.reset(),
+      pause: () => this.socket.pause(),
+      resume: () => this.socket.resume(),
+    });
+    this.switched = end;
+    // The relay decides about pausing from now on.
+    this.pausedForBuffer = this.pausedByExchange = this.pausedForOutput = false;
+    this.syncPause();
+    return { end, early };
+  }
+
   /** The current exchange is over; continue with the next pipelined request or close. */
   exchangeDone(ex: RequestStream, keepOpen: boolean): void {
     if (this.exchange !== ex) return;
@@ -400,6 +430,7 @@ export class DownstreamConnection implements SocketHandlers, DownstreamSide {
     const loop = this.host.ctx.dispatcher.loop;
     loop.enter();
     this.awaitingDrain = false;
+    this.switched?.drain();
     this.exchange?.onDownstreamDrain();
     if (this.pausedForOutput && !this.closed) {
       // Serve the requests that waited for the output to drain, then read again.
@@ -411,7 +442,7 @@ export class DownstreamConnection implements SocketHandlers, DownstreamSide {
     loop.leave();
   }
 
-  close(_s: TcpSocket, _error?: Error): void {
+  close(_s: TcpSocket, error?: Error): void {
     if (this.closed) return;
     const loop = this.host.ctx.dispatcher.loop;
     loop.enter();
@@ -422,6 +453,8 @@ export class DownstreamConnection implements SocketHandlers, DownstreamSide {
     this.slot.stats.cxActive.dec();
     this.slot.stats.workerCxActive.dec();
     this.host.ctx.dispatcher.connections.close(this.row);
+    // A switched stream's relay hears first, so the exchange finds its downstream side closed.
+    this.switched?.closed(error !== undefined || this.resetLocally, error);
     const ex = this.exchange;
     this.exchange = null;
     if (ex !== null) {

@@ -22,7 +22,8 @@ import { decideForwarding, dropsEnvoyField, forwarding, teAcceptsTrailers } from
 import { ENVOY_BODIES, localReply } from "./local_reply.ts";
 import { normalizeHost, type RouteMatchResult } from "./router.ts";
 import type { DownstreamSide, RequestStream } from "./stream.ts";
-import { type ProtocolSwitch, protocolSwitch, switchAllowed } from "./upgrades.ts";
+import { type ProtocolSwitch, protocolSwitch, SwitchedEnd, switchAllowed } from "./upgrades.ts";
+import { relay } from "../tunnel/relay.ts";
 
 const encoder = new TextEncoder();
 /** Request-head headers that are per hop, not forwarded (RFC 9110 §7.6.1). */
@@ -43,7 +44,8 @@ const RESPONSE_HEAD_LIMITS = { maxHeadBytes: 96 * 1024, maxHeaders: 200 };
 const RESPONSE_HEAD_OPTIONS = { decodeFields: false };
 const CONTINUE_100 = encoder.encode("HTTP/1.1 100 Continue\r\n\r\n");
 
-type Phase = "request" | "connecting" | "waiting" | "streaming" | "done";
+/** `switched`: the upstream accepted an upgrade (101) and bytes are relayed both ways. */
+type Phase = "request" | "connecting" | "waiting" | "streaming" | "switched" | "done";
 
 export class Exchange implements UpstreamUser, Expirable, RequestStream {
   private phase: Phase = "request";
@@ -74,6 +76,12 @@ export class Exchange implements UpstreamUser, Expirable, RequestStream {
   private action: ClusterRouteAction | null = null;
   /** The protocol switch (CONNECT, Upgrade) the request asks for; such a request's upstream connection is never pooled. */
   private readonly protocolSwitch: ProtocolSwitch | null;
+  /** The Upgrade asked for is enabled where the request matched: it goes upstream with its fields. */
+  private upgrading = false;
+  /** Once switched: the upstream connection's end of the relay. */
+  private upstreamEnd: SwitchedEnd | null = null;
+  /** Once switched: the client connection's end of the relay. */
+  private downstreamEnd: SwitchedEnd | null = null;
 
   /**
    * `streamStartedAt` is when the request's first byte arrived (`performance.now()` clock):
@@ -123,6 +131,7 @@ export class Exchange implements UpstreamUser, Expirable, RequestStream {
       this.localResponse(403, null);
       return;
     }
+    this.upgrading = wanted !== null;
     this.match = match;
     this.task.route = match.route.label;
     const action = match.route.route.action;
@@ -280,8 +289,14 @@ export class Exchange implements UpstreamUser, Expirable, RequestStream {
       w.decimal(action.timeoutMs);
       w.crlf();
     }
-    // HTTP/1.0 clients cannot read chunked responses: ask the upstream for a 1.0 response.
-    if (head.minor === 0) w.field("connection", "close");
+    if (this.upgrading) {
+      // The only hop-by-hop fields forwarded: an enabled upgrade asks the upstream to switch too.
+      w.field("connection", "upgrade");
+      w.field("upgrade", head.upgrade ?? "");
+    } else if (head.minor === 0) {
+      // HTTP/1.0 clients cannot read chunked responses: ask the upstream for a 1.0 response.
+      w.field("connection", "close");
+    }
     w.crlf();
   }
 
@@ -362,10 +377,12 @@ export class Exchange implements UpstreamUser, Expirable, RequestStream {
   }
 
   onUpstreamDrain(_conn: UpstreamConnection): void {
+    if (this.upstreamEnd !== null) return this.upstreamEnd.drain();
     this.conn.setExchangePause(false);
   }
 
   onUpstreamData(conn: UpstreamConnection, bytes: Uint8Array): void {
+    if (this.upstreamEnd !== null) return this.upstreamEnd.data(bytes);
     if (this.phase === "done") return;
     this.respBytes += bytes.byteLength;
     if (this.respHead === null) {
@@ -395,6 +412,16 @@ export class Exchange implements UpstreamUser, Expirable, RequestStream {
       }
       const head = r.head;
       at += head.headBytes;
+      if (head.status === 101 && this.upgrading && this.requestDone) {
+        this.respHead = head;
+        this.startResponse(head, view);
+        const w = headWriter();
+        // Bytes after the 101 are the new protocol's: they follow the head.
+        if (at < buf.byteLength) w.copy(buf, at, buf.byteLength);
+        this.conn.send(w.bytes, 0, w.length);
+        this.switchProtocols(conn);
+        return;
+      }
       if (head.status === 101) {
         // Switching protocols without an accepted upgrade: what follows is not HTTP, so the
         // connection can serve no other request.
@@ -423,8 +450,10 @@ export class Exchange implements UpstreamUser, Expirable, RequestStream {
    */
   private startResponse(head: ResponseHead, bytes: Uint8Array): void {
     const elapsed = Math.round(this.conn.ctx.dispatcher.loop.now() - this.sentUpstreamAt);
-    const closeAfter = this.conn.closeAfterResponse || this.conn.slot.removed || closeAfterThisResponse(this.conn.ctx) ||
-      head.bodyKind === "close" || !this.requestDone;
+    const switching = head.status === 101;
+    // A refused upgrade closes the connection (Envoy's HTTP/1 codec): the client may already send the new protocol.
+    const closeAfter = !switching && (this.conn.closeAfterResponse || this.conn.slot.removed || closeAfterThisResponse(this.conn.ctx) ||
+      head.bodyKind === "close" || !this.requestDone || this.upgrading);
     if (closeAfter) this.conn.closeAfterResponse = true;
     const w = headWriter();
     w.reset();
@@ -438,7 +467,11 @@ export class Exchange implements UpstreamUser, Expirable, RequestStream {
     for (let i = 0, n = f.count; i < n; i++) {
       const known = f.knownName(i);
       if (known !== null && RESPONSE_NOT_FORWARDED.has(known)) continue;
-      if (nominated !== null && nominated.includes(f.name(i, bytes))) continue;
+      if (nominated !== null) {
+        const name = f.name(i, bytes);
+        // A 101's `Connection: upgrade` nominates the Upgrade field it must keep.
+        if (nominated.includes(name) && !(switching && name === "upgrade")) continue;
+      }
       w.fieldFrom(bytes, f.nameStart(i), f.nameEnd(i), f.nameHasUpperCase(i), f.valueStart(i), f.valueEnd(i));
     }
     w.text("x-envoy-upstream-service-time: ");
@@ -446,6 +479,7 @@ export class Exchange implements UpstreamUser, Expirable, RequestStream {
     w.crlf();
     w.field("server", this.listener.config.http.serverName);
     if (closeAfter) w.field("connection", "close");
+    if (switching) w.field("connection", "upgrade");
     w.crlf();
     this.phase = "streaming";
     this.conn.ctx.dispatcher.tasks.setState(this.task, "streaming");
@@ -493,6 +527,42 @@ export class Exchange implements UpstreamUser, Expirable, RequestStream {
     this.finish();
   }
 
+  /**
+   * The 101 was sent: relay bytes both ways (the shared relay, with its back-pressure) until both
+   * sides closed. The route timeout no longer applies (Envoy's covers the response headers);
+   * `stream_idle_timeout` does. The upstream connection is never pooled again.
+   */
+  private switchProtocols(up: UpstreamConnection): void {
+    const ctx = this.conn.ctx;
+    ctx.deadlines.disarm(this);
+    this.phase = "switched";
+    ctx.dispatcher.tasks.setState(this.task, "tunnel_streaming");
+    const http = this.listener.http;
+    http.cxUpgradesTotal.inc();
+    http.cxUpgradesActive.inc();
+    if (this.pausedUpstream) {
+      this.pausedUpstream = false;
+      up.socket.resume();
+    }
+    const upstreamEnd = new SwitchedEnd(ctx.runtime.lendsReadBuffers, {
+      write: (bytes) => up.write(bytes),
+      closeAfterWrites: () => up.socket.closeAfterWrites(),
+      destroy: () => up.destroy(),
+      pause: () => up.socket.pause(),
+      resume: () => up.socket.resume(),
+    });
+    this.upstreamEnd = upstreamEnd;
+    const kind = this.protocolSwitch?.kind === "upgrade" ? this.protocolSwitch.type.trim().toLowerCase() : "upgrade";
+    const downstream = this.conn.switchProtocols(kind);
+    this.downstreamEnd = downstream.end;
+    void relay(downstream.end, upstreamEnd, {}, downstream.early).then(() => {
+      http.cxUpgradesActive.dec();
+      // Both sockets are closed: nothing to release.
+      this.upstream = null;
+      this.finish();
+    });
+  }
+
   private pauseUpstream(): void {
     if (this.upstream !== null && !this.pausedUpstream) {
       this.pausedUpstream = true;
@@ -507,7 +577,8 @@ export class Exchange implements UpstreamUser, Expirable, RequestStream {
     }
   }
 
-  onUpstreamClose(_conn: UpstreamConnection, _error?: Error): void {
+  onUpstreamClose(_conn: UpstreamConnection, error?: Error): void {
+    if (this.upstreamEnd !== null) return this.upstreamEnd.closed(error !== undefined, error);
     this.upstream = null;
     if (this.phase === "done") return;
     if (this.respHead !== null) {
@@ -565,6 +636,15 @@ export class Exchange implements UpstreamUser, Expirable, RequestStream {
     if (this.phase === "done") return;
     const hcm = this.listener.config.http;
     const http = this.listener.http;
+    if (this.phase === "switched") {
+      if (hcm.streamIdleTimeoutMs > 0 && now - lastActivityAt > hcm.streamIdleTimeoutMs) {
+        http.rqIdleTimeout.inc();
+        // Both ends reset; the relay then finishes the stream.
+        this.upstreamEnd!.destroy();
+        this.downstreamEnd!.destroy();
+      }
+      return;
+    }
     if (hcm.requestTimeoutMs > 0 && !this.requestDone && !this.headersSent && now - this.streamStartedAt > hcm.requestTimeoutMs) {
       http.rqTimeout.inc();
       this.streamTimeout("request timeout");
@@ -671,7 +751,8 @@ export class Exchange implements UpstreamUser, Expirable, RequestStream {
 
   /** The client went away mid-exchange: release the upstream side. */
   downstreamClosed(): void {
-    if (this.phase === "done") return;
+    // A switched stream ends when its relay does (the client's close already reached it).
+    if (this.phase === "done" || this.phase === "switched") return;
     this.upstream?.destroy();
     this.upstream = null;
     this.phase = "done";

@@ -47,6 +47,9 @@ export class HttpStats {
   /** A closing connection whose output stopped moving was closed at once (Envoy's delayed close timer). */
   readonly cxDelayedCloseTimeout: Counter;
   readonly cxMaxRequestsReached: Counter;
+  /** Upgrades the upstream accepted (a 101 forwarded), and those still relaying, as Envoy counts them. */
+  readonly cxUpgradesTotal: Counter;
+  readonly cxUpgradesActive: Gauge;
 
   constructor(scope: StatsScope, statPrefix: string) {
     const p = `http.${statPrefix}.`;
@@ -68,6 +71,8 @@ export class HttpStats {
     this.rqTimeout = c("downstream_rq_timeout");
     this.rqIdleTimeout = c("downstream_rq_idle_timeout");
     this.rqWsOnNonWsRoute = c("downstream_rq_ws_on_non_ws_route");
+    this.cxUpgradesTotal = c("downstream_cx_upgrades_total");
+    this.cxUpgradesActive = scope.gauge(p + "downstream_cx_upgrades_active");
     this.rqHeaderOverflow = c("downstream_rq_header_overflow");
     this.cxDestroyRemoteActiveRq = c("downstream_cx_destroy_remote_active_rq");
     this.cxDestroyLocalActiveRq = c("downstream_cx_destroy_local_active_rq");

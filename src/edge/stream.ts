@@ -17,6 +17,7 @@ import type { ConnectionRecord } from "../worker/connection_table.ts";
 import type { ClusterRuntime } from "./cluster.ts";
 import type { WorkerContext } from "./context.ts";
 import type { ListenerSlot } from "./listener.ts";
+import type { SwitchedEnd } from "./upgrades.ts";
 
 /** What a request stream uses of the connection that carries it. */
 export interface DownstreamSide {
@@ -34,6 +35,12 @@ export interface DownstreamSide {
   reset(): void;
   /** Stop (true) or restart (false) reading the client, for upstream back-pressure. */
   setExchangePause(paused: boolean): void;
+  /**
+   * The stream switched protocols (the upstream accepted an upgrade): from now on the connection
+   * carries no HTTP, its bytes go to the returned relay end. `early` is what the client sent after
+   * the request head, to be relayed first.
+   */
+  switchProtocols(kind: string): { end: SwitchedEnd; early: Uint8Array | undefined };
   /** The stream is over; `keepOpen` false ends the connection. */
   exchangeDone(stream: RequestStream, keepOpen: boolean): void;
 }
