@@ -132,6 +132,11 @@ export class Exchange implements UpstreamUser, Expirable, RequestStream {
       return;
     }
     this.upgrading = wanted !== null;
+    if (this.upgrading) {
+      // Envoy counts an upgrade once its filter chain is made (here), whatever the upstream answers.
+      http.cxUpgradesTotal.inc();
+      http.cxUpgradesActive.inc();
+    }
     this.match = match;
     this.task.route = match.route.label;
     const action = match.route.route.action;
@@ -537,9 +542,6 @@ export class Exchange implements UpstreamUser, Expirable, RequestStream {
     ctx.deadlines.disarm(this);
     this.phase = "switched";
     ctx.dispatcher.tasks.setState(this.task, "tunnel_streaming");
-    const http = this.listener.http;
-    http.cxUpgradesTotal.inc();
-    http.cxUpgradesActive.inc();
     if (this.pausedUpstream) {
       this.pausedUpstream = false;
       up.socket.resume();
@@ -556,7 +558,6 @@ export class Exchange implements UpstreamUser, Expirable, RequestStream {
     const downstream = this.conn.switchProtocols(kind);
     this.downstreamEnd = downstream.end;
     void relay(downstream.end, upstreamEnd, {}, downstream.early).then(() => {
-      http.cxUpgradesActive.dec();
       // Both sockets are closed: nothing to release.
       this.upstream = null;
       this.finish();
@@ -718,6 +719,7 @@ export class Exchange implements UpstreamUser, Expirable, RequestStream {
     ctx.dispatcher.tasks.finish(this.task);
     const http = this.listener.http;
     http.rqActive.dec();
+    if (this.upgrading) http.cxUpgradesActive.dec();
     const status = this.respHead?.status ?? 0;
     http.rqByClass[Math.floor(status / 100) - 1]?.inc();
     const now = ctx.dispatcher.loop.now();
@@ -759,6 +761,7 @@ export class Exchange implements UpstreamUser, Expirable, RequestStream {
     this.conn.ctx.deadlines.disarm(this);
     this.conn.ctx.dispatcher.tasks.finish(this.task);
     this.listener.http.rqActive.dec();
+    if (this.upgrading) this.listener.http.cxUpgradesActive.dec();
     this.cluster?.stats.rqActive.dec();
     this.releaseHost();
   }
