@@ -13,7 +13,7 @@ import { RawConnection } from "./helpers/http_client.ts";
 import { startUpstream } from "./helpers/upstream.ts";
 import { bootstrapYaml, parseStats } from "./helpers/bootstrap.ts";
 import { withTimeout } from "./helpers/timeout.ts";
-import { eventually, startWeft, writeTempFile } from "./helpers/weft_process.ts";
+import { eventually, startWeft, type WeftProcess, writeTempFile } from "./helpers/weft_process.ts";
 
 test("CONNECT gets 404 and an Upgrade gets 403, as Envoy without upgrade_configs; the upstream sees neither", { timeout: 60_000 }, async () => {
   const up = await startUpstream("up");
@@ -177,18 +177,9 @@ test("an upstream connection that carried Connection: close (an HTTP/1.0 client'
 });
 
 /** A raw socket to `port` that collects what it reads; `until(re)` waits for the text read to match. */
-async function rawSocket(
-  port: number,
-): Promise<
-  {
-    socket: Socket;
-    text(): string;
-    until(re: RegExp, what: string): Promise<string>;
-    closed: Promise<void>;
-  }
-> {
+async function rawSocket(port: number) {
   const socket = connect({ port, host: "127.0.0.1" });
-  await new Promise<void>((r, j) => socket.once("connect", r).once("error", j));
+  await new Promise<void>((resolve, reject) => socket.once("connect", resolve).once("error", reject));
   socket.on("error", () => {});
   let text = "";
   let wake: (() => void) | null = null;
@@ -197,35 +188,19 @@ async function rawSocket(
     wake?.();
   });
   const closed = new Promise<void>((r) => socket.once("close", () => r()));
-  return {
-    socket,
-    closed,
-    text: () => text,
-    async until(re, what) {
-      return await withTimeout(
-        (async () => {
-          while (!re.test(text)) {
-            await Promise.race([new Promise<void>((r) => (wake = r)), closed])
-              .then(() => {
-                if (socket.destroyed && !re.test(text)) {
-                  throw new Error(
-                    `closed before ${what}: ${JSON.stringify(text)}`,
-                  );
-                }
-              });
-          }
-          return text;
-        })(),
-        10_000,
-        what,
-      );
-    },
+  const waitUntil = async (re: RegExp, what: string): Promise<string> => {
+    while (!re.test(text)) {
+      if (socket.destroyed) throw new Error(`closed before ${what}: ${JSON.stringify(text)}`);
+      await Promise.race([new Promise<void>((r) => (wake = r)), closed]);
+    }
+    return text;
   };
+  return { socket, closed, text: () => text, until: (re: RegExp, what: string) => withTimeout(waitUntil(re, what), 10_000, what) };
 }
 
 /**
  * A raw upstream that records each request head; `/refuse` is answered 426 with a body, anything
- * else that asks to upgrade gets a 101 and then echoes bytes upper-cased, closing on "bye".
+ * else gets a 101 and then has its bytes echoed upper-cased, the connection ended after "bye".
  */
 async function upgradingUpstream() {
   const heads: string[] = [];
@@ -246,19 +221,15 @@ async function upgradingUpstream() {
       const end = seen.indexOf("\r\n\r\n");
       if (end < 0) return;
       const head = seen.slice(0, end);
-      heads.push(head);
       const rest = seen.slice(end + 4);
+      seen = "";
+      heads.push(head);
       if (head.startsWith("GET /refuse")) {
-        s.write(
-          "HTTP/1.1 426 Upgrade Required\r\ncontent-length: 4\r\n\r\nnope",
-        );
-        seen = "";
+        s.write("HTTP/1.1 426 Upgrade Required\r\ncontent-length: 4\r\n\r\nnope");
         return;
       }
       switched = true;
-      s.write(
-        "HTTP/1.1 101 Switching Protocols\r\nupgrade: custom-proto\r\nconnection: upgrade\r\n\r\nwelcome",
-      );
+      s.write("HTTP/1.1 101 Switching Protocols\r\nupgrade: custom-proto\r\nconnection: upgrade\r\n\r\nwelcome");
       if (rest !== "") s.write(rest.toUpperCase());
     });
   });
@@ -274,191 +245,104 @@ async function upgradingUpstream() {
   };
 }
 
-test(
-  "a route's upgrade_configs overrides the HCM's; an enabled upgrade goes up with its Upgrade/Connection fields, the 101 comes back, then bytes both ways until the upstream closes",
-  { timeout: 60_000 },
-  async () => {
-    const up = await upgradingUpstream();
-    const yaml = bootstrapYaml({
-      hcm: `
-          upgrade_configs:
-          - upgrade_type: websocket`,
-      routes: `
+type UpgradingUpstream = Awaited<ReturnType<typeof upgradingUpstream>>;
+
+/** Runs `body` against weft (one worker) in front of an {@linkcode upgradingUpstream} as cluster `raw`. */
+async function withUpgradeProxy(hcm: string, routes: string, body: (weft: WeftProcess, up: UpgradingUpstream) => Promise<void>) {
+  const up = await upgradingUpstream();
+  const yaml = bootstrapYaml({ hcm, routes, clusters: [{ name: "raw", endpoints: [up.port] }] });
+  const weft = await startWeft(["proxy", "serve", "-c", writeTempFile("envoy.yaml", yaml), "--concurrency", "1"]);
+  try {
+    await body(weft, up);
+  } finally {
+    assert.equal(await weft.stop(), 0);
+    await up.close();
+  }
+}
+
+/** The stats once no upgrade is active. */
+function upgradesEnded(weft: WeftProcess): Promise<Record<string, number>> {
+  return eventually("the upgrade to end", async () => {
+    const s = parseStats(await (await weft.admin("/stats")).text());
+    return s["http.edge.downstream_cx_upgrades_active"] === 0 ? s : null;
+  });
+}
+
+const ANY_ROUTE = `
+              - match: { prefix: "/" }
+                route: { cluster: raw }`;
+
+test("a route's upgrade_configs overrides the HCM's; an enabled upgrade goes up with its Upgrade/Connection fields, the 101 comes back, then bytes both ways until the upstream closes", { timeout: 60_000 }, async () => {
+  const routes = `
               - match: { prefix: "/no-ws" }
                 route: { cluster: raw, upgrade_configs: [{ upgrade_type: WEBSOCKET, enabled: false }] }
               - match: { prefix: "/custom" }
-                route: { cluster: raw, upgrade_configs: [{ upgrade_type: custom-proto }] }
-              - match: { prefix: "/" }
-                route: { cluster: raw }`,
-      clusters: [{ name: "raw", endpoints: [up.port] }],
-    });
-    const weft = await startWeft([
-      "proxy",
-      "serve",
-      "-c",
-      writeTempFile("envoy.yaml", yaml),
-      "--concurrency",
-      "1",
-    ]);
-    try {
-      const port = weft.listeners.edge!;
-      // Disabled by the route although the HCM enables websocket: 403 as Envoy.
-      const off = await RawConnection.open(port);
-      off.write(
-        "GET /no-ws HTTP/1.1\r\nhost: x\r\nconnection: upgrade\r\nupgrade: websocket\r\n\r\n",
-      );
-      assert.equal((await off.readResponse(5000)).status, 403);
-      await off.waitClosed();
-      // Not in the HCM's list and not the route's: 403.
-      const other = await RawConnection.open(port);
-      other.write(
-        "GET /plain HTTP/1.1\r\nhost: x\r\nconnection: upgrade\r\nupgrade: custom-proto\r\n\r\n",
-      );
-      assert.equal((await other.readResponse(5000)).status, 403);
-      await other.waitClosed();
-      assert.equal(up.heads.length, 0);
+                route: { cluster: raw, upgrade_configs: [{ upgrade_type: custom-proto }] }${ANY_ROUTE}`;
+  await withUpgradeProxy("\n          upgrade_configs: [{ upgrade_type: websocket }]", routes, async (weft, up) => {
+    const port = weft.listeners.edge!;
+    // Disabled by the route although the HCM enables websocket: 403 as Envoy.
+    const off = await RawConnection.open(port);
+    off.write("GET /no-ws HTTP/1.1\r\nhost: x\r\nconnection: upgrade\r\nupgrade: websocket\r\n\r\n");
+    assert.equal((await off.readResponse(5000)).status, 403);
+    await off.waitClosed();
+    // Listed neither by the HCM nor by the route: 403.
+    const other = await RawConnection.open(port);
+    other.write("GET /plain HTTP/1.1\r\nhost: x\r\nconnection: upgrade\r\nupgrade: custom-proto\r\n\r\n");
+    assert.equal((await other.readResponse(5000)).status, 403);
+    await other.waitClosed();
+    assert.equal(up.heads.length, 0);
 
-      // Enabled by the route alone; bytes sent right after the head are relayed once switched.
-      const c = await rawSocket(port);
-      c.socket.write(
-        "GET /custom HTTP/1.1\r\nhost: x\r\nconnection: keep-alive, Upgrade\r\nupgrade: custom-proto\r\n\r\nearly ",
-      );
-      const got = await c.until(
-        /welcome/,
-        "the 101 and the upstream's first bytes",
-      );
-      assert.match(got, /^HTTP\/1\.1 101 Switching Protocols\r\n/);
-      assert.match(got, /\r\nupgrade: custom-proto\r\n/i);
-      assert.match(got, /\r\nconnection: upgrade\r\n/i);
-      assert.doesNotMatch(got, /connection: close/i);
-      assert.match(up.heads[0]!, /\r\nconnection: upgrade(\r\n|$)/);
-      assert.match(up.heads[0]!, /\r\nupgrade: custom-proto(\r\n|$)/);
-      await c.until(/EARLY /, "the bytes sent after the head");
-      c.socket.write("more bytes ");
-      await c.until(/MORE BYTES /, "relayed bytes");
-      const mid = parseStats(await (await weft.admin("/stats")).text());
-      assert.equal(mid["http.edge.downstream_cx_upgrades_active"], 1);
-      c.socket.write("bye");
-      await withTimeout(
-        c.closed,
-        5000,
-        "the client side closing after the upstream closed",
-      );
-      assert.match(c.text(), /welcomeEARLY MORE BYTES BYE$/);
-      const s = await eventually("the upgrade ended", async () => {
-        const st = parseStats(await (await weft.admin("/stats")).text());
-        return st["http.edge.downstream_cx_upgrades_active"] === 0 ? st : null;
-      });
-      assert.equal(s["http.edge.downstream_cx_upgrades_total"], 1);
-      assert.equal(s["http.edge.downstream_rq_ws_on_non_ws_route"], 2);
-      assert.equal(s["cluster.raw.upstream_cx_active"], 0);
-    } finally {
-      assert.equal(await weft.stop(), 0);
-      await up.close();
-    }
-  },
-);
+    // Enabled by the route alone; bytes sent right after the head are relayed once switched.
+    const c = await rawSocket(port);
+    c.socket.write("GET /custom HTTP/1.1\r\nhost: x\r\nconnection: keep-alive, Upgrade\r\nupgrade: custom-proto\r\n\r\nearly ");
+    const got = await c.until(/welcome/, "the 101 and the upstream's first bytes");
+    assert.match(got, /^HTTP\/1\.1 101 Switching Protocols\r\n/);
+    assert.match(got, /\r\nupgrade: custom-proto\r\n/i);
+    assert.match(got, /\r\nconnection: upgrade\r\n/i);
+    assert.doesNotMatch(got, /connection: close/i);
+    assert.match(up.heads[0]!, /\r\nconnection: upgrade(\r\n|$)/);
+    assert.match(up.heads[0]!, /\r\nupgrade: custom-proto(\r\n|$)/);
+    await c.until(/EARLY /, "the bytes sent after the head");
+    c.socket.write("more bytes ");
+    await c.until(/MORE BYTES /, "relayed bytes");
+    const mid = parseStats(await (await weft.admin("/stats")).text());
+    assert.equal(mid["http.edge.downstream_cx_upgrades_active"], 1);
+    c.socket.write("bye");
+    await withTimeout(c.closed, 5000, "the client side closing after the upstream closed");
+    assert.match(c.text(), /welcomeEARLY MORE BYTES BYE$/);
+    const s = await upgradesEnded(weft);
+    assert.equal(s["http.edge.downstream_cx_upgrades_total"], 1);
+    assert.equal(s["http.edge.downstream_rq_ws_on_non_ws_route"], 2);
+    assert.equal(s["cluster.raw.upstream_cx_active"], 0);
+  });
+});
 
-test(
-  "an upgrade the upstream refuses (426) is forwarded as a normal response, and neither connection is reused",
-  { timeout: 60_000 },
-  async () => {
-    const up = await upgradingUpstream();
-    const yaml = bootstrapYaml({
-      hcm: `
-          upgrade_configs:
-          - upgrade_type: websocket`,
-      routes: `
-              - match: { prefix: "/" }
-                route: { cluster: raw }`,
-      clusters: [{ name: "raw", endpoints: [up.port] }],
-    });
-    const weft = await startWeft([
-      "proxy",
-      "serve",
-      "-c",
-      writeTempFile("envoy.yaml", yaml),
-      "--concurrency",
-      "1",
-    ]);
-    try {
-      const c = await RawConnection.open(weft.listeners.edge!);
-      c.write(
-        "GET /refuse HTTP/1.1\r\nhost: x\r\nconnection: upgrade\r\nupgrade: websocket\r\n\r\n",
-      );
-      const r = await c.readResponse(5000);
-      assert.deepEqual([r.status, r.body, r.headers["connection"]], [
-        426,
-        "nope",
-        "close",
-      ]);
-      await c.waitClosed();
-      await eventually(
-        "the upstream connection closed by weft",
-        () => up.sockets.length === 1 && up.sockets[0]!.closed,
-      );
-      const s = parseStats(await (await weft.admin("/stats")).text());
-      // Envoy counts the upgrade when it agrees to forward it, whatever the upstream answers.
-      assert.deepEqual([s["http.edge.downstream_cx_upgrades_total"], s["http.edge.downstream_cx_upgrades_active"]], [1, 0]);
-      assert.equal(s["cluster.raw.upstream_cx_active"], 0);
-    } finally {
-      assert.equal(await weft.stop(), 0);
-      await up.close();
-    }
-  },
-);
+test("an upgrade the upstream refuses (426) is forwarded as a normal response, and neither connection is reused", { timeout: 60_000 }, async () => {
+  await withUpgradeProxy("\n          upgrade_configs: [{ upgrade_type: websocket }]", ANY_ROUTE, async (weft, up) => {
+    const c = await RawConnection.open(weft.listeners.edge!);
+    c.write("GET /refuse HTTP/1.1\r\nhost: x\r\nconnection: upgrade\r\nupgrade: websocket\r\n\r\n");
+    const r = await c.readResponse(5000);
+    assert.deepEqual([r.status, r.body, r.headers["connection"]], [426, "nope", "close"]);
+    await c.waitClosed();
+    await eventually("the upstream connection closed by weft", () => up.sockets.length === 1 && up.sockets[0]!.closed);
+    const s = await upgradesEnded(weft);
+    // Envoy counts the upgrade when it agrees to forward it, whatever the upstream answers.
+    assert.equal(s["http.edge.downstream_cx_upgrades_total"], 1);
+    assert.equal(s["cluster.raw.upstream_cx_active"], 0);
+  });
+});
 
-test(
-  "stream_idle_timeout ends an upgraded stream with no bytes either way, counted as Envoy's downstream_rq_idle_timeout",
-  { timeout: 60_000 },
-  async () => {
-    const up = await upgradingUpstream();
-    const yaml = bootstrapYaml({
-      hcm: `
-          stream_idle_timeout: 0.5s
-          upgrade_configs:
-          - upgrade_type: custom-proto`,
-      routes: `
-              - match: { prefix: "/" }
-                route: { cluster: raw }`,
-      clusters: [{ name: "raw", endpoints: [up.port] }],
-    });
-    const weft = await startWeft([
-      "proxy",
-      "serve",
-      "-c",
-      writeTempFile("envoy.yaml", yaml),
-      "--concurrency",
-      "1",
-    ]);
-    try {
-      const c = await rawSocket(weft.listeners.edge!);
-      c.socket.write(
-        "GET / HTTP/1.1\r\nhost: x\r\nconnection: upgrade\r\nupgrade: custom-proto\r\n\r\n",
-      );
-      await c.until(/welcome/, "the 101");
-      const opened = performance.now();
-      await withTimeout(
-        c.closed,
-        5000,
-        "the idle upgraded stream to be closed",
-      );
-      assert.ok(
-        performance.now() - opened >= 400,
-        "closed before stream_idle_timeout",
-      );
-      const s = await eventually("the upgrade ended", async () => {
-        const st = parseStats(await (await weft.admin("/stats")).text());
-        return st["http.edge.downstream_cx_upgrades_active"] === 0 ? st : null;
-      });
-      assert.equal(s["http.edge.downstream_rq_idle_timeout"], 1);
-      await eventually(
-        "the upstream connection closed",
-        () => up.sockets[0]!.closed,
-      );
-    } finally {
-      assert.equal(await weft.stop(), 0);
-      await up.close();
-    }
-  },
-);
+test("stream_idle_timeout ends an upgraded stream with no bytes either way, counted as Envoy's downstream_rq_idle_timeout", { timeout: 60_000 }, async () => {
+  const hcm = "\n          stream_idle_timeout: 0.5s\n          upgrade_configs: [{ upgrade_type: custom-proto }]";
+  await withUpgradeProxy(hcm, ANY_ROUTE, async (weft, up) => {
+    const c = await rawSocket(weft.listeners.edge!);
+    c.socket.write("GET / HTTP/1.1\r\nhost: x\r\nconnection: upgrade\r\nupgrade: custom-proto\r\n\r\n");
+    await c.until(/welcome/, "the 101");
+    const switchedAt = performance.now();
+    await withTimeout(c.closed, 5000, "the idle upgraded stream to be closed");
+    assert.ok(performance.now() - switchedAt >= 400, "closed before stream_idle_timeout");
+    const s = await upgradesEnded(weft);
+    assert.equal(s["http.edge.downstream_rq_idle_timeout"], 1);
+    await eventually("the upstream connection closed", () => up.sockets[0]!.closed);
+  });
+});
