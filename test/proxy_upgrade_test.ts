@@ -176,9 +176,12 @@ test("an upstream connection that carried Connection: close (an HTTP/1.0 client'
   }
 });
 
-/** A raw socket to `port` that collects what it reads; `until(re)` waits for the text read to match. */
-async function rawSocket(port: number) {
-  const socket = connect({ port, host: "127.0.0.1" });
+/**
+ * A raw socket to `port` that collects what it reads; `until(re)` waits for the text read to match.
+ * `allowHalfOpen`: the peer's FIN does not end ours.
+ */
+async function rawSocket(port: number, allowHalfOpen = false) {
+  const socket = connect({ port, host: "127.0.0.1", allowHalfOpen });
   await new Promise<void>((resolve, reject) => socket.once("connect", resolve).once("error", reject));
   socket.on("error", () => {});
   let text = "";
@@ -200,16 +203,22 @@ async function rawSocket(port: number) {
 
 /**
  * A raw upstream that records each request head; `/refuse` is answered 426 with a body, anything
- * else gets a 101 and then has its bytes echoed upper-cased, the connection ended after "bye".
+ * else gets a 101 and then has its bytes echoed upper-cased, the connection ended after "bye". It
+ * keeps half-open connections: after the peer's FIN on a switched one it still writes
+ * "AFTER YOUR FIN", then ends.
  */
 async function upgradingUpstream() {
   const heads: string[] = [];
   const sockets: Socket[] = [];
-  const server = createServer((s) => {
+  const server = createServer({ allowHalfOpen: true }, (s) => {
     sockets.push(s);
     s.on("error", () => {});
     let seen = "";
     let switched = false;
+    s.on("end", () => {
+      if (switched && !s.writableEnded) s.end("AFTER YOUR FIN");
+      else s.end();
+    });
     s.on("data", (d: Buffer) => {
       if (switched) {
         const t = d.toString("latin1");
@@ -344,5 +353,20 @@ test("stream_idle_timeout ends an upgraded stream with no bytes either way, coun
     const s = await upgradesEnded(weft);
     assert.equal(s["http.edge.downstream_rq_idle_timeout"], 1);
     await eventually("the upstream connection closed", () => up.sockets[0]!.closed);
+  });
+});
+
+test("half-close on an upgraded stream: the client's FIN reaches the upstream, which still answers, then the upstream's FIN reaches the client", { timeout: 60_000 }, async () => {
+  await withUpgradeProxy("\n          upgrade_configs: [{ upgrade_type: custom-proto }]", ANY_ROUTE, async (weft) => {
+    const c = await rawSocket(weft.listeners.edge!, true);
+    c.socket.write("GET / HTTP/1.1\r\nhost: x\r\nconnection: upgrade\r\nupgrade: custom-proto\r\n\r\n");
+    await c.until(/welcome/, "the 101");
+    c.socket.end("last words ");
+    const clientSawEnd = new Promise<void>((r) => c.socket.once("end", () => r()));
+    await c.until(/LAST WORDS AFTER YOUR FIN$/, "the upstream's answer after the client's FIN");
+    await withTimeout(clientSawEnd, 5000, "the upstream's FIN relayed to the client");
+    await withTimeout(c.closed, 5000, "the connection closed once both sides ended");
+    const s = await upgradesEnded(weft);
+    assert.equal(s["cluster.raw.upstream_cx_active"], 0);
   });
 });

@@ -21,6 +21,8 @@ export interface UpstreamUser {
   onUpstreamData(conn: UpstreamConnection, bytes: Uint8Array): void;
   onUpstreamDrain(conn: UpstreamConnection): void;
   onUpstreamClose(conn: UpstreamConnection, error?: Error): void;
+  /** The upstream's FIN (half-close); returns true when the user takes it (an upgraded stream), else the connection closes. */
+  onUpstreamEnd?(conn: UpstreamConnection): boolean;
 }
 
 /**
@@ -158,7 +160,8 @@ export class UpstreamConnection implements SocketHandlers {
     cluster.stats.rqPendingActive.inc();
     this.pending = ctx.dispatcher.queues.enqueue(cluster.queueName);
     this.connectTimer = setTimeout(() => this.connectFailed("connection timeout"), cluster.config.connectTimeoutMs);
-    this.socket = ctx.runtime.connectTcp({ hostname: this.host.address, port: this.host.port }, {
+    // Half-open only for upgraded streams (see `end`); an HTTP exchange's connection closes on the upstream's FIN.
+    this.socket = ctx.runtime.connectTcp({ hostname: this.host.address, port: this.host.port, halfOpen: true }, {
       open: () => {
         const loop = ctx.dispatcher.loop;
         loop.enter();
@@ -171,6 +174,7 @@ export class UpstreamConnection implements SocketHandlers {
       },
       data: (s, b) => this.data(s, b),
       drain: (s) => this.drain(s),
+      end: (s) => this.end(s),
       close: (s, e) => this.close(s, e),
     });
   }
@@ -211,6 +215,13 @@ export class UpstreamConnection implements SocketHandlers {
 
   drain(_s: TcpSocket): void {
     this.user?.onUpstreamDrain(this);
+  }
+
+  /** The upstream's FIN: an upgraded stream relays it; otherwise the connection closes once written, as before half-open. */
+  end(s: TcpSocket): void {
+    const user = this.user;
+    if (user?.onUpstreamEnd !== undefined && user.onUpstreamEnd(this)) return;
+    s.closeAfterWrites();
   }
 
   close(_s: TcpSocket, error?: Error): void {

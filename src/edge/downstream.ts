@@ -308,6 +308,7 @@ export class DownstreamConnection implements SocketHandlers, DownstreamSide {
     this.row.kind = kind;
     const end = new SwitchedEnd(this.host.ctx.runtime.lendsReadBuffers, {
       write: (bytes) => this.send(bytes),
+      end: () => this.socket.end(),
       closeAfterWrites: () => this.socket.closeAfterWrites(),
       destroy: () => this.reset(),
       pause: () => this.socket.pause(),
@@ -384,7 +385,8 @@ export class DownstreamConnection implements SocketHandlers, DownstreamSide {
     this.closing = true;
     this.closingPendingBytes = this.socket.pendingBytes;
     this.closingProgressAt = this.host.ctx.dispatcher.loop.now();
-    this.socket.end();
+    // Not `end`: the socket is half-open (for upgrades), and an HTTP connection must not wait for the client's FIN.
+    this.socket.closeAfterWrites();
   }
 
   /**
@@ -426,6 +428,15 @@ export class DownstreamConnection implements SocketHandlers, DownstreamSide {
     this.socket.destroy();
   }
 
+  /**
+   * The client's FIN. An upgraded stream relays it (half-close); an HTTP connection closes once what
+   * was written is sent, as Envoy's HTTP/1 connection manager does.
+   */
+  end(s: TcpSocket): void {
+    if (this.switched !== null) this.switched.peerEnded();
+    else s.closeAfterWrites();
+  }
+
   drain(_s: TcpSocket): void {
     const loop = this.host.ctx.dispatcher.loop;
     loop.enter();
@@ -454,7 +465,7 @@ export class DownstreamConnection implements SocketHandlers, DownstreamSide {
     this.slot.stats.workerCxActive.dec();
     this.host.ctx.dispatcher.connections.close(this.row);
     // A switched stream's relay hears first, so the exchange finds its downstream side closed.
-    this.switched?.closed(error !== undefined || this.resetLocally, error);
+    this.switched?.closed(this.resetLocally, error);
     const ex = this.exchange;
     this.exchange = null;
     if (ex !== null) {

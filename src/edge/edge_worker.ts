@@ -73,6 +73,8 @@ export class EdgeWorker implements WorkerMode, DownstreamHost {
         hostname: config.address.address,
         port,
         reusePort: true,
+        // Half-open only for upgraded streams (see DownstreamConnection.end); an HTTP one closes on the client's FIN.
+        halfOpen: true,
         onAcceptError: () => slot?.stats.cxAcceptError.inc(),
         // A worker that cannot accept must not look alive: end it, and the pool starts one that binds again.
         onListenerLost: (e) =>

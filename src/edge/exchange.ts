@@ -548,6 +548,7 @@ export class Exchange implements UpstreamUser, Expirable, RequestStream {
     }
     const upstreamEnd = new SwitchedEnd(ctx.runtime.lendsReadBuffers, {
       write: (bytes) => up.write(bytes),
+      end: () => up.socket.end(),
       closeAfterWrites: () => up.socket.closeAfterWrites(),
       destroy: () => up.destroy(),
       pause: () => up.socket.pause(),
@@ -578,8 +579,14 @@ export class Exchange implements UpstreamUser, Expirable, RequestStream {
     }
   }
 
+  onUpstreamEnd(_conn: UpstreamConnection): boolean {
+    if (this.upstreamEnd === null) return false;
+    this.upstreamEnd.peerEnded();
+    return true;
+  }
+
   onUpstreamClose(_conn: UpstreamConnection, error?: Error): void {
-    if (this.upstreamEnd !== null) return this.upstreamEnd.closed(error !== undefined, error);
+    if (this.upstreamEnd !== null) return this.upstreamEnd.closed(false, error);
     this.upstream = null;
     if (this.phase === "done") return;
     if (this.respHead !== null) {

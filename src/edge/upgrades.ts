@@ -58,6 +58,8 @@ export function switchAllowed(wanted: ProtocolSwitch, hcm: HttpConnectionManager
 export interface SwitchedIo {
   /** Queue bytes; false under back-pressure (a drain follows). */
   write(bytes: Uint8Array): boolean;
+  /** Half-close: send our FIN once what was written is sent, and keep reading. */
+  end(): void;
   /** Close once what was written is sent. */
   closeAfterWrites(): void;
   /** Close now. */
@@ -70,8 +72,9 @@ export interface SwitchedIo {
  * One side of a stream that switched protocols (the client's connection, or the upstream one), as
  * an end of the shared byte relay (`relay` in src/tunnel/relay.ts). Its owner (the downstream
  * connection or the exchange, whose socket handlers these stay) passes the socket's events on with
- * `data`, `drain` and `closed`. The sockets are not half-open, so a FIN from a peer arrives as a
- * clean close, after which the relay closes the other side once its writes are sent.
+ * `data`, `drain`, `peerEnded` and `closed`. Both sockets are half-open: a FIN from one peer is
+ * passed to the other, which may go on sending; as in the tunnel's `SocketEnd`, a close before our
+ * own FIN was sent (a reset, an error) is abrupt and takes the other side down.
  *
  * @example
  * ```ts
@@ -84,19 +87,25 @@ export interface SwitchedIo {
 export class SwitchedEnd implements RelayEnd {
   private sink: RelaySink | null = null;
   private isClosed = false;
+  private sentEnd = false;
+  private peerEnd = false;
 
   constructor(readonly lendsReads: boolean, private readonly io: SwitchedIo) {}
 
   attach(sink: RelaySink): void {
     this.sink = sink;
+    if (this.peerEnd) sink.end();
   }
   write(bytes: Uint8Array): boolean {
     return this.io.write(bytes);
   }
   end(): void {
-    this.io.closeAfterWrites();
+    if (this.sentEnd) return;
+    this.sentEnd = true;
+    this.io.end();
   }
   closeAfterFlush(): void {
+    this.sentEnd = true;
     this.io.closeAfterWrites();
   }
   destroy(): void {
@@ -119,10 +128,18 @@ export class SwitchedEnd implements RelayEnd {
   drain(): void {
     this.sink?.drain();
   }
-  /** This side's socket closed (`abrupt`: with an error or reset); reported once. */
-  closed(abrupt: boolean, error?: Error): void {
+  /** This side's peer sent its FIN: nothing more will be read. */
+  peerEnded(): void {
+    this.peerEnd = true;
+    this.sink?.end();
+  }
+  /**
+   * This side's socket closed; `reset` when weft destroyed it. Reported once; abrupt unless our FIN
+   * was sent first (Bun closes a half-open socket whose FIN was sent when the peer's arrives).
+   */
+  closed(reset: boolean, error?: Error): void {
     if (this.isClosed) return;
     this.isClosed = true;
-    this.sink?.close(abrupt, error);
+    this.sink?.close(reset || error !== undefined || !this.sentEnd, error);
   }
 }
