@@ -637,7 +637,6 @@ test("errors: missing required fields point at the message that lacks them", () 
                 http_filters: [{name: envoy.filters.http.router}]
     `),
     [
-      "envoy.yaml:3:5: static_resources.listeners[0].name: is required",
       "envoy.yaml:3:31: static_resources.listeners[0].address.socket_address.port_value: is required",
       "envoy.yaml:8:11: static_resources.listeners[0].filter_chains[0].filters[0].typed_config.stat_prefix: is required",
       "envoy.yaml:11:15: static_resources.listeners[0].filter_chains[0].filters[0].typed_config.route_config.virtual_hosts[0].name: is required",

@@ -58,7 +58,10 @@ export function readListener(
 ): ReadListener | undefined {
   const l = r.message(node, path, F.LISTENER);
   if (l === undefined) return undefined;
-  const name = l.string("name", { required: true });
+  // Envoy names an unnamed listener with a random UUID (ListenerManagerImpl::addOrUpdateListener).
+  // An empty name is unset in proto3, so it gets one too.
+  const givenName = l.string("name");
+  const name = givenName === undefined || givenName === "" ? crypto.randomUUID() : givenName;
   const address = readAddress(l, "address", "ip", true)?.address;
   const perConnectionBufferLimitBytes = l.integer("per_connection_buffer_limit_bytes", 0, UINT32_MAX);
   const maxConnections = l.integer("max_connections", 1, UINT32_MAX);
