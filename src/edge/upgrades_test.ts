@@ -38,7 +38,9 @@ static_resources:
           http_filters: [{ name: envoy.filters.http.router }]
 `);
   assert.ok(r.ok, r.ok ? "" : JSON.stringify(r.errors));
-  const hcm = r.bootstrap.listeners[0]!.http;
+  const chain = r.bootstrap.listeners[0]!.filterChains[0]!;
+  assert.ok(chain.kind === "http");
+  const hcm = chain.http;
   const route = hcm.routeConfig.virtualHosts[0]!.routes[0]!;
   assert.equal(switchAllowed({ kind: "connect" }, hcm, route), false);
   assert.equal(switchAllowed({ kind: "upgrade", type: "websocket" }, hcm, route), false);
