@@ -180,7 +180,8 @@ test("tcp_proxy: a dead upstream is tried max_connect_attempts times, then the c
   const dead = await freePort();
   const weft = await startWeft(["proxy", "serve", "--concurrency", "1", "-c", writeTempFile("envoy.yaml", tcpBootstrap(tcpProxyChain("dead", "dead", "\n          max_connect_attempts: 3"), [{ name: "dead", port: dead }]))]);
   try {
-    const s = await open(weft.listeners.tcp!);
+    // Not awaiting "connect": weft may close it before the client has seen it open (then a reset).
+    const s = connect({ port: weft.listeners.tcp!, host: "127.0.0.1" });
     s.on("error", () => {});
     await withTimeout(closed(s), 10_000, "the client to be closed");
     const st = await eventually("the connect failures", async () => {

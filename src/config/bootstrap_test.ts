@@ -390,6 +390,7 @@ test("parseBootstrap() reads a full example into the model", () => {
     clusters,
     watchdog: { missTimeoutMs: 100, megamissTimeoutMs: 500, killTimeoutMs: 30_000, multikillTimeoutMs: 60_000, multikillThresholdPercent: 50 },
     globalDownstreamMaxConnections: 5000,
+    runtime: { layers: [], unknownKeys: [] },
   };
   assert.deepEqual(modelOf(FULL_EXAMPLE), expected);
 });
@@ -610,13 +611,13 @@ test("errors: Envoy fields weft does not implement say so", () => {
       admin:
         access_log_path: /dev/null
         address: {socket_address: {address: 127.0.0.1, port_value: 9901}}
-      layered_runtime:
-        layers: []
+      tracing:
+        http: {}
       dynamic_resources: {}
     `),
     [
       "envoy.yaml:2:3: admin.access_log_path: is not supported yet by weft",
-      "envoy.yaml:4:1: layered_runtime: is not supported yet by weft",
+      "envoy.yaml:4:1: tracing: is not supported yet by weft",
       "envoy.yaml:6:1: dynamic_resources: is not supported yet by weft",
     ],
   );
@@ -1217,4 +1218,22 @@ test("formatConfigError() leaves out what an error does not have", () => {
   );
   assert.equal(formatConfigError({ path: "", line: 0, column: 0, message: "nothing" }, "-"), "-: nothing");
   assert.equal(formatConfigError({ path: "node", line: 0, column: 0, message: "odd" }, "a.json"), "a.json: node: odd");
+});
+
+test("layered_runtime: overload.global_downstream_max_connections sets the global limit unless the overload manager does (Envoy's precedence)", () => {
+  const runtime = "layered_runtime: {layers: [{name: s, static_layer: {overload: {global_downstream_max_connections: 50}}}]}\n";
+  const base = withRoutes("- {match: {prefix: /}, direct_response: {status: 200}}", "[]");
+  const fromRuntime = modelOf(base + runtime);
+  assert.equal(fromRuntime.globalDownstreamMaxConnections, 50);
+  assert.deepEqual(fromRuntime.runtime, { layers: [{ name: "s", entries: { "overload.global_downstream_max_connections": "50" } }], unknownKeys: [] });
+  const monitor = yaml`
+    overload_manager:
+      resource_monitors:
+      - name: envoy.resource_monitors.global_downstream_max_connections
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.resource_monitors.downstream_connections.v3.DownstreamConnectionsConfig
+          max_active_downstream_connections: 7
+  `;
+  assert.equal(modelOf(base + runtime + monitor).globalDownstreamMaxConnections, 7);
+  assert.equal(modelOf(base).globalDownstreamMaxConnections, null);
 });

@@ -26,10 +26,10 @@ const m = (supported: string, unsupported: string): MessageFields => ({
 
 /** `envoy.config.bootstrap.v3.Bootstrap`. */
 export const BOOTSTRAP = m(
-  "node static_resources stats_flush_interval watchdog watchdogs admin overload_manager",
+  "node static_resources stats_flush_interval watchdog watchdogs admin overload_manager layered_runtime",
   `
     node_context_params dynamic_resources cluster_manager hds_config flags_path stats_sinks
-    deferred_stat_options stats_config stats_flush_on_admin stats_eviction_interval tracing layered_runtime
+    deferred_stat_options stats_config stats_flush_on_admin stats_eviction_interval tracing
     enable_dispatcher_stats header_prefix stats_server_version_override use_tcp_for_dns_lookups
     dns_resolution_config typed_dns_resolver_config bootstrap_extensions fatal_actions config_sources
     default_config_source default_socket_interface certificate_provider_instances inline_headers
@@ -85,6 +85,12 @@ export const RESOURCE_MONITOR = m("name typed_config", "");
 
 /** `envoy.extensions.resource_monitors.downstream_connections.v3.DownstreamConnectionsConfig`. */
 export const DOWNSTREAM_CONNECTIONS_CONFIG = m("@type max_active_downstream_connections", "");
+
+/** `envoy.config.bootstrap.v3.LayeredRuntime`. */
+export const LAYERED_RUNTIME = m("layers", "");
+
+/** `envoy.config.bootstrap.v3.RuntimeLayer`: static layers only (disk, admin and RTDS layers need what weft lacks). */
+export const RUNTIME_LAYER = m("name static_layer", "disk_layer admin_layer rtds_layer");
 
 /** `envoy.config.listener.v3.Listener`, plus weft's `max_connections` extension. */
 export const LISTENER = m(

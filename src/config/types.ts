@@ -28,6 +28,19 @@ export interface Bootstrap {
   watchdog: Watchdog;
   /** `overload_manager.resource_monitors` global_downstream_max_connections; null when unset. */
   globalDownstreamMaxConnections: number | null;
+  /** `layered_runtime`: its layers in order (later ones override) and what weft makes of them. */
+  runtime: LayeredRuntime;
+}
+
+/**
+ * `layered_runtime` with static layers. Keys weft understands take effect (they are applied to the
+ * model by the parser); the others are kept and listed by `/runtime` as unknown to weft.
+ */
+export interface LayeredRuntime {
+  /** Each layer's name and its entries, as Envoy flattens a static layer: `a: {b: 1}` is `a.b` = "1". */
+  layers: { name: string; entries: Record<string, string> }[];
+  /** Keys set in some layer that weft gives no effect. */
+  unknownKeys: string[];
 }
 
 /** Envoy's watchdog thresholds (ms). Defaults: miss 200, megamiss 1000, kill 0 (off), multikill 0 (off). */
