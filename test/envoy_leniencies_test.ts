@@ -4,19 +4,15 @@
  * parses with protobuf's case_insensitive_enum_parsing). Checked with `proxy validate` and a real
  * `proxy serve` answering through a lower-case-configured cluster.
  */
-import process from "node:process";
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { REPO, startWeft, weftCommand, writeTempFile } from "./helpers/weft_process.ts";
+import { runWeft, startWeft, writeTempFile } from "./helpers/weft_process.ts";
 import { startUpstream } from "./helpers/upstream.ts";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 function validate(path: string) {
-  const [exe, pre] = weftCommand();
-  const r = spawnSync(exe, [...pre, "proxy", "validate", "-c", path], { cwd: REPO, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" }, timeout: 30_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  return runWeft("proxy", "validate", "-c", path);
 }
 
 /** An unnamed listener, every enum in lower or mixed case. */

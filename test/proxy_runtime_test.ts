@@ -3,14 +3,12 @@
  * listener's connection limit, Envoy's `envoy.resource_limits.listener.<name>.connection_limit`),
  * and `/runtime` shows every layer and key in Envoy's format, with the keys weft does not use.
  */
-import process from "node:process";
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { connect, type Socket } from "node:net";
 import { bootstrapYaml, parseStats } from "./helpers/bootstrap.ts";
 import { withTimeout } from "./helpers/timeout.ts";
-import { eventually, REPO, startWeft, weftCommand, writeTempFile } from "./helpers/weft_process.ts";
+import { eventually, runWeft, startWeft, writeTempFile } from "./helpers/weft_process.ts";
 
 const RUNTIME = `
 layered_runtime:
@@ -79,7 +77,6 @@ test("layered_runtime: a listener's connection_limit key limits it; /runtime lis
 });
 
 test("layered_runtime: a used key with a bad value, a list value and a disk layer are errors with their place", () => {
-  const [exe, pre] = weftCommand();
   const path = writeTempFile("envoy.yaml", config(`
 layered_runtime:
   layers:
@@ -90,8 +87,8 @@ layered_runtime:
   - name: disk_layer_0
     disk_layer: { symlink_root: /srv/runtime/current, subdirectory: envoy }
 `));
-  const r = spawnSync(exe, [...pre, "proxy", "validate", "-c", path], { cwd: REPO, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" }, timeout: 30_000 });
-  assert.equal(r.status, 1);
+  const r = runWeft("proxy", "validate", "-c", path);
+  assert.equal(r.code, 1);
   const lines = r.stderr.trim().split("\n").map((l) => l.slice(path.length + 1));
   assert.deepEqual(lines, [
     "32:54: layered_runtime.layers[0].static_layer.overload.global_downstream_max_connections: must be a positive integer (runtime key overload.global_downstream_max_connections), got \"lots\"",

@@ -1,7 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { DEFAULT_BOOTSTRAP_YAML, formatConfigError, parseBootstrap } from "./bootstrap.ts";
-import type { Bootstrap, Cluster, FilterChainMatch, HttpConnectionManager, Listener } from "./types.ts";
+import { ANY_CONNECTION } from "./listener.ts";
+import type { Bootstrap, Cluster, HttpConnectionManager, Listener } from "./types.ts";
 
 /** Template tag for YAML fixtures: drops the first newline and the common indentation. */
 function yaml(strings: TemplateStringsArray, ...values: unknown[]): string {
@@ -25,15 +26,6 @@ function modelOf(text: string): Bootstrap {
   return result.bootstrap;
 }
 
-/** The match of a chain without filter_chain_match. */
-const ANY_MATCH: FilterChainMatch = {
-  destinationPort: null,
-  directSourcePrefixRanges: [],
-  sourceType: "ANY",
-  sourcePrefixRanges: [],
-  sourcePorts: [],
-  transportProtocol: "",
-};
 
 /** The HTTP connection manager of a listener's first filter chain. */
 function hcmOf(l: Listener | undefined): HttpConnectionManager {
@@ -229,7 +221,7 @@ test("parseBootstrap() reads a full example into the model", () => {
     address: { address: "0.0.0.0", port: 8080 },
     perConnectionBufferLimitBytes: 32768,
     maxConnections: 1000,
-    filterChains: [{ name: "", match: ANY_MATCH, kind: "http", http: {
+    filterChains: [{ name: "", match: ANY_CONNECTION, kind: "http", http: {
       statPrefix: "public_http",
       httpFilters: ["envoy.filters.http.router"],
       maxRequestHeadersBytes: 32 * 1024,

@@ -156,7 +156,7 @@ function readFilterChain(r: Reader, node: YamlNode, path: string, refs: ClusterR
 }
 
 /** What an absent `filter_chain_match` means: every connection. */
-const ANY_CONNECTION: FilterChainMatch = {
+export const ANY_CONNECTION: Readonly<FilterChainMatch> = {
   destinationPort: null,
   directSourcePrefixRanges: [],
   sourceType: "ANY",

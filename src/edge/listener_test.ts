@@ -1,19 +1,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { FilterChain, FilterChainMatch, Listener } from "../config/types.ts";
+import { ANY_CONNECTION } from "../config/listener.ts";
 import { FilterChainSelector } from "./listener.ts";
 
-const ANY: FilterChainMatch = {
-  destinationPort: null,
-  directSourcePrefixRanges: [],
-  sourceType: "ANY",
-  sourcePrefixRanges: [],
-  sourcePorts: [],
-  transportProtocol: "",
-};
 
 function chain(name: string, match: Partial<FilterChainMatch>): FilterChain {
-  return { name, match: { ...ANY, ...match }, kind: "tcp_proxy", tcpProxy: { statPrefix: name, clusters: [{ name: "c", weight: 1 }], idleTimeoutMs: 0, maxConnectAttempts: 1 } };
+  return { name, match: { ...ANY_CONNECTION, ...match }, kind: "tcp_proxy", tcpProxy: { statPrefix: name, clusters: [{ name: "c", weight: 1 }], idleTimeoutMs: 0, maxConnectAttempts: 1 } };
 }
 
 function selector(chains: FilterChain[], defaultChain: FilterChain | null = null): (remoteAddress: string, remotePort?: number, localPort?: number) => string | null {
