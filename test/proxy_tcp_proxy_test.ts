@@ -223,3 +223,41 @@ test("tcp_proxy: a connection waiting for its upstream is a connecting_upstream 
     stuck.close();
   }
 });
+
+test("tcp_proxy: weighted_clusters spreads connections over its clusters by weight", { timeout: 60_000 }, async () => {
+  // Two servers that each say their name and close.
+  const servers = await Promise.all(["a", "b"].map(async (name) => {
+    const server = createServer((s) => s.end(name));
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+    return { server, port: (server.address() as { port: number }).port };
+  }));
+  const chain = `
+    - filters:
+      - name: envoy.filters.network.tcp_proxy
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy
+          stat_prefix: weighted
+          weighted_clusters: { clusters: [{ name: a, weight: 1 }, { name: b, weight: 3 }] }`;
+  const weft = await startWeft(["proxy", "serve", "--concurrency", "1", "-c", writeTempFile("envoy.yaml", tcpBootstrap(chain, [{ name: "a", port: servers[0]!.port }, { name: "b", port: servers[1]!.port }]))]);
+  try {
+    const seen = { a: 0, b: 0 };
+    for (let i = 0; i < 200; i++) {
+      const s = await open(weft.listeners.tcp!);
+      let got = "";
+      s.on("data", (c: Buffer) => (got += c.toString()));
+      await withTimeout(closed(s), 10_000, "the server's answer");
+      assert.ok(got === "a" || got === "b", got);
+      seen[got]++;
+    }
+    // Expected 50 and 150; the chance of falling outside [20, 80] is below 1e-9.
+    assert.ok(seen.a >= 20 && seen.a <= 80, JSON.stringify(seen));
+    const st = await eventually("the cluster stats", async () => {
+      const st = await stats(weft);
+      return (st["cluster.a.upstream_cx_total"] ?? 0) + (st["cluster.b.upstream_cx_total"] ?? 0) === 200 ? st : null;
+    });
+    assert.equal(st["cluster.a.upstream_cx_total"], seen.a);
+  } finally {
+    await weft.stop();
+    for (const { server } of servers) await new Promise<void>((r) => server.close(() => r()));
+  }
+});
