@@ -126,3 +126,52 @@ test("an upstream connection that answered 101 to a plain request is dropped (50
     await new Promise<void>((r) => raw.close(() => r()));
   }
 });
+
+test("an upstream connection that carried Connection: close (an HTTP/1.0 client's request) is never pooled", { timeout: 60_000 }, async () => {
+  // A raw upstream that keeps every connection open and answers HTTP/1.1 keep-alive, so only the
+  // proxy's own rule (RFC 9112 §9.6: no request after one that said close) can stop a reuse.
+  const sockets: Socket[] = [];
+  const heads: string[][] = [];
+  let firstClosed!: () => void;
+  const firstClosedByProxy = new Promise<void>((r) => (firstClosed = r));
+  const raw = createServer((s) => {
+    const index = sockets.length;
+    sockets.push(s);
+    heads.push([]);
+    if (index === 0) s.on("close", () => firstClosed());
+    s.on("error", () => {});
+    let seen = "";
+    s.on("data", (d: Buffer) => {
+      seen += d.toString("latin1");
+      for (let end = seen.indexOf("\r\n\r\n"); end >= 0; end = seen.indexOf("\r\n\r\n")) {
+        heads[index]!.push(seen.slice(0, end));
+        seen = seen.slice(end + 4);
+        s.write(`HTTP/1.1 200 OK\r\ncontent-length: 6\r\n\r\nconn=${index}`);
+      }
+    });
+  });
+  await new Promise<void>((r) => raw.listen(0, "127.0.0.1", r));
+  const yaml = bootstrapYaml({
+    routes: `
+              - match: { prefix: "/" }
+                route: { cluster: raw }`,
+    clusters: [{ name: "raw", endpoints: [(raw.address() as AddressInfo).port] }],
+  });
+  const weft = await startWeft(["proxy", "serve", "-c", writeTempFile("envoy.yaml", yaml), "--concurrency", "1"]);
+  try {
+    const old = await RawConnection.open(weft.listeners.edge!);
+    old.write("GET /one HTTP/1.0\r\nhost: x\r\n\r\n");
+    assert.equal((await old.readResponse(5000)).body, "conn=0");
+    assert.match(heads[0]![0]!, /\r\nconnection: close(\r\n|$)/i);
+    const c = await RawConnection.open(weft.listeners.edge!);
+    const r = await c.request("GET", "/two");
+    assert.equal(r.body, "conn=1", `the request after one that said "connection: close" went on the same upstream connection: ${JSON.stringify(heads)}`);
+    c.close();
+    old.close();
+    await withTimeout(firstClosedByProxy, 5000, "the proxy closing the upstream connection it asked to close");
+  } finally {
+    assert.equal(await weft.stop(), 0);
+    for (const s of sockets) s.destroy();
+    await new Promise<void>((r) => raw.close(() => r()));
+  }
+});

@@ -19,6 +19,11 @@ import type { Counter } from "../stats/scope.ts";
 import type { DownstreamSide, RequestStream } from "./stream.ts";
 
 const EMPTY = new Uint8Array(0);
+/**
+ * Envoy's default `delayed_close_timeout`: a connection being closed whose output has not moved for
+ * this long (a client that reads nothing) is closed at once instead of waiting for it forever.
+ */
+const DELAYED_CLOSE_TIMEOUT_MS = 1000;
 
 export interface DownstreamHost {
   ctx: WorkerContext;
@@ -51,9 +56,19 @@ export class DownstreamConnection implements SocketHandlers, DownstreamSide {
   private pumping = false;
   /** When the first byte of a request head still incomplete arrived (request_headers_timeout), or 0. */
   private headStartedAt = 0;
-  /** When a byte last moved to or from the client (`performance.now()` clock): stream_idle_timeout. */
+  /**
+   * When a byte of the current stream (or of a request head arriving) last moved to or from the
+   * client (`performance.now()` clock): stream_idle_timeout.
+   */
   private lastByteAt = 0;
   private maxRequestsCounted = false;
+  /** The socket was ended: it closes once its output is written (see `closeAfterFlush`). */
+  private closing = false;
+  /** While closing: output bytes still queued at the last check, and when they last went down. */
+  private closingPendingBytes = 0;
+  private closingProgressAt = 0;
+  /** weft destroyed the socket itself (`reset`): a local close, not the client's. */
+  private resetLocally = false;
   closed = false;
 
   constructor(readonly socket: TcpSocket, readonly slot: ListenerSlot, readonly host: DownstreamHost) {
@@ -82,11 +97,13 @@ export class DownstreamConnection implements SocketHandlers, DownstreamSide {
     const row = this.row;
     row.bytesIn += n;
     row.lastActivityAt = loop.wallNow();
-    this.lastByteAt = loop.now();
+    const ex = this.exchange;
+    // Bytes that arrive once the current request is whole belong to the next one: they are no
+    // activity of the current stream, or a trickled pipelined request would keep it alive forever.
+    if (ex === null || ex.wantsRequestBody) this.lastByteAt = loop.now();
     this.host.ctx.dispatcher.connections.touch(row);
     this.slot.current.http.cxRxBytes.inc(n);
     this.inData = true;
-    const ex = this.exchange;
     if (this.bufEnd > this.bufStart) this.append(bytes);
     else if (ex !== null && ex.wantsRequestBody) {
       const used = ex.requestBody(bytes, 0, n);
@@ -260,8 +277,7 @@ export class DownstreamConnection implements SocketHandlers, DownstreamSide {
     if (code === 431) http.rqHeaderOverflow.inc();
     // Envoy answers a codec error with the status's reason phrase as the body.
     this.send(localReply(code, statusText(code), { close: true, server: this.slot.current.config.http.serverName }));
-    this.closeAfterResponse = true;
-    this.socket.end();
+    this.closeAfterFlush();
   }
 
   /** Write `bytes[start, end)` to the client, counting bytes. Returns false under back-pressure. */
@@ -279,10 +295,12 @@ export class DownstreamConnection implements SocketHandlers, DownstreamSide {
     if (this.exchange !== ex) return;
     this.exchange = null;
     this.pausedByExchange = false;
+    // The connection is idle from now (Envoy arms its idle timer when the last stream ends), not
+    // from the client's last byte, which may be as old as the response was long.
+    this.row.lastActivityAt = this.host.ctx.dispatcher.loop.wallNow();
     this.host.ctx.dispatcher.connections.touch(this.row);
     if (!keepOpen || this.closeAfterResponse) {
-      this.closeAfterResponse = true;
-      this.socket.end();
+      this.closeAfterFlush();
       return;
     }
     this.syncPause();
@@ -299,6 +317,8 @@ export class DownstreamConnection implements SocketHandlers, DownstreamSide {
    */
   checkTimeouts(now: number, perfNow: number): void {
     if (this.closed) return;
+    // A closing connection has no request left to time out: only its flush is watched.
+    if (this.closing) return this.checkDelayedClose(perfNow);
     const ex = this.exchange;
     if (ex !== null) {
       ex.checkStreamTimeouts(perfNow, this.lastByteAt);
@@ -320,8 +340,36 @@ export class DownstreamConnection implements SocketHandlers, DownstreamSide {
     }
     if (hcm.idleTimeoutMs > 0 && now - this.row.lastActivityAt > hcm.idleTimeoutMs) {
       http.cxIdleTimeout.inc();
-      this.closeAfterResponse = true;
-      this.socket.end();
+      this.closeAfterFlush();
+    }
+  }
+
+  /**
+   * Stop reading requests and close once everything written is sent (Envoy's `FlushWriteAndDelay`).
+   * If the output stops moving meanwhile, `checkDelayedClose` closes at once.
+   */
+  private closeAfterFlush(): void {
+    this.closeAfterResponse = true;
+    if (this.closing) return;
+    this.closing = true;
+    this.closingPendingBytes = this.socket.pendingBytes;
+    this.closingProgressAt = this.host.ctx.dispatcher.loop.now();
+    this.socket.end();
+  }
+
+  /**
+   * A closing connection whose queued output has not gone down for `DELAYED_CLOSE_TIMEOUT_MS` is
+   * destroyed and counted (`downstream_cx_delayed_close_timeout`), as Envoy's delayed close timer
+   * does; each write that moves re-arms it.
+   */
+  private checkDelayedClose(now: number): void {
+    const pending = this.socket.pendingBytes;
+    if (pending < this.closingPendingBytes) {
+      this.closingPendingBytes = pending;
+      this.closingProgressAt = now;
+    } else if (now - this.closingProgressAt > DELAYED_CLOSE_TIMEOUT_MS) {
+      this.slot.current.http.cxDelayedCloseTimeout.inc();
+      this.reset();
     }
   }
 
@@ -333,13 +381,19 @@ export class DownstreamConnection implements SocketHandlers, DownstreamSide {
     listener.http.rqByClass[3]!.inc();
     this.closeAfterResponse = true;
     this.send(localReply(408, body, { close: true, server: listener.config.http.serverName }));
-    this.socket.end();
+    this.closeAfterFlush();
   }
 
   /** Close an idle connection (drain); a busy one closes after its response. */
   closeWhenIdle(): void {
     this.closeAfterResponse = true;
-    if (this.exchange === null) this.socket.end();
+    if (this.exchange === null) this.closeAfterFlush();
+  }
+
+  /** Close at once, counted as a local close (Envoy's `downstream_cx_destroy_local_active_rq` with a stream active). */
+  reset(): void {
+    this.resetLocally = true;
+    this.socket.destroy();
   }
 
   drain(_s: TcpSocket): void {
@@ -371,7 +425,7 @@ export class DownstreamConnection implements SocketHandlers, DownstreamSide {
     const ex = this.exchange;
     this.exchange = null;
     if (ex !== null) {
-      http.cxDestroyRemoteActiveRq.inc();
+      (this.resetLocally ? http.cxDestroyLocalActiveRq : http.cxDestroyRemoteActiveRq).inc();
       ex.downstreamClosed();
     }
     this.host.onConnectionClosed(this);

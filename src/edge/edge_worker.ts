@@ -256,7 +256,7 @@ export class EdgeWorker implements WorkerMode, DownstreamHost, TcpProxyHost {
         resolve();
       };
       const timer = setTimeout(() => {
-        for (const conn of [...this.open]) conn.socket.destroy();
+        for (const conn of [...this.open]) conn.reset();
         // TCP proxy connections are not idle between requests: they go at the deadline, as in Envoy.
         for (const session of [...this.tcpSessions]) session.destroy();
         done();

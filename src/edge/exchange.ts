@@ -466,7 +466,7 @@ export class Exchange implements UpstreamUser, Expirable, RequestStream {
       if (r.status === "error") {
         this.upstream?.destroy();
         this.upstream = null;
-        this.conn.socket.destroy();
+        this.conn.reset();
         this.finish();
         return;
       }
@@ -516,7 +516,7 @@ export class Exchange implements UpstreamUser, Expirable, RequestStream {
         return;
       }
       // Truncated response: the client must see a broken connection, not a short body.
-      this.conn.socket.destroy();
+      this.conn.reset();
       this.finish();
       return;
     }
@@ -548,7 +548,7 @@ export class Exchange implements UpstreamUser, Expirable, RequestStream {
     this.upstream?.destroy();
     this.upstream = null;
     if (this.headersSent) {
-      this.conn.socket.destroy();
+      this.conn.reset();
       this.finish();
     } else {
       this.failBeforeHeaders(504, ENVOY_BODIES.upstreamTimeout);
@@ -582,7 +582,7 @@ export class Exchange implements UpstreamUser, Expirable, RequestStream {
     this.upstream?.destroy();
     this.upstream = null;
     if (this.headersSent) {
-      this.conn.socket.destroy();
+      this.conn.reset();
       this.finish();
       return;
     }
@@ -602,7 +602,7 @@ export class Exchange implements UpstreamUser, Expirable, RequestStream {
     this.upstream?.destroy();
     this.upstream = null;
     if (this.headersSent) {
-      this.conn.socket.destroy();
+      this.conn.reset();
       this.finish();
     } else this.localResponse(status, body);
   }
@@ -658,7 +658,9 @@ export class Exchange implements UpstreamUser, Expirable, RequestStream {
     let keepOpen = true;
     if (up !== null) {
       if (this.pausedUpstream) up.socket.resume();
-      const reusable = this.requestDone && this.respHead !== null && this.respHead.keepAlive &&
+      // An HTTP/1.0 client's request went up with `connection: close` (writeUpstreamHead), after
+      // which no request may follow on that connection (RFC 9112 §9.6), whatever the upstream answers.
+      const reusable = this.requestDone && this.respHead !== null && this.respHead.keepAlive && this.head.minor === 1 &&
         this.respHead.bodyKind !== "close" && this.respHead.status !== 101 && this.protocolSwitch === null && up.connected;
       if (reusable) cluster!.release(up);
       else up.destroy();

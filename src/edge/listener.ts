@@ -41,8 +41,12 @@ export class HttpStats {
   readonly rqWsOnNonWsRoute: Counter;
   readonly rqHeaderOverflow: Counter;
   readonly cxDestroyRemoteActiveRq: Counter;
+  /** weft reset the connection while a request was active (a timeout or a broken response after its head). */
+  readonly cxDestroyLocalActiveRq: Counter;
   readonly rqHeaderTimeout: Counter;
   readonly cxIdleTimeout: Counter;
+  /** A closing connection whose output stopped moving was closed at once (Envoy's delayed close timer). */
+  readonly cxDelayedCloseTimeout: Counter;
   readonly cxMaxRequestsReached: Counter;
 
   constructor(scope: StatsScope, statPrefix: string) {
@@ -67,8 +71,10 @@ export class HttpStats {
     this.rqWsOnNonWsRoute = c("downstream_rq_ws_on_non_ws_route");
     this.rqHeaderOverflow = c("downstream_rq_header_overflow");
     this.cxDestroyRemoteActiveRq = c("downstream_cx_destroy_remote_active_rq");
+    this.cxDestroyLocalActiveRq = c("downstream_cx_destroy_local_active_rq");
     this.rqHeaderTimeout = c("downstream_rq_header_timeout");
     this.cxIdleTimeout = c("downstream_cx_idle_timeout");
+    this.cxDelayedCloseTimeout = c("downstream_cx_delayed_close_timeout");
     this.cxMaxRequestsReached = c("downstream_cx_max_requests_reached");
   }
 }

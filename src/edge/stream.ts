@@ -30,6 +30,8 @@ export interface DownstreamSide {
   closeAfterResponse: boolean;
   /** Write `bytes[start, end)` to the client. Returns false under back-pressure (a `drain` follows). */
   send(bytes: Uint8Array, start?: number, end?: number): boolean;
+  /** Close the connection at once, as weft's own decision (a stream that can no longer finish). */
+  reset(): void;
   /** Stop (true) or restart (false) reading the client, for upstream back-pressure. */
   setExchangePause(paused: boolean): void;
   /** The stream is over; `keepOpen` false ends the connection. */
