@@ -5,6 +5,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
 import { connect, createServer, type Socket } from "node:net";
 import { parseStats } from "./helpers/bootstrap.ts";
 import { withTimeout } from "./helpers/timeout.ts";
@@ -112,6 +113,46 @@ test("filter chains: the longest source prefix wins, then source_type; default_f
     assert.equal(st["http.longest-prefix.downstream_rq_total"], 1);
     // Envoy closes it before it is a connection of the listener.
     assert.equal(st[`listener.127.0.0.1_${nothing}.downstream_cx_total`] ?? 0, 0);
+  } finally {
+    await weft.stop();
+    await new Promise<void>((r) => echo.close(() => r()));
+  }
+});
+
+test("filter chains: a reload that turns a listener's HTTP chain into a tcp_proxy applies to new connections", { timeout: 60_000 }, async () => {
+  const echo = createServer({ allowHalfOpen: true }, (s) => s.pipe(s));
+  await new Promise<void>((r) => echo.listen(0, "127.0.0.1", () => r()));
+  const echoPort = (echo.address() as { port: number }).port;
+  const yamlWith = (chain: string) => `
+admin:
+  address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
+static_resources:
+  listeners:
+  - name: edge
+    address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
+    filter_chains:
+    - ${chain}
+  clusters:
+  - name: echo
+    load_assignment:
+      cluster_name: echo
+      endpoints:
+      - lb_endpoints:
+        - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${echoPort} } } }
+`;
+  const path = writeTempFile("envoy.yaml", yamlWith(httpChain("before")));
+  const weft = await startWeft(["proxy", "serve", "--concurrency", "2", "-c", path]);
+  try {
+    const port = weft.listeners.edge!;
+    assert.equal(await (await fetch(`http://127.0.0.1:${port}/`)).text(), "before");
+    writeFileSync(path, yamlWith(tcpChain("after")));
+    const reload = await weft.admin("/reload", { method: "POST" });
+    assert.equal(reload.status, 200, await reload.text());
+    // Every worker binds the listener again, half-open; each new connection is relayed.
+    await eventually("the tcp_proxy on every worker", async () => {
+      for (let i = 0; i < 10; i++) if (await withTimeout(exchange(port, "after?"), 10_000, "the echo") !== "after?") return false;
+      return true;
+    }, 10_000);
   } finally {
     await weft.stop();
     await new Promise<void>((r) => echo.close(() => r()));
