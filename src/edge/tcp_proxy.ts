@@ -189,15 +189,19 @@ export class TcpProxySession {
     const d = this.host.ctx.dispatcher;
     cluster.stats.cxActive.inc();
     target.stats.cxActive.inc();
+    const stats = this.proxy.stats;
+    /** weft closed the upstream (idle timeout, the client reset): upstream_cx_destroy_local, else _remote. */
     let closedByUs = false;
+    /** The client left with bytes for the upstream still queued: they are being flushed. */
+    let flushing = false;
     up.onClose = () => {
       cluster.stats.cxActive.dec();
       target.stats.cxActive.dec();
       (closedByUs ? cluster.stats.cxDestroyLocal : cluster.stats.cxDestroyRemote).inc();
+      if (flushing) stats.upstreamFlushActive.dec();
     };
     if (this.task !== null) d.tasks.finish(this.task);
     this.task = null;
-    const stats = this.proxy.stats;
     const scope = d.stats;
     const upRx = scope.counter(`${cluster.stats.prefix}upstream_cx_rx_bytes_total`);
     const upTx = scope.counter(`${cluster.stats.prefix}upstream_cx_tx_bytes_total`);
@@ -212,11 +216,6 @@ export class TcpProxySession {
       pause: () => stats.pausedReading.inc(),
       resume: () => stats.resumedReading.inc(),
     });
-    let flushing = false;
-    up.onClose = ((closeCounts) => () => {
-      closeCounts();
-      if (flushing) stats.upstreamFlushActive.dec();
-    })(up.onClose);
     const upEnd: RelayEnd = wrapEnd(up, {
       closeAfterFlush: () => {
         if (up.socket !== null && up.socket.pendingBytes > 0 && !flushing) {
