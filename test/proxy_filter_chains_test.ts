@@ -39,6 +39,18 @@ function tcpChain(statPrefix: string): string {
         typed_config: { "@type": ${TCP_PROXY_TYPE}, stat_prefix: ${statPrefix}, cluster: echo }`;
 }
 
+/** `clusters:` with the one cluster `echo` at 127.0.0.1:`port`. */
+function echoCluster(port: number): string {
+  return `  clusters:
+  - name: echo
+    load_assignment:
+      cluster_name: echo
+      endpoints:
+      - lb_endpoints:
+        - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${port} } } }
+`;
+}
+
 function config(echoPort: number): string {
   const listener = (name: string, chains: string, extra = "") => `
   - name: ${name}
@@ -65,14 +77,7 @@ static_resources:
       ${tcpChain("default")}`)}${listener("nothing", `
     - filter_chain_match: { source_prefix_ranges: [{ address_prefix: 10.0.0.0, prefix_len: 8 }] }
       ${httpChain("ten")}`)}
-  clusters:
-  - name: echo
-    load_assignment:
-      cluster_name: echo
-      endpoints:
-      - lb_endpoints:
-        - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${echoPort} } } }
-`;
+${echoCluster(echoPort)}`;
 }
 
 /**
@@ -132,14 +137,7 @@ static_resources:
     address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
     filter_chains:
     - ${chain}
-  clusters:
-  - name: echo
-    load_assignment:
-      cluster_name: echo
-      endpoints:
-      - lb_endpoints:
-        - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${echoPort} } } }
-`;
+${echoCluster(echoPort)}`;
   const path = writeTempFile("envoy.yaml", yamlWith(httpChain("before")));
   const weft = await startWeft(["proxy", "serve", "--concurrency", "2", "-c", path]);
   try {
