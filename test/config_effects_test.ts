@@ -4,14 +4,12 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import process from "node:process";
-import { spawn } from "node:child_process";
-import { connect, type Socket } from "node:net";
 import { RawConnection } from "./helpers/http_client.ts";
 import { startUpstream } from "./helpers/upstream.ts";
 import { bootstrapYaml, parseStats } from "./helpers/bootstrap.ts";
-import { IS_BUN, startWeft, writeTempFile } from "./helpers/weft_process.ts";
+import { startWeft, writeTempFile } from "./helpers/weft_process.ts";
 import { withTimeout } from "./helpers/timeout.ts";
+import { portThatNeverAccepts } from "./helpers/ports.ts";
 import type { TasksResponse } from "../src/admin/wire.ts";
 
 test("server_name, generate_request_id, max_requests_per_connection, idle_timeout, max_headers_count, host_rewrite_literal and redirects take effect", { timeout: 60_000 }, async () => {
@@ -161,38 +159,6 @@ test("filter_chains[].name, route_config.name and virtual_hosts[].name show in /
     assert.equal(await weft.stop(), 0);
   }
 });
-
-/**
- * A loopback port whose connects never complete: a Deno process listens and never accepts (Bun's
- * and node's listeners accept by themselves), and its accept queue is filled, after which the
- * kernel drops new SYNs. Full once a connect has not completed in 300 ms (on loopback a connect
- * takes well under 1 ms, and a dropped SYN is resent after 1 s).
- */
-async function portThatNeverAccepts(): Promise<{ port: number; close(): void }> {
-  const deno = IS_BUN ? "deno" : process.execPath;
-  const child = spawn(deno, ["eval", "const l = Deno.listen({ hostname: '127.0.0.1', port: 0 }); console.log(l.addr.port); setInterval(() => {}, 1 << 30);"], { stdio: ["ignore", "pipe", "inherit"] });
-  const port = await withTimeout(new Promise<number>((resolve) => child.stdout!.once("data", (d) => resolve(Number(String(d).trim())))), 20_000, "the never-accepting listener's port");
-  const queued: Socket[] = [];
-  const close = () => {
-    for (const s of queued) s.destroy();
-    child.kill("SIGKILL");
-  };
-  for (let i = 0; i < 10_000; i++) {
-    const s = connect({ port, host: "127.0.0.1" });
-    s.on("error", () => {});
-    queued.push(s);
-    const connected = await new Promise<boolean>((resolve) => {
-      const t = setTimeout(() => resolve(false), 300);
-      s.once("connect", () => {
-        clearTimeout(t);
-        resolve(true);
-      });
-    });
-    if (!connected) return { port, close };
-  }
-  close();
-  throw new Error(`the accept queue of port ${port} never filled`);
-}
 
 test("connect_timeout: a connect that never completes ends in Envoy's 503 after the cluster's timeout", { timeout: 60_000 }, async () => {
   const stuck = await portThatNeverAccepts();

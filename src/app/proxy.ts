@@ -20,6 +20,7 @@ import { formatHostPort } from "../config/address.ts";
 import type { LoadedBootstrap, LoadResult } from "../config/load.ts";
 import type { Bootstrap, Cluster, Endpoint } from "../config/types.ts";
 import { clusterInfos, registerEdgeAdmin } from "../edge/admin.ts";
+import { registerRuntimeAdmin } from "../edge/runtime_admin.ts";
 import { clearWorkerRow, createLimitsBuffer, MAX_LISTENERS } from "../edge/connection_limits.ts";
 import { DnsRefresher, resolveEndpoints } from "../edge/dns.ts";
 import type { EdgeSnapshot } from "../edge/snapshot.ts";
@@ -498,6 +499,7 @@ function adminRegistry(
   registerStatsAdmin(admin, store, fresh);
   registerWorkerAdmin(admin, pool, events.hub, (dropped) => events.buildSnapshot(events.seq())(dropped), fresh);
   registerEdgeAdmin(admin, main.clusterView, store, () => pool.listeners, fresh);
+  registerRuntimeAdmin(admin, () => main.bootstrap.runtime);
   registerLifecycleAdmin(admin, {
     serverInfo: () => main.serverInfo(),
     state: () => main.state,

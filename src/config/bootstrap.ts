@@ -16,6 +16,7 @@ import { sortConfigErrors } from "./config_error.ts";
 import * as F from "./envoy_fields.ts";
 import { type ReadListener, readListener } from "./listener.ts";
 import { type Message, Reader } from "./reader.ts";
+import { applyRuntime, readLayeredRuntime } from "./runtime.ts";
 import type { ClusterReference } from "./route_config.ts";
 import type { Bootstrap, Cluster, ConfigError, Listener, Watchdog } from "./types.ts";
 import { describeNode, parseYamlSource } from "./yaml_source.ts";
@@ -82,6 +83,8 @@ export function parseBootstrap(text: string): ParseResult {
   const watchdog = readWatchdog(b);
   const globalDownstreamMaxConnections = readOverloadManager(b.message("overload_manager", F.OVERLOAD_MANAGER));
   const { listeners, clusters } = readStaticResources(b.message("static_resources", F.STATIC_RESOURCES));
+  const layered = readLayeredRuntime(b.message("layered_runtime", F.LAYERED_RUNTIME));
+  const { runtime, globalMaxConnections } = applyRuntime(r, layered, listeners, globalDownstreamMaxConnections);
 
   if (r.errors.length > 0) return fail(r.errors);
   return {
@@ -93,7 +96,8 @@ export function parseBootstrap(text: string): ParseResult {
       listeners,
       clusters,
       watchdog,
-      globalDownstreamMaxConnections,
+      globalDownstreamMaxConnections: globalMaxConnections,
+      runtime,
     },
   };
 }

@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { DEFAULT_BOOTSTRAP_YAML, formatConfigError, parseBootstrap } from "./bootstrap.ts";
+import { ANY_CONNECTION } from "./listener.ts";
 import type { Bootstrap, Cluster, HttpConnectionManager, Listener } from "./types.ts";
 
 /** Template tag for YAML fixtures: drops the first newline and the common indentation. */
@@ -23,6 +24,14 @@ function modelOf(text: string): Bootstrap {
   const result = parseBootstrap(text);
   if (!result.ok) assert.fail(result.errors.map((e) => formatConfigError(e, "envoy.yaml")).join("\n"));
   return result.bootstrap;
+}
+
+
+/** The HTTP connection manager of a listener's first filter chain. */
+function hcmOf(l: Listener | undefined): HttpConnectionManager {
+  const chain = l?.filterChains[0];
+  if (chain?.kind !== "http") return assert.fail("no HTTP filter chain");
+  return chain.http;
 }
 
 const HCM = "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
@@ -214,7 +223,7 @@ test("parseBootstrap() reads a full example into the model", () => {
     address: { address: "0.0.0.0", port: 8080 },
     perConnectionBufferLimitBytes: 32768,
     maxConnections: 1000,
-    http: {
+    filterChains: [{ name: "", match: ANY_CONNECTION, kind: "http", http: {
       statPrefix: "public_http",
       httpFilters: ["envoy.filters.http.router"],
       maxRequestHeadersBytes: 32 * 1024,
@@ -346,7 +355,8 @@ test("parseBootstrap() reads a full example into the model", () => {
           },
         ],
       },
-    },
+    } }],
+    defaultFilterChain: null,
   };
   const clusters: Cluster[] = [
     {
@@ -378,6 +388,7 @@ test("parseBootstrap() reads a full example into the model", () => {
     clusters,
     watchdog: { missTimeoutMs: 100, megamissTimeoutMs: 500, killTimeoutMs: 30_000, multikillTimeoutMs: 60_000, multikillThresholdPercent: 50 },
     globalDownstreamMaxConnections: 5000,
+    runtime: { layers: [], unknownKeys: [] },
   };
   assert.deepEqual(modelOf(FULL_EXAMPLE), expected);
 });
@@ -395,11 +406,11 @@ test("DEFAULT_BOOTSTRAP_YAML parses with no errors into the documented default",
   assert.equal(model.listeners.length, 1);
   assert.equal(main?.name, "main");
   assert.deepEqual(main?.address, { address: "127.0.0.1", port: 10000 });
-  assert.equal(main?.http.statPrefix, "ingress_http");
-  assert.equal(main?.http.useRemoteAddress, true);
+  assert.equal(hcmOf(main).statPrefix, "ingress_http");
+  assert.equal(hcmOf(main).useRemoteAddress, true);
   // Trusts no client, loopback included (see the comment in the YAML).
-  assert.deepEqual(main?.http.internalAddressRanges, []);
-  const vh = main?.http.routeConfig.virtualHosts[0];
+  assert.deepEqual(hcmOf(main).internalAddressRanges, []);
+  const vh = hcmOf(main).routeConfig.virtualHosts[0];
   assert.deepEqual(vh?.domains, ["*"]);
   assert.deepEqual(
     vh?.routes.map((r) => [r.match.kind, r.match.value, r.action]),
@@ -446,7 +457,7 @@ test("parseBootstrap() applies Envoy's (and weft's) defaults to a minimal config
   const [l] = model.listeners;
   assert.equal(l?.perConnectionBufferLimitBytes, 1024 * 1024);
   assert.equal(l?.maxConnections, null);
-  const { statPrefix: _s, routeConfig, ...hcm } = l?.http ?? assert.fail("no listener");
+  const { statPrefix: _s, routeConfig, ...hcm } = hcmOf(l);
   assert.deepEqual(hcm, DEFAULT_HCM);
   assert.equal(routeConfig.name, "");
   assert.deepEqual(model.clusters, [{
@@ -600,13 +611,13 @@ test("errors: Envoy fields weft does not implement say so", () => {
       admin:
         access_log_path: /dev/null
         address: {socket_address: {address: 127.0.0.1, port_value: 9901}}
-      layered_runtime:
-        layers: []
+      tracing:
+        http: {}
       dynamic_resources: {}
     `),
     [
       "envoy.yaml:2:3: admin.access_log_path: is not supported yet by weft",
-      "envoy.yaml:4:1: layered_runtime: is not supported yet by weft",
+      "envoy.yaml:4:1: tracing: is not supported yet by weft",
       "envoy.yaml:6:1: dynamic_resources: is not supported yet by weft",
     ],
   );
@@ -645,7 +656,6 @@ test("errors: missing required fields point at the message that lacks them", () 
                 http_filters: [{name: envoy.filters.http.router}]
     `),
     [
-      "envoy.yaml:3:5: static_resources.listeners[0].name: is required",
       "envoy.yaml:3:31: static_resources.listeners[0].address.socket_address.port_value: is required",
       "envoy.yaml:8:11: static_resources.listeners[0].filter_chains[0].filters[0].typed_config.stat_prefix: is required",
       "envoy.yaml:11:15: static_resources.listeners[0].filter_chains[0].filters[0].typed_config.route_config.virtual_hosts[0].name: is required",
@@ -776,28 +786,39 @@ test("errors: only the router HTTP filter, and it must be last", () => {
   );
 });
 
-test("errors: only one filter chain holding only the HTTP connection manager", () => {
+test("errors: filter chains hold one network filter, match without TLS, differ in their matches, and exist", () => {
+  const hcm = `{name: envoy.filters.network.http_connection_manager, typed_config: {"@type": ${HCM}, stat_prefix: s, route_config: {}, http_filters: [{name: envoy.filters.http.router}]}}`;
   assert.deepEqual(
     errorsOf(yaml`
       static_resources:
         listeners:
         - name: a
           address: {socket_address: {address: 127.0.0.1, port_value: 80}}
-          filter_chains: [{filters: []}, {filters: []}]
+          filter_chains: [{filters: []}, {filters: [{name: envoy.filters.network.echo}]}]
         - name: b
           address: {socket_address: {address: 127.0.0.1, port_value: 81}}
           filter_chains:
-          - filter_chain_match: {server_names: [example.com]}
+          - filter_chain_match: {server_names: [example.com], transport_protocol: tls}
             filters: [{name: envoy.filters.network.tcp_proxy, typed_config: {}}]
         - name: c
           address: {socket_address: {address: 127.0.0.1, port_value: 82}}
           filter_chains: []
+        - name: d
+          address: {socket_address: {address: 127.0.0.1, port_value: 83}}
+          filter_chains:
+          - {filter_chain_match: {destination_port: 83}, filters: [${hcm}]}
+          - {filter_chain_match: {destination_port: 83}, filters: [${hcm}]}
     `),
     [
-      "envoy.yaml:5:36: static_resources.listeners[0].filter_chains: more than one filter chain is not supported yet by weft",
-      "envoy.yaml:9:7: static_resources.listeners[1].filter_chains[0].filter_chain_match: is not supported yet by weft",
-      'envoy.yaml:10:24: static_resources.listeners[1].filter_chains[0].filters[0].name: network filter "envoy.filters.network.tcp_proxy" is not supported yet by weft (only envoy.filters.network.http_connection_manager)',
-      "envoy.yaml:13:20: static_resources.listeners[2].filter_chains: must contain one filter chain",
+      "envoy.yaml:5:31: static_resources.listeners[0].filter_chains[0].filters: must contain the envoy.filters.network.http_connection_manager or envoy.filters.network.tcp_proxy filter",
+      'envoy.yaml:5:54: static_resources.listeners[0].filter_chains[1].filters[0].name: network filter "envoy.filters.network.echo" is not supported yet by weft (only envoy.filters.network.http_connection_manager or envoy.filters.network.tcp_proxy)',
+      "envoy.yaml:9:28: static_resources.listeners[1].filter_chains[0].filter_chain_match.server_names: is not supported yet by weft",
+      'envoy.yaml:9:77: static_resources.listeners[1].filter_chains[0].filter_chain_match.transport_protocol: "tls" is not supported yet by weft: it needs the tls_inspector listener filter and TLS termination',
+      "envoy.yaml:10:71: static_resources.listeners[1].filter_chains[0].filters[0].typed_config.@type: is required",
+      "envoy.yaml:10:71: static_resources.listeners[1].filter_chains[0].filters[0].typed_config.stat_prefix: is required",
+      "envoy.yaml:10:71: static_resources.listeners[1].filter_chains[0].filters[0].typed_config.cluster: is required (or weighted_clusters)",
+      "envoy.yaml:13:20: static_resources.listeners[2].filter_chains: must contain a filter chain (or set default_filter_chain)",
+      "envoy.yaml:18:7: static_resources.listeners[3].filter_chains[1].filter_chain_match: has the same matching rules as static_resources.listeners[3].filter_chains[0]; a connection could not choose between them",
     ],
   );
 });
@@ -1143,13 +1164,13 @@ test("errors: all errors of a config are collected, in source order", () => {
 });
 
 test("RE2 syntax that JavaScript reads differently is accepted: (?P<name>), (?i), POSIX classes, \\A, \\pL", () => {
-  const routes = modelOf(withRoutes(yaml`
+  const routes = hcmOf(modelOf(withRoutes(yaml`
       - {match: {safe_regex: {regex: "/(?P<id>[0-9]+)"}}, route: {cluster: backend}}
       - {match: {safe_regex: {regex: "/[[:alpha:]]+"}}, route: {cluster: backend}}
       - {match: {safe_regex: {regex: "(?i)/(?<id>[0-9]+)/[^/]*"}}, route: {cluster: backend}}
       - match: {prefix: /, headers: [{name: x, safe_regex_match: {regex: "\\A\\pL+\\z"}}]}
         route: {cluster: backend}
-    `)).listeners[0]!.http!.routeConfig.virtualHosts[0]!.routes;
+    `)).listeners[0]).routeConfig.virtualHosts[0]!.routes;
   assert.deepEqual(routes.map((r) => r.match.headers[0]?.value ?? r.match.value), [
     "/(?P<id>[0-9]+)",
     "/[[:alpha:]]+",
@@ -1197,4 +1218,22 @@ test("formatConfigError() leaves out what an error does not have", () => {
   );
   assert.equal(formatConfigError({ path: "", line: 0, column: 0, message: "nothing" }, "-"), "-: nothing");
   assert.equal(formatConfigError({ path: "node", line: 0, column: 0, message: "odd" }, "a.json"), "a.json: node: odd");
+});
+
+test("layered_runtime: overload.global_downstream_max_connections sets the global limit unless the overload manager does (Envoy's precedence)", () => {
+  const runtime = "layered_runtime: {layers: [{name: s, static_layer: {overload: {global_downstream_max_connections: 50}}}]}\n";
+  const base = withRoutes("- {match: {prefix: /}, direct_response: {status: 200}}", "[]");
+  const fromRuntime = modelOf(base + runtime);
+  assert.equal(fromRuntime.globalDownstreamMaxConnections, 50);
+  assert.deepEqual(fromRuntime.runtime, { layers: [{ name: "s", entries: { "overload.global_downstream_max_connections": "50" } }], unknownKeys: [] });
+  const monitor = yaml`
+    overload_manager:
+      resource_monitors:
+      - name: envoy.resource_monitors.global_downstream_max_connections
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.resource_monitors.downstream_connections.v3.DownstreamConnectionsConfig
+          max_active_downstream_connections: 7
+  `;
+  assert.equal(modelOf(base + runtime + monitor).globalDownstreamMaxConnections, 7);
+  assert.equal(modelOf(base).globalDownstreamMaxConnections, null);
 });

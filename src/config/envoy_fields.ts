@@ -26,10 +26,10 @@ const m = (supported: string, unsupported: string): MessageFields => ({
 
 /** `envoy.config.bootstrap.v3.Bootstrap`. */
 export const BOOTSTRAP = m(
-  "node static_resources stats_flush_interval watchdog watchdogs admin overload_manager",
+  "node static_resources stats_flush_interval watchdog watchdogs admin overload_manager layered_runtime",
   `
     node_context_params dynamic_resources cluster_manager hds_config flags_path stats_sinks
-    deferred_stat_options stats_config stats_flush_on_admin stats_eviction_interval tracing layered_runtime
+    deferred_stat_options stats_config stats_flush_on_admin stats_eviction_interval tracing
     enable_dispatcher_stats header_prefix stats_server_version_override use_tcp_for_dns_lookups
     dns_resolution_config typed_dns_resolver_config bootstrap_extensions fatal_actions config_sources
     default_config_source default_socket_interface certificate_provider_instances inline_headers
@@ -86,11 +86,17 @@ export const RESOURCE_MONITOR = m("name typed_config", "");
 /** `envoy.extensions.resource_monitors.downstream_connections.v3.DownstreamConnectionsConfig`. */
 export const DOWNSTREAM_CONNECTIONS_CONFIG = m("@type max_active_downstream_connections", "");
 
+/** `envoy.config.bootstrap.v3.LayeredRuntime`. */
+export const LAYERED_RUNTIME = m("layers", "");
+
+/** `envoy.config.bootstrap.v3.RuntimeLayer`: static layers only (disk, admin and RTDS layers need what weft lacks). */
+export const RUNTIME_LAYER = m("name static_layer", "disk_layer admin_layer rtds_layer");
+
 /** `envoy.config.listener.v3.Listener`, plus weft's `max_connections` extension. */
 export const LISTENER = m(
-  "name address filter_chains per_connection_buffer_limit_bytes max_connections",
+  "name address filter_chains default_filter_chain per_connection_buffer_limit_bytes max_connections",
   `
-    additional_addresses stat_prefix fcds_config filter_chain_matcher use_original_dst default_filter_chain
+    additional_addresses stat_prefix fcds_config filter_chain_matcher use_original_dst
     metadata deprecated_v1 drain_type listener_filters listener_filters_timeout
     continue_on_listener_filters_timeout transparent freebind socket_options tcp_fast_open_queue_length
     traffic_direction udp_listener_config api_listener connection_balance_config reuse_port
@@ -101,12 +107,38 @@ export const LISTENER = m(
 
 /** `envoy.config.listener.v3.FilterChain`. */
 export const FILTER_CHAIN = m(
-  "filters name",
+  "filters name filter_chain_match",
   `
-    filter_chain_match use_proxy_proto metadata transport_socket transport_socket_connect_timeout
+    use_proxy_proto metadata transport_socket transport_socket_connect_timeout
     on_demand_configuration
   `,
 );
+
+/**
+ * `envoy.config.listener.v3.FilterChainMatch`. `server_names` and `application_protocols` are read
+ * from a TLS ClientHello by the tls_inspector listener filter, which weft does not have yet.
+ */
+export const FILTER_CHAIN_MATCH = m(
+  "destination_port direct_source_prefix_ranges source_type source_prefix_ranges source_ports transport_protocol",
+  "prefix_ranges address_suffix suffix_len server_names application_protocols",
+);
+
+/** `envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy`. */
+export const TCP_PROXY = m(
+  "@type stat_prefix cluster weighted_clusters idle_timeout max_connect_attempts",
+  `
+    on_demand metadata_match downstream_idle_timeout upstream_idle_timeout access_log backoff_options
+    hash_policy tunneling_config max_downstream_connection_duration
+    max_downstream_connection_duration_jitter_percentage access_log_flush_interval
+    flush_access_log_on_connected access_log_options proxy_protocol_tlvs
+  `,
+);
+
+/** `...tcp_proxy.v3.TcpProxy.WeightedCluster`. */
+export const TCP_PROXY_WEIGHTED_CLUSTER = m("clusters", "");
+
+/** `...tcp_proxy.v3.TcpProxy.WeightedCluster.ClusterWeight`. */
+export const TCP_PROXY_CLUSTER_WEIGHT = m("name weight", "metadata_match");
 
 /** `envoy.config.listener.v3.Filter` and `...http_connection_manager.v3.HttpFilter`. */
 export const FILTER = m("name typed_config", "config_discovery");

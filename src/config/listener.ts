@@ -1,6 +1,7 @@
 /**
- * `envoy.config.listener.v3.Listener` with its single filter chain and the HTTP connection manager
- * (`envoy.filters.network.http_connection_manager`) in it.
+ * `envoy.config.listener.v3.Listener` with its filter chains, each holding one network filter: the
+ * HTTP connection manager (`envoy.filters.network.http_connection_manager`) or the TCP proxy
+ * (`envoy.filters.network.tcp_proxy`).
  *
  * @module
  */
@@ -11,7 +12,7 @@ import * as F from "./envoy_fields.ts";
 import type { Message, Reader } from "./reader.ts";
 import { UINT32_MAX } from "./reader.ts";
 import { type ClusterReference, readRouteConfig, readUpgradeConfigs } from "./route_config.ts";
-import type { CidrRange, HttpConnectionManager, Listener, SocketAddress } from "./types.ts";
+import type { CidrRange, FilterChain, FilterChainMatch, HttpConnectionManager, Listener, SocketAddress, TcpProxy } from "./types.ts";
 import type { YamlNode } from "./yaml_source.ts";
 
 /** The network filter weft implements. */
@@ -19,6 +20,10 @@ export const HCM_FILTER_NAME = "envoy.filters.network.http_connection_manager";
 /** The `@type` of its typed_config. */
 export const HCM_TYPE_URL =
   "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
+/** The TCP proxy network filter. */
+export const TCP_PROXY_FILTER_NAME = "envoy.filters.network.tcp_proxy";
+/** The `@type` of its typed_config. */
+export const TCP_PROXY_TYPE_URL = "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy";
 /** The HTTP filter weft implements (and requires last). */
 export const ROUTER_FILTER_NAME = "envoy.filters.http.router";
 /** The `@type` of its typed_config. */
@@ -58,76 +63,177 @@ export function readListener(
 ): ReadListener | undefined {
   const l = r.message(node, path, F.LISTENER);
   if (l === undefined) return undefined;
-  const name = l.string("name", { required: true });
+  // Envoy names an unnamed listener with a random UUID (ListenerManagerImpl::addOrUpdateListener).
+  // An empty name is unset in proto3, so it gets one too.
+  const givenName = l.string("name");
+  const name = givenName === undefined || givenName === "" ? crypto.randomUUID() : givenName;
   const address = readAddress(l, "address", "ip", true)?.address;
   const perConnectionBufferLimitBytes = l.integer("per_connection_buffer_limit_bytes", 0, UINT32_MAX);
   const maxConnections = l.integer("max_connections", 1, UINT32_MAX);
-  const http = readFilterChains(l, refs);
-  const listener = name === undefined || address === undefined || http === undefined ? undefined : {
+  const chains = readFilterChains(l, refs);
+  const listener = name === undefined || address === undefined || chains === undefined ? undefined : {
     name,
     address,
     perConnectionBufferLimitBytes: perConnectionBufferLimitBytes ?? DEFAULT_BUFFER_LIMIT_BYTES,
     maxConnections: maxConnections ?? null,
-    http,
+    ...chains,
   };
   return { listener, path, name, nameNode: l.get("name") ?? l.node, address, addressNode: l.get("address") ?? l.node };
 }
 
-/** Exactly one filter chain, without filter_chain_match, holding exactly one HTTP connection manager. */
-function readFilterChains(l: Message, refs: ClusterReference[]): HttpConnectionManager | undefined {
-  if (!l.require("filter_chains")) return undefined;
-  const chains = l.list("filter_chains");
-  const [first, second] = chains;
-  if (second !== undefined) {
-    l.reader.error(l.at("filter_chains"), second.node, "more than one filter chain is not supported yet by weft");
+/**
+ * `filter_chains` and `default_filter_chain`. As in Envoy, two chains may not have the same match,
+ * and `filter_chains` may be empty only when a default chain takes every connection.
+ */
+function readFilterChains(l: Message, refs: ClusterReference[]): Pick<Listener, "filterChains" | "defaultFilterChain"> | undefined {
+  const hasDefault = l.has("default_filter_chain");
+  const defaultFilterChain = hasDefault ? readFilterChain(l.reader, l.get("default_filter_chain")!, l.at("default_filter_chain"), refs, false) : null;
+  if (!hasDefault && !l.require("filter_chains")) return undefined;
+  const items = l.list("filter_chains");
+  if (items.length === 0 && !hasDefault && isSeq(l.get("filter_chains"))) {
+    l.reader.error(l.at("filter_chains"), l.get("filter_chains") ?? l.node, "must contain a filter chain (or set default_filter_chain)");
     return undefined;
   }
-  if (first === undefined) {
-    if (isSeq(l.get("filter_chains"))) {
-      l.reader.error(l.at("filter_chains"), l.get("filter_chains") ?? l.node, "must contain one filter chain");
+  const filterChains: FilterChain[] = [];
+  const seen = new Map<string, string>();
+  let ok = true;
+  for (const item of items) {
+    const chain = readFilterChain(l.reader, item.node, item.path, refs, true);
+    if (chain === undefined) {
+      ok = false;
+      continue;
     }
-    return undefined;
+    const key = JSON.stringify(chain.match);
+    const first = seen.get(key);
+    if (first !== undefined) {
+      // Envoy: "multiple filter chains with the same matching rules are defined".
+      l.reader.error(`${item.path}.filter_chain_match`, item.node, `has the same matching rules as ${first}; a connection could not choose between them`);
+      ok = false;
+    }
+    seen.set(key, item.path);
+    filterChains.push(chain);
   }
-  const chain = l.reader.message(first.node, first.path, F.FILTER_CHAIN);
+  if (!ok || defaultFilterChain === undefined) return undefined;
+  return { filterChains, defaultFilterChain };
+}
+
+/** One filter chain: its match (ignored for the default chain, as Envoy ignores it) and its one network filter. */
+function readFilterChain(r: Reader, node: YamlNode, path: string, refs: ClusterReference[], matched: boolean): FilterChain | undefined {
+  const chain = r.message(node, path, F.FILTER_CHAIN);
   if (chain === undefined) return undefined;
-  chain.string("name");
+  const name = chain.string("name") ?? "";
+  const match = matched ? readFilterChainMatch(chain.message("filter_chain_match", F.FILTER_CHAIN_MATCH)) : ANY_CONNECTION;
   if (!chain.require("filters")) return undefined;
   const filters = chain.list("filters");
   const [filter, extra] = filters;
+  const supported = `${HCM_FILTER_NAME} or ${TCP_PROXY_FILTER_NAME}`;
   if (extra !== undefined) {
-    l.reader.error(
-      chain.at("filters"),
-      extra.node,
-      `more than one network filter is not supported yet by weft (only ${HCM_FILTER_NAME})`,
-    );
+    r.error(chain.at("filters"), extra.node, `more than one network filter is not supported yet by weft (only ${supported})`);
     return undefined;
   }
   if (filter === undefined) {
-    if (isSeq(chain.get("filters"))) {
-      l.reader.error(
-        chain.at("filters"),
-        chain.get("filters") ?? chain.node,
-        `must contain the ${HCM_FILTER_NAME} filter`,
-      );
-    }
+    if (isSeq(chain.get("filters"))) r.error(chain.at("filters"), chain.get("filters") ?? chain.node, `must contain the ${supported} filter`);
     return undefined;
   }
-  const f = l.reader.message(filter.node, filter.path, F.FILTER);
+  const f = r.message(filter.node, filter.path, F.FILTER);
   if (f === undefined) return undefined;
-  const name = f.string("name", { required: true });
+  const filterName = f.string("name", { required: true });
   const typeUrl = f.reader.peekTypeUrl(f.get("typed_config"));
-  if (name === undefined) return undefined;
+  if (filterName === undefined) return undefined;
   // Envoy picks the factory by the typed_config's type first, then by name.
-  if (name !== HCM_FILTER_NAME && typeUrl !== HCM_TYPE_URL) {
-    f.reader.error(
-      f.at("name"),
-      f.get("name") ?? f.node,
-      `network filter ${JSON.stringify(name)} is not supported yet by weft (only ${HCM_FILTER_NAME})`,
-    );
+  const kind = typeUrl === HCM_TYPE_URL ? "http" : typeUrl === TCP_PROXY_TYPE_URL ? "tcp_proxy" : filterName === HCM_FILTER_NAME ? "http" : filterName === TCP_PROXY_FILTER_NAME ? "tcp_proxy" : null;
+  if (kind === null) {
+    f.reader.error(f.at("name"), f.get("name") ?? f.node, `network filter ${JSON.stringify(filterName)} is not supported yet by weft (only ${supported})`);
     return undefined;
   }
   if (!f.require("typed_config")) return undefined;
-  return readHttpConnectionManager(f.message("typed_config", F.HTTP_CONNECTION_MANAGER), refs);
+  if (kind === "tcp_proxy") {
+    const tcpProxy = readTcpProxy(f.message("typed_config", F.TCP_PROXY), refs);
+    return tcpProxy === undefined || match === undefined ? undefined : { name, match, kind: "tcp_proxy", tcpProxy };
+  }
+  const http = readHttpConnectionManager(f.message("typed_config", F.HTTP_CONNECTION_MANAGER), refs);
+  return http === undefined || match === undefined ? undefined : { name, match, kind: "http", http };
+}
+
+/** What an absent `filter_chain_match` means: every connection. */
+export const ANY_CONNECTION: Readonly<FilterChainMatch> = {
+  destinationPort: null,
+  directSourcePrefixRanges: [],
+  sourceType: "ANY",
+  sourcePrefixRanges: [],
+  sourcePorts: [],
+  transportProtocol: "",
+};
+
+function readFilterChainMatch(m: Message | undefined): FilterChainMatch | undefined {
+  if (m === undefined) return ANY_CONNECTION;
+  const destinationPort = m.integer("destination_port", 1, 65535);
+  const sourceType = m.enum("source_type", ["ANY", "SAME_IP_OR_LOOPBACK", "EXTERNAL"], []);
+  const sourcePorts = m.list("source_ports").map((item) => m.reader.integer(item.node, item.path, 1, 65535));
+  const transportProtocol = m.string("transport_protocol") ?? "";
+  if (transportProtocol === "tls") {
+    m.reader.error(m.at("transport_protocol"), m.get("transport_protocol") ?? m.node, '"tls" is not supported yet by weft: it needs the tls_inspector listener filter and TLS termination');
+  }
+  const match: FilterChainMatch = {
+    destinationPort: destinationPort ?? null,
+    directSourcePrefixRanges: readCidrRanges(m, "direct_source_prefix_ranges"),
+    sourceType: sourceType ?? "ANY",
+    sourcePrefixRanges: readCidrRanges(m, "source_prefix_ranges"),
+    sourcePorts: sourcePorts.filter((p) => p !== undefined),
+    transportProtocol,
+  };
+  const bad = (m.has("destination_port") && destinationPort === undefined) || (m.has("source_type") && sourceType === undefined) ||
+    sourcePorts.includes(undefined) || transportProtocol === "tls";
+  return bad ? undefined : match;
+}
+
+function readCidrRanges(m: Message, field: string): CidrRange[] {
+  const ranges: CidrRange[] = [];
+  for (const item of m.list(field)) {
+    const range = readCidrRange(m.reader.message(item.node, item.path, F.CIDR_RANGE));
+    if (range !== undefined) ranges.push(range);
+  }
+  return ranges;
+}
+
+/** `envoy.filters.network.tcp_proxy`'s config. */
+function readTcpProxy(t: Message | undefined, refs: ClusterReference[]): TcpProxy | undefined {
+  if (t === undefined) return undefined;
+  t.typeUrl(TCP_PROXY_TYPE_URL);
+  const statPrefix = t.string("stat_prefix", { required: true });
+  const idleTimeoutMs = t.duration("idle_timeout", { min: 0 }) ?? 3_600_000;
+  const maxConnectAttempts = t.integer("max_connect_attempts", 1, UINT32_MAX) ?? 1;
+  const clusters: TcpProxy["clusters"] = [];
+  const single = t.string("cluster", { nonEmpty: true });
+  const weighted = t.message("weighted_clusters", F.TCP_PROXY_WEIGHTED_CLUSTER);
+  if (t.has("cluster") && t.has("weighted_clusters")) {
+    t.reader.error(t.at("weighted_clusters"), t.get("weighted_clusters") ?? t.node, "only one of cluster or weighted_clusters can be set (as in Envoy)");
+    return undefined;
+  }
+  if (single !== undefined) {
+    clusters.push({ name: single, weight: 1 });
+    refs.push({ cluster: single, path: t.at("cluster"), node: t.get("cluster") ?? t.node });
+  } else if (weighted !== undefined) {
+    if (!weighted.require("clusters")) return undefined;
+    for (const item of weighted.list("clusters")) {
+      const c: Message | undefined = weighted.reader.message(item.node, item.path, F.TCP_PROXY_CLUSTER_WEIGHT);
+      if (c === undefined) return undefined;
+      const name = c.string("name", { required: true });
+      const weight = c.require("weight") ? c.integer("weight", 1, UINT32_MAX) : undefined;
+      if (name === undefined || weight === undefined) return undefined;
+      clusters.push({ name, weight });
+      refs.push({ cluster: name, path: c.at("name"), node: c.get("name") ?? c.node });
+    }
+    if (clusters.length === 0) {
+      weighted.reader.error(weighted.at("clusters"), weighted.get("clusters") ?? weighted.node, "must contain a cluster");
+      return undefined;
+    }
+  } else if (!t.has("cluster")) {
+    t.reader.error(t.at("cluster"), t.node, "is required (or weighted_clusters)");
+    return undefined;
+  }
+  if (statPrefix === undefined || clusters.length === 0) return undefined;
+  return { statPrefix, clusters, idleTimeoutMs, maxConnectAttempts };
 }
 
 function readHttpConnectionManager(

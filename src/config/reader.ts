@@ -228,12 +228,15 @@ export class Message {
 
   /**
    * An enum field by value name. `supported` are the values weft implements, `unsupported` the
-   * other values Envoy defines.
+   * other values Envoy defines. Case does not matter (`round_robin` is `ROUND_ROBIN`): Envoy parses
+   * its JSON with protobuf's `case_insensitive_enum_parsing`, which upper-cases a name that does
+   * not match as written.
    */
   enum<T extends string>(name: string, supported: readonly T[], unsupported: readonly string[]): T | undefined {
     const node = this.values.get(name);
     if (node === undefined) return undefined;
-    const v = isScalar(node) ? node.value : undefined;
+    const raw = isScalar(node) ? node.value : undefined;
+    const v = typeof raw === "string" ? raw.toUpperCase() : raw;
     if (typeof v === "string" && (supported as readonly string[]).includes(v)) return v as T;
     if (typeof v === "string" && unsupported.includes(v)) {
       this.reader.error(this.at(name), node, `${v} is not supported yet by weft (supported: ${supported.join(", ")})`);

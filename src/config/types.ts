@@ -28,6 +28,19 @@ export interface Bootstrap {
   watchdog: Watchdog;
   /** `overload_manager.resource_monitors` global_downstream_max_connections; null when unset. */
   globalDownstreamMaxConnections: number | null;
+  /** `layered_runtime`: its layers in order (later ones override) and what weft makes of them. */
+  runtime: LayeredRuntime;
+}
+
+/**
+ * `layered_runtime` with static layers. Keys weft understands take effect (they are applied to the
+ * model by the parser); the others are kept and listed by `/runtime` as unknown to weft.
+ */
+export interface LayeredRuntime {
+  /** Each layer's name and its entries, as Envoy flattens a static layer: `a: {b: 1}` is `a.b` = "1". */
+  layers: { name: string; entries: Record<string, string> }[];
+  /** Keys set in some layer that weft gives no effect. */
+  unknownKeys: string[];
 }
 
 /** Envoy's watchdog thresholds (ms). Defaults: miss 200, megamiss 1000, kill 0 (off), multikill 0 (off). */
@@ -56,8 +69,49 @@ export interface Listener {
    * `max_connections` field (a documented weft extension) so it lives in the bootstrap.
    */
   maxConnections: number | null;
-  /** The single HTTP connection manager of the listener's single filter chain. */
-  http: HttpConnectionManager;
+  /** `filter_chains`, in order; a connection takes the one `filter_chain_match` picks. */
+  filterChains: FilterChain[];
+  /** `default_filter_chain`: for connections no chain matches (else they are closed), or null. */
+  defaultFilterChain: FilterChain | null;
+}
+
+/** `envoy.config.listener.v3.FilterChain` with its one terminal network filter. */
+export type FilterChain =
+  & {
+    /** `name`, or "" when absent. */
+    name: string;
+    match: FilterChainMatch;
+  }
+  & ({ kind: "http"; http: HttpConnectionManager } | { kind: "tcp_proxy"; tcpProxy: TcpProxy });
+
+/**
+ * `filter_chain_match`: the criteria weft can judge without TLS. An empty criterion matches every
+ * connection, and a chain whose criterion matches specifically wins over one where it is empty.
+ */
+export interface FilterChainMatch {
+  /** `destination_port` (the listener socket's local port), or null. */
+  destinationPort: number | null;
+  /** `direct_source_prefix_ranges`: the peer's address (weft reads no PROXY protocol, so the source's too). */
+  directSourcePrefixRanges: CidrRange[];
+  /** `source_type`. */
+  sourceType: "ANY" | "SAME_IP_OR_LOOPBACK" | "EXTERNAL";
+  /** `source_prefix_ranges`. */
+  sourcePrefixRanges: CidrRange[];
+  /** `source_ports`. */
+  sourcePorts: number[];
+  /** `transport_protocol`, or ""; a connection without a listener filter that detects one is `raw_buffer`. */
+  transportProtocol: string;
+}
+
+/** `envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy`. */
+export interface TcpProxy {
+  statPrefix: string;
+  /** `cluster` → one entry of weight 1; `weighted_clusters.clusters[]` → their weights. */
+  clusters: { name: string; weight: number }[];
+  /** `idle_timeout`: no byte either way for this long closes both sides; Envoy's default 1 h, 0 off. */
+  idleTimeoutMs: number;
+  /** `max_connect_attempts`, default 1. */
+  maxConnectAttempts: number;
 }
 
 /** `envoy.filters.network.http_connection_manager` typed_config. */

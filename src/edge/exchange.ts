@@ -23,7 +23,7 @@ import { ENVOY_BODIES, localReply } from "./local_reply.ts";
 import { normalizeHost, type RouteMatchResult } from "./router.ts";
 import type { DownstreamSide, RequestStream } from "./stream.ts";
 import { type ProtocolSwitch, protocolSwitch, SwitchedEnd, switchAllowed } from "./upgrades.ts";
-import { relay } from "../tunnel/relay.ts";
+import { relay } from "../net/relay.ts";
 
 const encoder = new TextEncoder();
 /** Request-head headers that are per hop, not forwarded (RFC 9110 §7.6.1). */

@@ -5,10 +5,11 @@
  *
  * @module
  */
-import type { Listener } from "../config/types.ts";
+import type { CidrRange, FilterChain, HttpConnectionManager, Listener } from "../config/types.ts";
 import type { Counter, Gauge, StatsScope } from "../stats/scope.ts";
 import type { Histogram } from "../stats/histogram.ts";
 import type { HeadLimits } from "./http1/types.ts";
+import { isInternalAddress } from "./forwarded.ts";
 import { Router } from "./router.ts";
 
 /** `listener.<address>_<port>.` as Envoy names listener stats. */
@@ -96,7 +97,10 @@ export class ListenerStats {
    * them (it retries on the next socket event); the name follows its `downstream_cx_*` ones.
    */
   readonly cxAcceptError: Counter;
+  /** No filter chain matched and there is no default chain: the connection was closed. */
+  readonly noFilterChainMatch: Counter;
   constructor(scope: StatsScope, prefix: string, workerId: number) {
+    this.noFilterChainMatch = scope.counter(prefix + "no_filter_chain_match");
     this.cxOverflow = scope.counter(prefix + "downstream_cx_overflow");
     this.globalCxOverflow = scope.counter(prefix + "downstream_global_cx_overflow");
     this.cxAcceptError = scope.counter(prefix + "downstream_cx_accept_error");
@@ -107,12 +111,16 @@ export class ListenerStats {
   }
 }
 
+/** A listener as one of its HTTP filter chains sees it: the chain's connection manager as `http`. */
+export type HttpListener = Listener & { http: HttpConnectionManager };
+
+/** The runtime of one HTTP filter chain of a listener. */
 export class ListenerRuntime {
   readonly router: Router;
   readonly limits: HeadLimits;
   readonly http: HttpStats;
 
-  constructor(readonly config: Listener, scope: StatsScope) {
+  constructor(readonly config: HttpListener, scope: StatsScope) {
     this.router = new Router(config.http.routeConfig);
     this.limits = { maxHeadBytes: config.http.maxRequestHeadersBytes, maxHeaders: config.http.maxHeadersCount };
     this.http = new HttpStats(scope, config.http.statPrefix);
@@ -128,4 +136,103 @@ export interface ListenerSlot {
   index: number;
   /** The listener left the config: its connections close after their current request. */
   removed: boolean;
+}
+
+/** Where a connection came from and arrived, as filter chain matching reads it. */
+export interface ConnectionAddresses {
+  localPort: number;
+  remoteAddress: string;
+  remotePort: number;
+}
+
+/**
+ * Picks a listener's filter chain for a connection as Envoy's FilterChainManagerImpl does: criterion
+ * by criterion in Envoy's order (destination_port, then — after the TLS ones weft does not have —
+ * transport_protocol, direct_source_prefix_ranges, source_type, source_prefix_ranges, source_ports),
+ * the chains where the criterion matches most specifically go on (the longest prefix for ranges),
+ * else those where it is empty; no backtracking. No chain left: the default chain, or null.
+ *
+ * @example
+ * ```ts
+ * const selector = new FilterChainSelector(listener);
+ * const chain = selector.select({ localPort: 443, remoteAddress: "10.0.0.1", remotePort: 50000 });
+ * ```
+ */
+export class FilterChainSelector {
+  /** Each chain's ranges as one-range lists, so isInternalAddress compiles each once. */
+  private readonly direct: CidrRange[][][];
+  private readonly source: CidrRange[][][];
+
+  constructor(readonly listener: Listener) {
+    const singles = (ranges: CidrRange[]) => ranges.map((r) => [r]);
+    this.direct = listener.filterChains.map((c) => singles(c.match.directSourcePrefixRanges));
+    this.source = listener.filterChains.map((c) => singles(c.match.sourcePrefixRanges));
+  }
+
+  /** The index of the chosen chain in `filterChains`, -1 for the default chain, null for none. */
+  selectIndex(conn: ConnectionAddresses): number | null {
+    const chains = this.listener.filterChains;
+    let candidates = chains.map((_, i) => i);
+    const loopbackOrSame = isLoopback(conn.remoteAddress) || conn.remoteAddress === this.listener.address.address;
+    const levels: ((i: number) => number | null)[] = [
+      (i) => exactOrAny(chains[i]!.match.destinationPort, conn.localPort),
+      // No listener filter detects a transport protocol yet, so every connection is raw_buffer.
+      (i) => chains[i]!.match.transportProtocol === "" ? null : chains[i]!.match.transportProtocol === "raw_buffer" ? 0 : -1,
+      (i) => longestPrefix(this.direct[i]!, conn.remoteAddress),
+      (i) => {
+        const t = chains[i]!.match.sourceType;
+        return t === "ANY" ? null : (t === "SAME_IP_OR_LOOPBACK") === loopbackOrSame ? 0 : -1;
+      },
+      (i) => longestPrefix(this.source[i]!, conn.remoteAddress),
+      (i) => chains[i]!.match.sourcePorts.length === 0 ? null : chains[i]!.match.sourcePorts.includes(conn.remotePort) ? 0 : -1,
+    ];
+    for (const score of levels) {
+      candidates = narrow(candidates, score);
+      if (candidates.length === 0) break;
+    }
+    // Identical matches are refused by the config, so at most one chain is left.
+    const [chosen] = candidates;
+    if (chosen !== undefined) return chosen;
+    return this.listener.defaultFilterChain === null ? null : -1;
+  }
+
+  /** The chosen chain, or null. */
+  select(conn: ConnectionAddresses): FilterChain | null {
+    const i = this.selectIndex(conn);
+    return i === null ? null : i === -1 ? this.listener.defaultFilterChain : this.listener.filterChains[i]!;
+  }
+}
+
+/**
+ * One level of the match: a score per candidate is null (criterion empty), -1 (no match) or the
+ * specificity of a match. The best-scoring matches go on; without any, the empty ones.
+ */
+function narrow(candidates: number[], score: (i: number) => number | null): number[] {
+  let best = -1;
+  const scored = candidates.map((i) => {
+    const s = score(i);
+    if (s !== null && s > best) best = s;
+    return s;
+  });
+  if (best >= 0) return candidates.filter((_, k) => scored[k] === best);
+  return candidates.filter((_, k) => scored[k] === null);
+}
+
+function exactOrAny(wanted: number | null, actual: number): number | null {
+  return wanted === null ? null : wanted === actual ? 0 : -1;
+}
+
+/** The longest prefix among `ranges` holding `address`; null without ranges, -1 when none holds it. */
+function longestPrefix(ranges: CidrRange[][], address: string): number | null {
+  if (ranges.length === 0) return null;
+  let best = -1;
+  for (const one of ranges) {
+    const len = one[0]!.prefixLen;
+    if (len > best && isInternalAddress(address, one)) best = len;
+  }
+  return best;
+}
+
+function isLoopback(address: string): boolean {
+  return address.startsWith("127.") || address === "::1" || address.startsWith("::ffff:127.");
 }

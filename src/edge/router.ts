@@ -4,7 +4,7 @@
  *
  * @example
  * ```ts
- * const router = new Router(bootstrap.listeners[0].http.routeConfig);
+ * const router = new Router(httpConnectionManager.routeConfig);
  * router.match("example.com", "/api/x?y=1", ["x-canary", "1"]); // { virtualHost, route } or null
  * ```
  * @module

@@ -20,7 +20,9 @@ static_resources:
           http_filters: [{ name: envoy.filters.http.router }]
 `);
   assert.ok(r.ok, r.ok ? "" : JSON.stringify(r.errors));
-  return new Router(r.bootstrap.listeners[0]!.http.routeConfig);
+  const chain = r.bootstrap.listeners[0]!.filterChains[0]!;
+  assert.ok(chain.kind === "http");
+  return new Router(chain.http.routeConfig);
 }
 
 const d = (body: string) => `\n                direct_response: { status: 200, body: { inline_string: ${body} } }`;

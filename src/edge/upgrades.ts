@@ -14,7 +14,7 @@
  * @module
  */
 import type { HttpConnectionManager, Route } from "../config/types.ts";
-import type { RelayEnd, RelaySink } from "../tunnel/relay.ts";
+import type { RelayEnd, RelaySink } from "../net/relay.ts";
 import type { RequestHead } from "./http1/types.ts";
 
 /** A protocol switch a request asks for. */
@@ -70,7 +70,7 @@ export interface SwitchedIo {
 
 /**
  * One side of a stream that switched protocols (the client's connection, or the upstream one), as
- * an end of the shared byte relay (`relay` in src/tunnel/relay.ts). Its owner (the downstream
+ * an end of the shared byte relay (`relay` in src/net/relay.ts). Its owner (the downstream
  * connection or the exchange, whose socket handlers these stay) passes the socket's events on with
  * `data`, `drain`, `peerEnded` and `closed`. Both sockets are half-open: a FIN from one peer is
  * passed to the other, which may go on sending; as in the tunnel's `SocketEnd`, a close before our

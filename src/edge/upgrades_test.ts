@@ -42,18 +42,22 @@ static_resources:
 `);
 }
 
-function allowed(hcmExtra: string, routeExtra: string, type: string): boolean {
+/** The HCM of the only listener's only chain, and its only route. */
+function hcmAndRoute(hcmExtra: string, routeExtra: string) {
   const r = bootstrapWith(hcmExtra, routeExtra);
   assert.ok(r.ok, r.ok ? "" : JSON.stringify(r.errors));
-  const hcm = r.bootstrap.listeners[0]!.http;
-  return switchAllowed({ kind: "upgrade", type }, hcm, hcm.routeConfig.virtualHosts[0]!.routes[0]!);
+  const chain = r.bootstrap.listeners[0]!.filterChains[0]!;
+  assert.ok(chain.kind === "http");
+  return { hcm: chain.http, route: chain.http.routeConfig.virtualHosts[0]!.routes[0]! };
+}
+
+function allowed(hcmExtra: string, routeExtra: string, type: string): boolean {
+  const { hcm, route } = hcmAndRoute(hcmExtra, routeExtra);
+  return switchAllowed({ kind: "upgrade", type }, hcm, route);
 }
 
 test("without upgrade_configs no switch is allowed", () => {
-  const r = bootstrapWith("", "");
-  assert.ok(r.ok, r.ok ? "" : JSON.stringify(r.errors));
-  const hcm = r.bootstrap.listeners[0]!.http;
-  const route = hcm.routeConfig.virtualHosts[0]!.routes[0]!;
+  const { hcm, route } = hcmAndRoute("", "");
   assert.equal(switchAllowed({ kind: "connect" }, hcm, route), false);
   assert.equal(switchAllowed({ kind: "upgrade", type: "websocket" }, hcm, route), false);
 });
@@ -68,10 +72,8 @@ test("upgrade_configs: the HCM's enable a type case-insensitively; a route's ent
   assert.equal(allowed("\n          upgrade_configs: [{ upgrade_type: websocket, enabled: false }]", ", upgrade_configs: [{ upgrade_type: websocket }]", "websocket"), true);
   assert.equal(allowed("", ", upgrade_configs: [{ upgrade_type: custom }]", "custom"), true);
   assert.equal(allowed(hcmWs, "", "connect"), false);
-  const r = bootstrapWith(hcmWs, "");
-  assert.ok(r.ok);
-  const hcm = r.bootstrap.listeners[0]!.http;
-  assert.equal(switchAllowed({ kind: "connect" }, hcm, hcm.routeConfig.virtualHosts[0]!.routes[0]!), false);
+  const { hcm, route } = hcmAndRoute(hcmWs, "");
+  assert.equal(switchAllowed({ kind: "connect" }, hcm, route), false);
 });
 
 test("upgrade_configs: a non-empty filters list, a duplicate type and a missing type are refused, naming the field", () => {

@@ -24,7 +24,7 @@ import { formatHostPort } from "../config/address.ts";
 import type { Runtime, TcpListener, TcpSocket } from "../runtime/types.ts";
 import { type AccessLogEntry, formatAccessLog } from "./access_log.ts";
 import { authorize, type RbacConnection } from "./authz.ts";
-import { relay, type RelayEnd, SocketEnd } from "./relay.ts";
+import { relay, type RelayEnd, SocketEnd } from "../net/relay.ts";
 import { PeerOpenError, PeerStreams } from "./peer_streams.ts";
 import { PoolOwners } from "./pool_owners.ts";
 import type { LocalConfig, Service, Workload } from "./config.ts";

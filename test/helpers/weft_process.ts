@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -17,6 +17,13 @@ export const IS_BUN = typeof (globalThis as { Bun?: unknown }).Bun !== "undefine
 /** The command that runs weft on this runtime: [executable, ...args before weft's own]. */
 export function weftCommand(): [string, string[]] {
   return IS_BUN ? [process.execPath, [MAIN]] : [process.execPath, ["run", "-A", MAIN]];
+}
+
+/** Runs `weft <args>` to its end (e.g. `proxy validate`): its exit code and output. */
+export function runWeft(...args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const [exe, pre] = weftCommand();
+  const r = spawnSync(exe, [...pre, ...args], { cwd: REPO, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" }, timeout: 30_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 export interface WeftProcess {
