@@ -8,6 +8,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { connect, createServer, type Socket } from "node:net";
+import { writeFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { RawConnection } from "./helpers/http_client.ts";
 import { startUpstream } from "./helpers/upstream.ts";
@@ -369,4 +370,38 @@ test("half-close on an upgraded stream: the client's FIN reaches the upstream, w
     const s = await upgradesEnded(weft);
     assert.equal(s["cluster.raw.upstream_cx_active"], 0);
   });
+});
+
+test("a reload that adds upgrade_configs binds the listener half-open again: upgrades on new connections get half-close on every worker", { timeout: 60_000 }, async () => {
+  const up = await upgradingUpstream();
+  const yamlWith = (hcm: string) => bootstrapYaml({ hcm, routes: ANY_ROUTE, clusters: [{ name: "raw", endpoints: [up.port] }] });
+  const path = writeTempFile("envoy.yaml", yamlWith(""));
+  const weft = await startWeft(["proxy", "serve", "-c", path, "--concurrency", "2"]);
+  try {
+    const port = weft.listeners.edge!;
+    writeFileSync(path, yamlWith("\n          upgrade_configs: [{ upgrade_type: custom-proto }]"));
+    const reload = await weft.admin("/reload", { method: "POST" });
+    assert.equal(reload.status, 200, await reload.text());
+    const halfClosed = async () => {
+      const c = await rawSocket(port, true);
+      c.socket.write("GET / HTTP/1.1\r\nhost: x\r\nconnection: upgrade\r\nupgrade: custom-proto\r\n\r\n");
+      const head = await c.until(/\r\n\r\n/, "the response head");
+      if (!head.startsWith("HTTP/1.1 101")) {
+        c.socket.destroy();
+        return false;
+      }
+      c.socket.end("last ");
+      await c.until(/LAST AFTER YOUR FIN$/, "the upstream's answer after the client's FIN");
+      await withTimeout(c.closed, 5000, "the connection closed once both sides ended");
+      return true;
+    };
+    // New connections reach either worker: each must relay the client's FIN, not close on it.
+    await eventually("upgrades with half-close on every worker", async () => {
+      for (let i = 0; i < 10; i++) if (!await halfClosed()) return false;
+      return true;
+    }, 10_000);
+  } finally {
+    assert.equal(await weft.stop(), 0);
+    await up.close();
+  }
 });
