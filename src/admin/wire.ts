@@ -98,7 +98,7 @@ export interface ConnectionInfo {
   bytesOut: number;
   lastActivityAt: number;
   idleMs: number;
-  /** "http", "tcp", "hbone", "socks5", "connect". */
+  /** "http", an upgrade type once switched ("websocket", …), "tcp" (tcp_proxy), "hbone", "socks5", "connect". */
   kind: string;
   /** Tunnel only: peer identity / destination. */
   peer?: string;
