@@ -283,12 +283,7 @@ function readInternalAddressConfig(h: Message): CidrRange[] {
       "true is not supported yet by weft: its listeners are TCP only (pipe addresses are not supported yet), so no client is a unix socket",
     );
   }
-  const ranges: CidrRange[] = [];
-  for (const item of c.list("cidr_ranges")) {
-    const range = readCidrRange(c.reader.message(item.node, item.path, F.CIDR_RANGE));
-    if (range !== undefined) ranges.push(range);
-  }
-  return ranges;
+  return readCidrRanges(c, "cidr_ranges");
 }
 
 /** A `CidrRange`: an IP address and a prefix length that fits its family (Envoy refuses the rest). */

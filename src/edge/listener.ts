@@ -9,7 +9,7 @@ import type { CidrRange, FilterChain, HttpConnectionManager, Listener } from "..
 import type { Counter, Gauge, StatsScope } from "../stats/scope.ts";
 import type { Histogram } from "../stats/histogram.ts";
 import type { HeadLimits } from "./http1/types.ts";
-import { isInternalAddress } from "./forwarded.ts";
+import { inCidrRanges } from "../net/cidr.ts";
 import { Router } from "./router.ts";
 
 /** `listener.<address>_<port>.` as Envoy names listener stats. */
@@ -159,7 +159,7 @@ export interface ConnectionAddresses {
  * ```
  */
 export class FilterChainSelector {
-  /** Each chain's ranges as one-range lists, so isInternalAddress compiles each once. */
+  /** Each chain's ranges as one-range lists, so inCidrRanges compiles each once. */
   private readonly direct: CidrRange[][][];
   private readonly source: CidrRange[][][];
 
@@ -228,7 +228,7 @@ function longestPrefix(ranges: CidrRange[][], address: string): number | null {
   let best = -1;
   for (const one of ranges) {
     const len = one[0]!.prefixLen;
-    if (len > best && isInternalAddress(address, one)) best = len;
+    if (len > best && inCidrRanges(address, one)) best = len;
   }
   return best;
 }
