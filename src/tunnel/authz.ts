@@ -19,7 +19,8 @@
 
 import type { Authorization, IpNet, RbacMatch, StringMatch } from "./config.ts";
 import { parseSpiffeId } from "./identity.ts";
-import { isIPv4 } from "node:net";
+import type { CidrRange } from "../config/types.ts";
+import { inCidrRanges } from "../net/cidr.ts";
 
 /** The connection being authorized. */
 export interface RbacConnection {
@@ -136,39 +137,15 @@ export function matchesString(s: StringMatch, v: string): boolean {
   return v !== "";
 }
 
-/** Whether `ip` is inside `net` (IPv4 and IPv6; mixed families never match). */
+/** Whether `ip` is inside `net` (IPv4 and IPv6; mixed families never match), by the edge's CIDR matcher. */
 export function ipInNet(ip: string, net: IpNet): boolean {
-  const a = ipBytes(ip);
-  const b = ipBytes(net.address);
-  if (!a || !b || a.length !== b.length) return false;
-  let bits = net.length;
-  for (let i = 0; i < a.length && bits > 0; i++, bits -= 8) {
-    const mask = bits >= 8 ? 0xff : (0xff << (8 - bits)) & 0xff;
-    if ((a[i]! & mask) !== (b[i]! & mask)) return false;
+  let ranges = netRanges.get(net);
+  if (ranges === undefined) {
+    ranges = [{ addressPrefix: net.address, prefixLen: net.length }];
+    netRanges.set(net, ranges);
   }
-  return true;
+  return inCidrRanges(ip, ranges);
 }
 
-function ipBytes(ip: string): number[] | undefined {
-  if (isIPv4(ip)) return ip.split(".").map(Number);
-  if (!ip.includes(":")) return undefined;
-  const [head, tail] = ip.split("::") as [string, string | undefined];
-  const h = head ? head.split(":") : [];
-  const t = tail ? tail.split(":") : [];
-  if (t.length && t[t.length - 1]!.includes(".")) {
-    const v4 = t.pop()!.split(".").map(Number);
-    t.push(
-      ((v4[0]! << 8) | v4[1]!).toString(16),
-      ((v4[2]! << 8) | v4[3]!).toString(16),
-    );
-  }
-  const groups = tail === undefined
-    ? h
-    : [...h, ...Array(8 - h.length - t.length).fill("0"), ...t];
-  const out: number[] = [];
-  for (const g of groups) {
-    const v = parseInt(g || "0", 16);
-    out.push(v >> 8, v & 0xff);
-  }
-  return out.length === 16 ? out : undefined;
-}
+/** Each policy network as the one-range list the matcher compiles once (policies live as long as their config). */
+const netRanges = new WeakMap<IpNet, CidrRange[]>();
