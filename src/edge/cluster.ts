@@ -45,6 +45,7 @@ export class ClusterStats {
   readonly rqTimeout: Counter;
   readonly rqTime: Histogram;
   private byCode = new Map<number, Counter>();
+  private onDemand = new Map<string, Counter>();
   private byClass: Counter[];
   /** Every stat name this cluster owns, so `remove` takes exactly these (a prefix would also match cluster `a.b`'s). */
   private names: string[] = [];
@@ -76,6 +77,16 @@ export class ClusterStats {
     counter.inc();
     this.byClass[Math.floor(code / 100) - 1]?.inc();
     this.rqCompleted.inc();
+  }
+
+  /**
+   * A counter of this cluster that only some users count (tcp_proxy's `upstream_cx_rx_bytes_total`,
+   * say), made on first use and owned like the others, so `remove` takes it along.
+   */
+  counter(stat: string): Counter {
+    let counter = this.onDemand.get(stat);
+    if (counter === undefined) this.onDemand.set(stat, counter = this.scope.counter(this.own(this.prefix + stat)));
+    return counter;
   }
 
   /** The cluster left the config: forget its stats, here and (with the next flush) on main. */

@@ -176,7 +176,7 @@ export class TcpProxySession {
       this.connect();
       return;
     }
-    this.host.ctx.dispatcher.stats.counter(`${cluster.stats.prefix}upstream_cx_connect_attempts_exceeded`).inc();
+    cluster.stats.counter("upstream_cx_connect_attempts_exceeded").inc();
     this.abort();
   }
 
@@ -202,9 +202,8 @@ export class TcpProxySession {
     };
     if (this.task !== null) d.tasks.finish(this.task);
     this.task = null;
-    const scope = d.stats;
-    const upRx = scope.counter(`${cluster.stats.prefix}upstream_cx_rx_bytes_total`);
-    const upTx = scope.counter(`${cluster.stats.prefix}upstream_cx_tx_bytes_total`);
+    const upRx = cluster.stats.counter("upstream_cx_rx_bytes_total");
+    const upTx = cluster.stats.counter("upstream_cx_tx_bytes_total");
     const row = this.row;
     const loop = d.loop;
     const touch = () => {
